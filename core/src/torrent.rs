@@ -1,0 +1,142 @@
+//! The .torrent file around a record: tracker URLs outside the info dict.
+
+use bendy::encoding::SortedDictEncoder;
+
+use crate::Record;
+use crate::bencode::{self, Value};
+use crate::header::encode;
+use crate::verify::VerifyError;
+
+/// Largest .torrent file accepted, in bytes; refused before decoding.
+pub const MAX_TORRENT_LEN: usize = 64 * 1024;
+
+/// A verified record with the tracker URLs its .torrent file named.
+///
+/// Tracker URLs sit outside the info dict: they are unsigned hints that do
+/// not change the infohash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Torrent {
+    /// The verified record.
+    pub record: Record,
+    /// Tracker URLs in order of preference, duplicates removed.
+    pub trackers: Vec<String>,
+}
+
+impl Torrent {
+    /// Parses and verifies .torrent bytes against the reader's clock `now`.
+    ///
+    /// Top-level keys other than `announce`, `announce-list` and `info` are
+    /// ignored (clients add `created by`, `comment` and the like), but the
+    /// whole file must be canonical bencode.
+    pub fn parse(bytes: &[u8], now: u64) -> Result<Self, VerifyError> {
+        if bytes.len() > MAX_TORRENT_LEN {
+            return Err(VerifyError::TooLarge {
+                what: "torrent",
+                len: bytes.len(),
+                max: MAX_TORRENT_LEN,
+            });
+        }
+        let Some(top) = bencode::decode_dict_keeping_raw(bytes, b"info")
+            .map_err(VerifyError::bencode("torrent"))?
+        else {
+            let found = bencode::decode(bytes).map_err(VerifyError::bencode("torrent"))?;
+            return Err(VerifyError::WrongType {
+                key: "torrent".into(),
+                expected: "dictionary",
+                found: found.type_name(),
+            });
+        };
+        let mut trackers = Vec::new();
+        let mut add = |url: &[u8], key: &str| -> Result<(), VerifyError> {
+            let url = std::str::from_utf8(url).map_err(|_| VerifyError::WrongType {
+                key: key.into(),
+                expected: "UTF-8 URL",
+                found: "non-UTF-8 byte string",
+            })?;
+            if !trackers.iter().any(|t| t == url) {
+                trackers.push(url.to_owned());
+            }
+            Ok(())
+        };
+        for (key, value) in &top.pairs {
+            match (*key, value) {
+                (b"announce", Value::Bytes(url)) => add(url, "announce")?,
+                (b"announce-list", Value::List(tiers)) => {
+                    for tier in tiers {
+                        let Value::List(urls) = tier else {
+                            return Err(wrong_tracker_type(tier));
+                        };
+                        for url in urls {
+                            let Value::Bytes(url) = url else {
+                                return Err(wrong_tracker_type(url));
+                            };
+                            add(url, "announce-list")?;
+                        }
+                    }
+                }
+                (b"announce" | b"announce-list", other) => {
+                    return Err(VerifyError::WrongType {
+                        key: String::from_utf8_lossy(key).into_owned(),
+                        expected: if *key == b"announce" {
+                            "byte string"
+                        } else {
+                            "list"
+                        },
+                        found: other.type_name(),
+                    });
+                }
+                (b"info", Value::Dict(_)) => {}
+                (b"info", other) => {
+                    return Err(VerifyError::WrongType {
+                        key: "info".into(),
+                        expected: "dictionary",
+                        found: other.type_name(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        let info = top.raw.ok_or(VerifyError::MissingInfo)?;
+        Ok(Self {
+            record: Record::from_info(info, now)?,
+            trackers,
+        })
+    }
+}
+
+fn wrong_tracker_type(found: &Value<'_>) -> VerifyError {
+    VerifyError::WrongType {
+        key: "announce-list".into(),
+        expected: "list of lists of URLs",
+        found: found.type_name(),
+    }
+}
+
+impl Record {
+    /// The .torrent file: `announce` is the first tracker and `announce-list`
+    /// puts each tracker in a tier of its own, in order. With no trackers the
+    /// file holds the info dict alone.
+    pub fn torrent_bytes<S: AsRef<str>>(&self, trackers: &[S]) -> Vec<u8> {
+        let mut out = encode(|d: &mut SortedDictEncoder<'_>| {
+            if let Some(first) = trackers.first() {
+                d.emit_pair(b"announce", first.as_ref())?;
+                d.emit_pair_with(b"announce-list", |e| {
+                    e.emit_list(|l| {
+                        for url in trackers {
+                            l.emit_list(|tier| tier.emit(url.as_ref()))?;
+                        }
+                        Ok(())
+                    })
+                })?;
+            }
+            Ok(())
+        });
+        // `info` sorts after both tracker keys, so the raw info dict goes last:
+        // reopen the dictionary, append the pair, close it again.
+        out.pop();
+        out.extend_from_slice(b"4:info");
+        out.extend_from_slice(self.info_bytes());
+        out.push(b'e');
+        out
+    }
+}

@@ -1,0 +1,1 @@
+//! Driving Transmission through its RPC (the adapter lands with the client trait).
