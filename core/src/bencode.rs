@@ -219,7 +219,8 @@ mod tests {
     /// Locks the mapping from bendy's messages onto our variants.
     #[test]
     fn each_malformation_has_its_own_error() {
-        let cases: &[(&[u8], fn(&BencodeError) -> bool)] = &[
+        type Case = (&'static [u8], fn(&BencodeError) -> bool);
+        let cases: &[Case] = &[
             (b"", |e| *e == BencodeError::Empty),
             (b"x", |e| matches!(e, BencodeError::Syntax(_))),
             (

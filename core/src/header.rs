@@ -83,11 +83,13 @@ pub(crate) struct Unsigned {
     pub(crate) sha256: [u8; 32],
     /// Body length in bytes (the info dict's `length`).
     pub(crate) length: i64,
+    /// SHA-1 of each 16 KiB piece of the body (the info dict's `pieces`).
+    pub(crate) pieces: Vec<u8>,
 }
 
 /// Which of the two header dictionaries to write.
 enum Form<'a> {
-    /// The message that is signed: adds `length`, omits `sig`.
+    /// The message that is signed: adds `length` and `pieces`, omits `sig`.
     Signed,
     /// The `upseed` value in the info dict: adds `sig`, omits `length`.
     Stored(&'a [u8; 64]),
@@ -112,8 +114,13 @@ impl Unsigned {
         if let Form::Signed = form {
             d.emit_pair(b"length", self.length)?;
         }
-        if let Context::Comment { parent, root } = &self.context {
+        if let Context::Comment { parent, .. } = &self.context {
             d.emit_pair_with(b"parent", |e| e.emit_bytes(parent.as_bytes()))?;
+        }
+        if let Form::Signed = form {
+            d.emit_pair_with(b"pieces", |e| e.emit_bytes(&self.pieces))?;
+        }
+        if let Context::Comment { root, .. } = &self.context {
             d.emit_pair_with(b"root", |e| e.emit_bytes(root.as_bytes()))?;
         }
         d.emit_pair_with(b"sha256", |e| e.emit_bytes(&self.sha256))?;
@@ -127,7 +134,8 @@ impl Unsigned {
     }
 
     /// The exact bytes the author signs: [`SIGNING_DOMAIN`] then the bencoded
-    /// header with `length` and without `sig`.
+    /// header with `length` and `pieces` and without `sig`. Every byte of the
+    /// info dict is thus signed or derived from signed data.
     pub(crate) fn signed_message(&self) -> Vec<u8> {
         let mut message = SIGNING_DOMAIN.to_vec();
         message.extend(encode(|d| self.emit(d, &Form::Signed)));

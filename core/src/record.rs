@@ -111,7 +111,6 @@ pub struct Record {
     pub(crate) header: Unsigned,
     pub(crate) signature: [u8; 64],
     pub(crate) name: String,
-    pub(crate) pieces: Vec<u8>,
     pub(crate) info: Vec<u8>,
     pub(crate) infohash: InfoHash,
     pub(crate) body: Option<Body>,
@@ -130,18 +129,13 @@ pub(crate) fn piece_count(length: i64) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// The canonical info dict for a header, signature, name and pieces.
-pub(crate) fn info_bytes(
-    header: &Unsigned,
-    signature: &[u8; 64],
-    name: &str,
-    pieces: &[u8],
-) -> Vec<u8> {
+/// The canonical info dict for a header, its signature and its name.
+pub(crate) fn info_bytes(header: &Unsigned, signature: &[u8; 64], name: &str) -> Vec<u8> {
     encode(|d| {
         d.emit_pair(b"length", header.length)?;
         d.emit_pair(b"name", name)?;
         d.emit_pair(b"piece length", PIECE_LENGTH)?;
-        d.emit_pair_with(b"pieces", |e| e.emit_bytes(pieces))?;
+        d.emit_pair_with(b"pieces", |e| e.emit_bytes(&header.pieces))?;
         header.emit_stored(d, signature)
     })
 }
@@ -162,18 +156,17 @@ impl Record {
             sha256: Sha256::digest(bytes).into(),
             // Bodies are capped far below i64::MAX.
             length: bytes.len() as i64,
+            pieces: pieces_of(bytes),
         };
         let message = header.signed_message();
         let signature = key.sign(&message);
         let name = Unsigned::file_name(&message);
-        let pieces = pieces_of(bytes);
-        let info = info_bytes(&header, &signature, &name, &pieces);
+        let info = info_bytes(&header, &signature, &name);
         Ok(Self {
             infohash: InfoHash::of_info(&info),
             header,
             signature,
             name,
-            pieces,
             info,
             body: Some(body),
         })

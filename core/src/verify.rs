@@ -159,7 +159,7 @@ pub enum VerifyError {
     Text(#[from] TextError),
     /// The signature does not verify under the author key.
     #[error("the signature does not verify under author {0}: the record was forged or altered")]
-    BadSignature(PublicKey),
+    BadSignature(String),
     /// Valid fields, but not in the one canonical encoding.
     #[error(
         "the info dict is not the canonical encoding of its own header; it was re-encoded or altered"
@@ -451,6 +451,7 @@ impl Record {
             context,
             sha256: header.fixed("sha256")?,
             length,
+            pieces: pieces.to_vec(),
         };
         let signature = header.fixed::<64>("sig")?;
 
@@ -463,9 +464,9 @@ impl Record {
             });
         }
         if !author.verify_strict(&message, &signature) {
-            return Err(VerifyError::BadSignature(author));
+            return Err(VerifyError::BadSignature(author.to_z32()));
         }
-        if info_bytes(&unsigned, &signature, &expected_name, pieces) != info {
+        if info_bytes(&unsigned, &signature, &expected_name) != info {
             return Err(VerifyError::NotCanonical);
         }
         Ok(Self {
@@ -473,7 +474,6 @@ impl Record {
             header: unsigned,
             signature,
             name: expected_name,
-            pieces: pieces.to_vec(),
             info: info.to_vec(),
             body: None,
         })
@@ -494,6 +494,7 @@ impl Record {
         }
         let ours = pieces_of(body);
         if let Some(index) = self
+            .header
             .pieces
             .chunks(20)
             .zip(ours.chunks(20))

@@ -1,0 +1,182 @@
+//! Golden vectors: fixed inputs in `vectors/<name>/input.json` must give the
+//! exact bytes stored beside them, and those bytes must verify.
+//!
+//! To (re)write the stored outputs after a deliberate protocol change, run
+//! `UPSEED_BLESS=1 cargo test -p upseed-tests --test vectors` and review the diff.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use upseed_core::{CommentDraft, InfoHash, PostDraft, Record, SecretKey, Torrent};
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Input {
+    /// The author's 32-byte ed25519 seed, hex.
+    seed: String,
+    /// Creation time, unix seconds.
+    created: u64,
+    /// The body as typed; CRLF becomes LF when signing.
+    body: String,
+    title: Option<String>,
+    community: Option<String>,
+    /// A comment's parent infohash, hex.
+    parent: Option<InfoHash>,
+    /// A comment's root infohash, hex.
+    root: Option<InfoHash>,
+    trackers: Vec<String>,
+}
+
+impl Input {
+    fn build(&self) -> Record {
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(&self.seed, &mut seed).unwrap();
+        let key = SecretKey::from_seed(&seed);
+        match (self.parent, self.root) {
+            (None, None) => {
+                let mut draft = PostDraft::new(&self.body).unwrap();
+                if let Some(title) = &self.title {
+                    draft = draft.title(title).unwrap();
+                }
+                if let Some(community) = &self.community {
+                    draft = draft.community(community).unwrap();
+                }
+                draft.sign(&key, self.created).unwrap()
+            }
+            (Some(parent), Some(root)) => CommentDraft::new(&self.body, parent, root)
+                .unwrap()
+                .sign(&key, self.created)
+                .unwrap(),
+            _ => panic!("a comment vector needs both parent and root"),
+        }
+    }
+}
+
+/// Every file a vector stores besides its input.
+struct Outputs {
+    torrent: Vec<u8>,
+    body: Vec<u8>,
+    signed_message_hex: String,
+    infohash: String,
+    json: String,
+}
+
+impl Outputs {
+    fn of(record: &Record, trackers: &[String]) -> Self {
+        let mut json = serde_json::to_string_pretty(&record.to_json()).unwrap();
+        json.push('\n');
+        Self {
+            torrent: record.torrent_bytes(trackers),
+            body: record.body().unwrap().as_bytes().to_vec(),
+            signed_message_hex: format!("{}\n", hex::encode(record.signed_message())),
+            infohash: format!("{}\n", record.infohash()),
+            json,
+        }
+    }
+
+    fn files(&self) -> [(&'static str, &[u8]); 5] {
+        [
+            ("record.torrent", &self.torrent),
+            ("body.txt", &self.body),
+            ("signed-message.hex", self.signed_message_hex.as_bytes()),
+            ("infohash", self.infohash.as_bytes()),
+            ("record.json", self.json.as_bytes()),
+        ]
+    }
+}
+
+fn vector_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let mut dirs: Vec<_> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("input.json").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Printable ASCII as is, everything else as `\xNN`: a reviewable byte dump.
+fn escape(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'\\' => "\\\\".to_owned(),
+            0x20..=0x7e => (b as char).to_string(),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
+}
+
+#[test]
+fn vectors_match_their_stored_bytes() {
+    let dirs = vector_dirs();
+    let bless = std::env::var_os("UPSEED_BLESS").is_some();
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let input: Input =
+            serde_json::from_slice(&fs::read(dir.join("input.json")).unwrap()).unwrap();
+        let record = input.build();
+        let outputs = Outputs::of(&record, &input.trackers);
+        for (file, bytes) in outputs.files() {
+            let path = dir.join(file);
+            if bless {
+                fs::write(&path, bytes).unwrap();
+            }
+            let stored = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(
+                stored == bytes,
+                "{name}/{file} differs from what the inputs give"
+            );
+        }
+        insta::assert_snapshot!(
+            format!("vector-{name}"),
+            format!(
+                "infohash: {}\nname: {}\nsigned message: {}\ntorrent: {}\n",
+                record.infohash(),
+                record.name(),
+                escape(&record.signed_message()),
+                escape(&outputs.torrent)
+            )
+        );
+    }
+    assert!(
+        dirs.len() >= 3,
+        "expected a post, a comment and a nested comment"
+    );
+}
+
+#[test]
+fn stored_vectors_verify_and_round_trip() {
+    for dir in vector_dirs() {
+        let input: Input =
+            serde_json::from_slice(&fs::read(dir.join("input.json")).unwrap()).unwrap();
+        let torrent = fs::read(dir.join("record.torrent")).unwrap();
+        let body = fs::read(dir.join("body.txt")).unwrap();
+        let parsed = Torrent::parse(&torrent, input.created).unwrap();
+        assert_eq!(parsed.trackers, input.trackers);
+        let record = parsed.record.with_body(&body).unwrap();
+        assert_eq!(record, input.build());
+        let stored_hash = fs::read_to_string(dir.join("infohash")).unwrap();
+        assert_eq!(record.infohash().to_string(), stored_hash.trim());
+        assert_eq!(record.root().is_some(), input.root.is_some());
+    }
+}
+
+#[test]
+fn comment_vectors_chain_to_the_post() {
+    let read = |name: &str| -> Record {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("vectors")
+            .join(name);
+        let torrent = fs::read(dir.join("record.torrent")).unwrap();
+        Torrent::parse(&torrent, u64::MAX / 2).unwrap().record
+    };
+    let post = read("1-post");
+    let comment = read("2-comment");
+    let nested = read("3-nested-comment");
+    assert_eq!(comment.parent(), Some(post.infohash()));
+    assert_eq!(comment.root(), Some(post.infohash()));
+    assert_eq!(nested.parent(), Some(comment.infohash()));
+    assert_eq!(nested.root(), Some(post.infohash()));
+}
