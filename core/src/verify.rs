@@ -1,8 +1,9 @@
 //! Verification: from raw info bytes (and later the body) to a [`Record`].
 //!
 //! Checks run cheapest first, so that junk is refused before any hashing or
-//! signature work: size, bencode, shape, field types and ranges, name, time,
-//! signature, then byte equality with the canonical rebuild.
+//! signature work: size, bencode, shape, field types and ranges, time, then
+//! the signature, the name derived from the signed message, and last byte
+//! equality with the canonical rebuild.
 
 use sha2::{Digest, Sha256};
 
@@ -456,15 +457,15 @@ impl Record {
         let signature = header.fixed::<64>("sig")?;
 
         let message = unsigned.signed_message();
+        if !author.verify_strict(&message, &signature) {
+            return Err(VerifyError::BadSignature(author.to_z32()));
+        }
         let expected_name = Unsigned::file_name(&message);
         if name != expected_name.as_bytes() {
             return Err(VerifyError::NameMismatch {
                 expected: expected_name,
                 found: String::from_utf8_lossy(name).into_owned(),
             });
-        }
-        if !author.verify_strict(&message, &signature) {
-            return Err(VerifyError::BadSignature(author.to_z32()));
         }
         if info_bytes(&unsigned, &signature, &expected_name) != info {
             return Err(VerifyError::NotCanonical);
