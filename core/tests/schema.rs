@@ -1,0 +1,42 @@
+//! The committed JSON Schema of the record's JSON form must match the code.
+//!
+//! After a deliberate change, run `UPSEED_BLESS=1 cargo test -p upseed-core
+//! --test schema` and commit `docs/schema/record.schema.json`.
+
+use std::path::Path;
+
+#[test]
+fn committed_schema_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schema/record.schema.json");
+    let current = upseed_core::record_schema();
+    if std::env::var_os("UPSEED_BLESS").is_some() {
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == current,
+        "{} is stale; run `UPSEED_BLESS=1 cargo test -p upseed-core --test schema` and commit it",
+        path.display()
+    );
+    insta::assert_snapshot!("record-schema", current);
+}
+
+#[test]
+fn schema_describes_real_output() {
+    // Every key the JSON form emits is a property of the schema, and every
+    // property is emitted: the two cannot drift apart.
+    let schema: serde_json::Value = serde_json::from_str(&upseed_core::record_schema()).unwrap();
+    let properties = schema["properties"].as_object().unwrap();
+    let record = upseed_core::PostDraft::new("x")
+        .unwrap()
+        .sign(&upseed_core::SecretKey::from_seed(&[1; 32]), 1)
+        .unwrap();
+    let json = serde_json::to_value(record.to_json()).unwrap();
+    let emitted = json.as_object().unwrap();
+    let mut a: Vec<_> = properties.keys().collect();
+    let mut b: Vec<_> = emitted.keys().collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(schema["additionalProperties"], serde_json::Value::Bool(false));
+}
