@@ -22,12 +22,16 @@ pub struct RecordJson {
     /// Creation time the author signed, unix seconds.
     pub created: u64,
     /// A post's title.
+    #[schemars(required)]
     pub title: Option<String>,
     /// A post's community.
+    #[schemars(required)]
     pub community: Option<String>,
     /// What a comment answers.
+    #[schemars(required)]
     pub parent: Option<InfoHash>,
     /// The post at the top of a comment's thread.
+    #[schemars(required)]
     pub root: Option<InfoHash>,
     /// The torrent's file name.
     pub name: String,
@@ -40,6 +44,7 @@ pub struct RecordJson {
     #[schemars(regex(pattern = r"^[0-9a-f]{128}$"))]
     pub signature: String,
     /// The body text, once downloaded and checked.
+    #[schemars(required)]
     pub body: Option<String>,
 }
 

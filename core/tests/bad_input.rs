@@ -5,6 +5,8 @@
 //! ed25519-dalek. It first proves it writes exactly what core writes, then
 //! bends one rule at a time, re-signing where a case needs a valid signature.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 

@@ -1,6 +1,8 @@
 //! Property tests: building then parsing round-trips, and any single bit
 //! flipped in a torrent or its body makes verification fail.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use upseed_core::{CommentDraft, InfoHash, PostDraft, Record, SecretKey, Torrent};
 
@@ -122,7 +124,8 @@ fn every_bit_of_one_torrent_is_covered() {
     for at in 0..bytes.len() * 8 {
         let mut flipped = bytes.clone();
         flipped[at / 8] ^= 1 << (at % 8);
-        let result = Torrent::parse(&flipped, NOW).and_then(|t| t.record.with_body(body.as_bytes()));
+        let result =
+            Torrent::parse(&flipped, NOW).and_then(|t| t.record.with_body(body.as_bytes()));
         assert!(result.is_err(), "flipping bit {at} was accepted");
     }
 }

@@ -3,6 +3,8 @@
 //! After a deliberate change, run `UPSEED_BLESS=1 cargo test -p upseed-core
 //! --test schema` and commit `docs/schema/record.schema.json`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 #[test]
@@ -38,5 +40,19 @@ fn schema_describes_real_output() {
     a.sort();
     b.sort();
     assert_eq!(a, b);
-    assert_eq!(schema["additionalProperties"], serde_json::Value::Bool(false));
+    let mut required: Vec<_> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    required.sort();
+    assert_eq!(
+        required, a,
+        "every key is always emitted, so every key is required"
+    );
+    assert_eq!(
+        schema["additionalProperties"],
+        serde_json::Value::Bool(false)
+    );
 }

@@ -4,6 +4,8 @@
 //! To (re)write the stored outputs after a deliberate protocol change, run
 //! `UPSEED_BLESS=1 cargo test -p upseed-tests --test vectors` and review the diff.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

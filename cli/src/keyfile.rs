@@ -1,0 +1,98 @@
+//! Reading and writing the secret key file: owner-only from the first byte.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use upseed_core::SecretKey;
+
+/// Writes a new key file with mode 0600. Never overwrites an existing key:
+/// losing an identity cannot be undone.
+pub(crate) fn create(path: &Path, key: &SecretKey) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    }
+    if path.exists() {
+        bail!(
+            "{} already holds a key; move it away first if you really want a new identity",
+            path.display()
+        );
+    }
+    // Write to a private temporary file, then link it into place: the key is
+    // never readable by others, and a crash never leaves half a key behind.
+    let tmp = path.with_extension("tmp");
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    let written = file
+        .write_all(key.to_key_file().as_bytes())
+        .and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(error) = written.and_then(|()| fs::hard_link(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(error).with_context(|| format!("cannot write {}", path.display()));
+    }
+    fs::remove_file(&tmp).with_context(|| format!("cannot remove {}", tmp.display()))?;
+    Ok(())
+}
+
+/// Reads a key file, refusing one that other users can read.
+pub(crate) fn load(path: &Path) -> Result<SecretKey> {
+    let meta = fs::metadata(path).with_context(|| {
+        format!(
+            "cannot read the key file {}; create one with `upseed key new`",
+            path.display()
+        )
+    })?;
+    SecretKey::check_file_mode(meta.permissions().mode())
+        .with_context(|| format!("refusing to use {}", path.display()))?;
+    let text = zeroize::Zeroizing::new(
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    SecretKey::from_key_file(&text).with_context(|| format!("in {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_with_mode_0600_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/identity.key");
+        let key = SecretKey::generate().unwrap();
+        create(&path, &key).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(load(&path).unwrap().public_key(), key.public_key());
+        assert!(!path.with_extension("tmp").exists());
+    }
+
+    #[test]
+    fn never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("identity.key");
+        let first = SecretKey::generate().unwrap();
+        create(&path, &first).unwrap();
+        let error = create(&path, &SecretKey::generate().unwrap()).unwrap_err();
+        assert!(error.to_string().contains("already holds a key"), "{error}");
+        assert_eq!(load(&path).unwrap().public_key(), first.public_key());
+    }
+
+    #[test]
+    fn refuses_a_readable_key_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("identity.key");
+        create(&path, &SecretKey::generate().unwrap()).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let error = format!("{:#}", load(&path).unwrap_err());
+        assert!(error.contains("chmod 600"), "{error}");
+        assert!(error.contains("0644"), "{error}");
+    }
+}

@@ -1,0 +1,105 @@
+//! The `upseed` binary as users run it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn upseed(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_upseed"))
+        .args(args)
+        .env("UPSEED_HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap()
+}
+
+fn vector(name: &str, file: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/vectors")
+        .join(name)
+        .join(file)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[test]
+fn help_texts() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["key", "--help"], &["inspect", "--help"]] {
+        let out = upseed(args, home.path());
+        assert!(out.status.success());
+        insta::assert_snapshot!(format!("help-{}", args.join("-")), text(&out.stdout));
+    }
+}
+
+#[test]
+fn key_new_then_show() {
+    let home = tempfile::tempdir().unwrap();
+    let new = upseed(&["key", "new"], home.path());
+    assert!(new.status.success(), "{}", text(&new.stderr));
+    let public = text(&new.stdout);
+    assert_eq!(public.trim().len(), 52);
+    let show = upseed(&["key", "show"], home.path());
+    assert_eq!(text(&show.stdout), public);
+    // The secret never reaches the terminal.
+    let file = std::fs::read_to_string(home.path().join("identity.key")).unwrap();
+    let secret = file.lines().last().unwrap().split(' ').nth(1).unwrap();
+    assert!(!text(&new.stderr).contains(secret) && !public.contains(secret));
+    // A second `key new` keeps the first identity.
+    let again = upseed(&["key", "new"], home.path());
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(text(&upseed(&["key", "show"], home.path()).stdout), public);
+}
+
+#[test]
+fn inspect_prints_json_for_a_golden_vector() {
+    let home = tempfile::tempdir().unwrap();
+    let out = upseed(
+        &[
+            "inspect",
+            &vector("1-post", "record.torrent"),
+            "--body",
+            &vector("1-post", "body.txt"),
+            "--json",
+        ],
+        home.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    insta::assert_snapshot!("inspect-post-json", text(&out.stdout));
+    let human = upseed(
+        &["inspect", &vector("2-comment", "record.torrent")],
+        home.path(),
+    );
+    insta::assert_snapshot!("inspect-comment", text(&human.stdout));
+}
+
+#[test]
+fn inspect_refuses_a_mismatched_body_with_exit_65() {
+    let home = tempfile::tempdir().unwrap();
+    let out = upseed(
+        &[
+            "inspect",
+            &vector("1-post", "record.torrent"),
+            "--body",
+            &vector("2-comment", "body.txt"),
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(65));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("does not match the record") && err.contains("280"),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    assert_eq!(upseed(&["inspect"], home.path()).status.code(), Some(2));
+}
