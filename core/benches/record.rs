@@ -17,7 +17,8 @@ const CREATED: u64 = 1_763_683_200;
 const TRACKERS: [&str; 1] = ["http://127.0.0.1:6969/announce"];
 
 fn body() -> String {
-    let text = "A post of exactly two hundred and eighty bytes, the length of a long tweet. ".repeat(4);
+    let text =
+        "A post of exactly two hundred and eighty bytes, the length of a long tweet. ".repeat(4);
     text[..280].to_owned()
 }
 
@@ -38,12 +39,19 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("build+sign", |b| {
         b.iter(|| {
-            let record = PostDraft::new(black_box(&text)).unwrap().sign(&key, CREATED).unwrap();
+            let record = PostDraft::new(black_box(&text))
+                .unwrap()
+                .sign(&key, CREATED)
+                .unwrap();
             record.torrent_bytes(&TRACKERS)
         })
     });
     group.bench_function("bare ed25519 verify_strict", |b| {
-        b.iter(|| public.verify_strict(black_box(&message), &signature).unwrap())
+        b.iter(|| {
+            public
+                .verify_strict(black_box(&message), &signature)
+                .unwrap()
+        })
     });
     group.bench_function("bare ed25519 verify", |b| {
         b.iter(|| {

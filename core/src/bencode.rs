@@ -1,14 +1,14 @@
-//! Canonical bencode: strict decoding into a small tree, and the encoding helpers.
+//! Canonical bencode: a strict zero-copy reader and an infallible writer.
 //!
-//! Decoding goes through bendy's decoder, which accepts only canonical input:
-//! sorted unique dict keys, no leading zeros, no `-0`, lengths that fit the
-//! input. Its errors are mapped here onto [`BencodeError`], so callers see one
-//! typed error per way input can be malformed.
+//! The reader accepts only the one canonical encoding of a value: dict keys
+//! in strictly ascending byte order, integers and length prefixes without
+//! leading zeros, no `-0`, nothing after the value, bounded nesting. Each
+//! way input can break those rules has its own [`BencodeError`], with the
+//! byte offset where it was found. bendy serves as the independent oracle:
+//! the fuzz target checks that both readers accept exactly the same inputs.
 
-use bendy::decoding::{Decoder, Object};
-
-/// Deepest nesting accepted. Our formats need 4 levels; a little slack keeps
-/// unknown top-level keys from other tools readable.
+/// Deepest nesting accepted. Records need 3 levels; the slack keeps unknown
+/// top-level keys written by other tools readable.
 pub const MAX_DEPTH: usize = 16;
 
 /// Why bytes are not canonical bencode.
@@ -18,48 +18,46 @@ pub enum BencodeError {
     /// No bytes at all.
     #[error("the input is empty; expected a bencoded dictionary")]
     Empty,
-    /// A token that bencode does not allow here, such as a leading zero.
-    #[error("not canonical bencode: {0}")]
-    Syntax(String),
+    /// A byte that cannot start or continue a value here.
+    #[error("unexpected byte {found:?} at offset {offset}; expected {expected}")]
+    Syntax {
+        /// What the grammar allows here.
+        expected: &'static str,
+        /// The byte found, shown as a character.
+        found: char,
+        /// Where.
+        offset: usize,
+    },
+    /// An integer or length prefix with a leading zero, or `-0`.
+    #[error(
+        "number with a leading zero or a minus zero at offset {0}; canonical bencode writes numbers in their shortest form"
+    )]
+    LeadingZero(usize),
     /// The input stops inside a value, or a string's length prefix runs past the end.
     #[error(
-        "the bencode is truncated: a value or a string's length runs past the end of the input"
+        "the bencode is truncated at offset {0}: a value or a string's length runs past the end of the input"
     )]
-    Truncated,
-    /// Dictionary keys are out of order or repeated.
+    Truncated(usize),
+    /// Dictionary keys out of order.
     #[error(
-        "dictionary keys are not in strictly ascending byte order (unsorted or repeated keys are not canonical)"
+        "dictionary key at offset {0} is not greater than the key before it; canonical bencode sorts keys"
     )]
-    UnsortedKeys,
+    UnsortedKeys(usize),
+    /// The same key twice in one dictionary.
+    #[error("dictionary key at offset {0} repeats the key before it")]
+    DuplicateKey(usize),
+    /// A dictionary key that is not a byte string.
+    #[error("dictionary key at offset {0} is not a byte string")]
+    KeyNotString(usize),
     /// Nested deeper than [`MAX_DEPTH`].
-    #[error("values are nested more than {MAX_DEPTH} levels deep")]
-    TooDeep,
+    #[error("values are nested more than {MAX_DEPTH} levels deep at offset {0}")]
+    TooDeep(usize),
     /// Bytes follow the end of the top-level value.
     #[error("{0} stray bytes follow the end of the bencoded value")]
     TrailingBytes(usize),
-    /// An integer that does not fit in 64 bits.
-    #[error("integer {0} does not fit in a signed 64-bit number")]
-    IntegerOutOfRange(String),
-}
-
-impl From<bendy::decoding::Error> for BencodeError {
-    fn from(error: bendy::decoding::Error) -> Self {
-        // bendy exposes its error kind only through Display; the messages
-        // of the pinned version are matched here, and tests lock them.
-        let text = error.to_string();
-        if text.contains("Keys were not sorted") {
-            Self::UnsortedKeys
-        } else if text.contains("Maximum nesting depth exceeded") {
-            Self::TooDeep
-        } else if text.contains("Reached EOF") {
-            Self::Truncated
-        } else {
-            let text = text
-                .strip_prefix("bencode encoding corrupted (")
-                .unwrap_or(&text);
-            Self::Syntax(text.trim_end_matches(')').to_owned())
-        }
-    }
+    /// An integer or length that does not fit in 64 bits.
+    #[error("number at offset {0} does not fit in 64 bits")]
+    IntegerOutOfRange(usize),
 }
 
 /// A decoded value borrowing from the input.
@@ -68,7 +66,7 @@ pub(crate) enum Value<'a> {
     Int(i64),
     Bytes(&'a [u8]),
     List(Vec<Value<'a>>),
-    /// Pairs in the (ascending) order they appeared.
+    /// Pairs in (ascending) input order.
     Dict(Vec<(&'a [u8], Value<'a>)>),
 }
 
@@ -84,39 +82,148 @@ impl Value<'_> {
     }
 }
 
-fn parse_int(text: &str) -> Result<i64, BencodeError> {
-    text.parse()
-        .map_err(|_| BencodeError::IntegerOutOfRange(text.chars().take(40).collect()))
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
 }
 
-fn convert<'a>(object: Object<'_, 'a>) -> Result<Value<'a>, BencodeError> {
-    Ok(match object {
-        Object::Integer(text) => Value::Int(parse_int(text)?),
-        Object::Bytes(bytes) => Value::Bytes(bytes),
-        Object::List(mut list) => {
-            let mut items = Vec::new();
-            while let Some(item) = list.next_object()? {
-                items.push(convert(item)?);
-            }
-            Value::List(items)
-        }
-        Object::Dict(mut dict) => {
-            let mut pairs = Vec::new();
-            while let Some((key, value)) = dict.next_pair()? {
-                pairs.push((key, convert(value)?));
-            }
-            Value::Dict(pairs)
-        }
-    })
-}
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Result<u8, BencodeError> {
+        self.buf
+            .get(self.pos)
+            .copied()
+            .ok_or(BencodeError::Truncated(self.pos))
+    }
 
-/// Checks that nothing follows the value that ended at `decoder`'s position.
-fn expect_end(decoder: &mut Decoder<'_>, total: usize) -> Result<(), BencodeError> {
-    match decoder.next_object() {
-        Ok(None) => Ok(()),
-        // bendy does not tell the offset; the count below is exact for
-        // the common case of a complete second value and a lower bound otherwise.
-        Ok(Some(_)) | Err(_) => Err(BencodeError::TrailingBytes(total.max(1))),
+    fn syntax(&self, expected: &'static str) -> BencodeError {
+        BencodeError::Syntax {
+            expected,
+            found: self.buf.get(self.pos).map_or('?', |&b| b as char),
+            offset: self.pos,
+        }
+    }
+
+    /// Reads digits up to `end`, in canonical form, as a magnitude.
+    fn digits(&mut self, end: u8) -> Result<u64, BencodeError> {
+        let start = self.pos;
+        let mut value: u64 = 0;
+        loop {
+            match self.peek()? {
+                b if b == end && self.pos > start => break,
+                b @ b'0'..=b'9' => {
+                    value = value
+                        .checked_mul(10)
+                        .and_then(|v| v.checked_add(u64::from(b - b'0')))
+                        .ok_or(BencodeError::IntegerOutOfRange(start))?;
+                    self.pos += 1;
+                }
+                _ => {
+                    return Err(self.syntax(if self.pos == start {
+                        "a digit"
+                    } else {
+                        "a digit or the end of the number"
+                    }));
+                }
+            }
+        }
+        if self.buf[start] == b'0' && self.pos - start > 1 {
+            return Err(BencodeError::LeadingZero(start));
+        }
+        self.pos += 1; // the terminator
+        Ok(value)
+    }
+
+    fn int(&mut self) -> Result<i64, BencodeError> {
+        let start = self.pos;
+        self.pos += 1; // 'i'
+        let negative = self.peek()? == b'-';
+        if negative {
+            self.pos += 1;
+        }
+        let magnitude = self.digits(b'e')?;
+        if negative && magnitude == 0 {
+            return Err(BencodeError::LeadingZero(start + 1));
+        }
+        let value = if negative {
+            0i64.checked_sub_unsigned(magnitude)
+        } else {
+            i64::try_from(magnitude).ok()
+        };
+        value.ok_or(BencodeError::IntegerOutOfRange(start))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], BencodeError> {
+        let start = self.pos;
+        let len = self.digits(b':')?;
+        let len = usize::try_from(len).map_err(|_| BencodeError::IntegerOutOfRange(start))?;
+        let end = self.pos.checked_add(len).filter(|&e| e <= self.buf.len());
+        let end = end.ok_or(BencodeError::Truncated(start))?;
+        let bytes = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(bytes)
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, BencodeError> {
+        match self.peek()? {
+            b'i' => self.int().map(Value::Int),
+            b'0'..=b'9' => self.bytes().map(Value::Bytes),
+            b'l' => {
+                self.enter(depth)?;
+                let mut items = Vec::new();
+                while self.peek()? != b'e' {
+                    items.push(self.value(depth + 1)?);
+                }
+                self.pos += 1;
+                Ok(Value::List(items))
+            }
+            b'd' => {
+                self.enter(depth)?;
+                let mut pairs = Vec::new();
+                while let Some((key, _)) = self.next_key(pairs.last().map(|(k, _)| *k))? {
+                    pairs.push((key, self.value(depth + 1)?));
+                }
+                Ok(Value::Dict(pairs))
+            }
+            _ => Err(self.syntax("`i`, `l`, `d` or a digit")),
+        }
+    }
+
+    fn enter(&mut self, depth: usize) -> Result<(), BencodeError> {
+        if depth >= MAX_DEPTH {
+            return Err(BencodeError::TooDeep(self.pos));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Reads the next dict key after `previous`, or the dict's end (`None`).
+    fn next_key(
+        &mut self,
+        previous: Option<&[u8]>,
+    ) -> Result<Option<(&'a [u8], usize)>, BencodeError> {
+        let at = self.pos;
+        match self.peek()? {
+            b'e' => {
+                self.pos += 1;
+                Ok(None)
+            }
+            b'0'..=b'9' => {
+                let key = self.bytes()?;
+                match previous.map(|p| p.cmp(key)) {
+                    Some(std::cmp::Ordering::Equal) => Err(BencodeError::DuplicateKey(at)),
+                    Some(std::cmp::Ordering::Greater) => Err(BencodeError::UnsortedKeys(at)),
+                    _ => Ok(Some((key, at))),
+                }
+            }
+            _ => Err(BencodeError::KeyNotString(at)),
+        }
+    }
+
+    fn finish(&self) -> Result<(), BencodeError> {
+        match self.buf.len() - self.pos {
+            0 => Ok(()),
+            extra => Err(BencodeError::TrailingBytes(extra)),
+        }
     }
 }
 
@@ -125,26 +232,23 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
     if bytes.is_empty() {
         return Err(BencodeError::Empty);
     }
-    let mut decoder = Decoder::new(bytes).with_max_depth(MAX_DEPTH);
-    let value = match decoder.next_object()? {
-        Some(object) => convert(object)?,
-        None => return Err(BencodeError::Syntax("unexpected end marker `e`".into())),
-    };
-    let used = encoded_len(&value);
-    expect_end(&mut decoder, bytes.len().saturating_sub(used))?;
+    let mut reader = Reader { buf: bytes, pos: 0 };
+    let value = reader.value(0)?;
+    reader.finish()?;
     Ok(value)
 }
 
-/// A top-level dictionary with one value kept as its raw bytes.
+/// A top-level dictionary whose value under one key is kept as raw bytes.
 pub(crate) struct DictWithRaw<'a> {
-    /// Every pair, with the raw-kept value decoded as well.
+    /// Every other pair, decoded.
     pub(crate) pairs: Vec<(&'a [u8], Value<'a>)>,
     /// The exact input bytes of the value under the raw key, if present.
     pub(crate) raw: Option<&'a [u8]>,
 }
 
-/// Decodes a top-level dictionary, keeping the exact bytes of the dictionary
-/// stored under `raw_key` (the info dict, whose SHA-1 is the infohash).
+/// Decodes a top-level dictionary, keeping the exact bytes of the value under
+/// `raw_key` (the info dict, whose SHA-1 is the infohash) undecoded for the
+/// caller, after checking that they are canonical. `Ok(None)`: not a dict.
 pub(crate) fn decode_dict_keeping_raw<'a>(
     bytes: &'a [u8],
     raw_key: &[u8],
@@ -152,50 +256,100 @@ pub(crate) fn decode_dict_keeping_raw<'a>(
     if bytes.is_empty() {
         return Err(BencodeError::Empty);
     }
-    let mut decoder = Decoder::new(bytes).with_max_depth(MAX_DEPTH);
+    let mut reader = Reader { buf: bytes, pos: 0 };
+    if reader.peek()? != b'd' {
+        reader.value(0)?;
+        reader.finish()?;
+        return Ok(None);
+    }
+    reader.enter(0)?;
     let mut pairs = Vec::new();
     let mut raw = None;
-    {
-        let Some(object) = decoder.next_object()? else {
-            return Err(BencodeError::Syntax("unexpected end marker `e`".into()));
-        };
-        let Object::Dict(mut dict) = object else {
-            return Ok(None);
-        };
-        while let Some((key, value)) = dict.next_pair()? {
-            if key == raw_key {
-                if let Object::Dict(inner) = value {
-                    let raw_bytes = inner.into_raw()?;
-                    raw = Some(raw_bytes);
-                    pairs.push((key, decode(raw_bytes)?));
-                    continue;
-                }
-                pairs.push((key, convert(value)?));
-            } else {
-                pairs.push((key, convert(value)?));
-            }
+    let mut previous = None;
+    while let Some((key, _)) = reader.next_key(previous)? {
+        previous = Some(key);
+        let start = reader.pos;
+        let value = reader.value(1)?;
+        if key == raw_key {
+            raw = Some(&bytes[start..reader.pos]);
+        } else {
+            pairs.push((key, value));
         }
     }
-    let used = encoded_len(&Value::Dict(pairs.clone()));
-    expect_end(&mut decoder, bytes.len().saturating_sub(used))?;
+    reader.finish()?;
     Ok(Some(DictWithRaw { pairs, raw }))
 }
 
-/// Length of the canonical encoding of `value`.
-fn encoded_len(value: &Value<'_>) -> usize {
-    fn bytes_len(b: &[u8]) -> usize {
-        b.len().to_string().len() + 1 + b.len()
-    }
-    match value {
-        Value::Int(i) => i.to_string().len() + 2,
-        Value::Bytes(b) => bytes_len(b),
-        Value::List(items) => 2 + items.iter().map(encoded_len).sum::<usize>(),
-        Value::Dict(pairs) => {
-            2 + pairs
-                .iter()
-                .map(|(k, v)| bytes_len(k) + encoded_len(v))
-                .sum::<usize>()
+/// Writes canonical bencode. Callers emit dict keys in ascending order;
+/// debug builds check it.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    out: Vec<u8>,
+}
+
+impl Writer {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            out: Vec::with_capacity(capacity),
         }
+    }
+
+    pub(crate) fn int(&mut self, value: i64) {
+        self.out.push(b'i');
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self.out.push(b'e');
+    }
+
+    pub(crate) fn bytes(&mut self, value: &[u8]) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value.len()).as_bytes());
+        self.out.push(b':');
+        self.out.extend_from_slice(value);
+    }
+
+    /// Appends bytes that already are one canonical value.
+    pub(crate) fn raw(&mut self, value: &[u8]) {
+        self.out.extend_from_slice(value);
+    }
+
+    pub(crate) fn list(&mut self, fill: impl FnOnce(&mut Self)) {
+        self.out.push(b'l');
+        fill(self);
+        self.out.push(b'e');
+    }
+
+    pub(crate) fn dict(&mut self, fill: impl FnOnce(&mut DictWriter<'_>)) {
+        self.out.push(b'd');
+        fill(&mut DictWriter {
+            writer: self,
+            last: None,
+        });
+        self.out.push(b'e');
+    }
+
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.out
+    }
+}
+
+/// Writes one dictionary's pairs.
+pub(crate) struct DictWriter<'w> {
+    writer: &'w mut Writer,
+    last: Option<&'static [u8]>,
+}
+
+impl DictWriter<'_> {
+    /// Writes `key` and returns the writer for its value.
+    pub(crate) fn key(&mut self, key: &'static [u8]) -> &mut Writer {
+        debug_assert!(
+            self.last.is_none_or(|last| last < key),
+            "bencode keys out of order at {:?}",
+            String::from_utf8_lossy(key)
+        );
+        self.last = Some(key);
+        self.writer.bytes(key);
+        self.writer
     }
 }
 
@@ -206,6 +360,8 @@ mod tests {
     #[test]
     fn decodes_canonical_values() {
         assert_eq!(decode(b"i-42e"), Ok(Value::Int(-42)));
+        assert_eq!(decode(b"i0e"), Ok(Value::Int(0)));
+        assert_eq!(decode(b"i-9223372036854775808e"), Ok(Value::Int(i64::MIN)));
         assert_eq!(decode(b"0:"), Ok(Value::Bytes(b"")));
         assert_eq!(
             decode(b"d1:ai1e1:bl3:xyzee"),
@@ -216,47 +372,63 @@ mod tests {
         );
     }
 
-    /// Locks the mapping from bendy's messages onto our variants.
     #[test]
     fn each_malformation_has_its_own_error() {
-        type Case = (&'static [u8], fn(&BencodeError) -> bool);
-        let cases: &[Case] = &[
-            (b"", |e| *e == BencodeError::Empty),
-            (b"x", |e| matches!(e, BencodeError::Syntax(_))),
+        use BencodeError::*;
+        let cases: &[(&[u8], BencodeError)] = &[
+            (b"", Empty),
             (
-                b"i01e",
-                |e| matches!(e, BencodeError::Syntax(m) if m.contains("offset 2")),
+                b"x",
+                Syntax {
+                    expected: "`i`, `l`, `d` or a digit",
+                    found: 'x',
+                    offset: 0,
+                },
             ),
-            (b"i-0e", |e| matches!(e, BencodeError::Syntax(_))),
-            (b"03:abc", |e| matches!(e, BencodeError::Syntax(_))),
-            (b"d1:bi1e1:ai2ee", |e| *e == BencodeError::UnsortedKeys),
-            (b"d1:ai1e1:ai2ee", |e| *e == BencodeError::UnsortedKeys),
-            (b"d1:ai1e", |e| *e == BencodeError::Truncated),
-            (b"999999999:abc", |e| *e == BencodeError::Truncated),
-            (b"i99999999999999999999e", |e| {
-                matches!(e, BencodeError::IntegerOutOfRange(_))
-            }),
-            (b"99999999999999999999999:x", |e| {
-                matches!(e, BencodeError::Syntax(_))
-            }),
-            (b"i1ei2e", |e| *e == BencodeError::TrailingBytes(3)),
-            (b"i1ee", |e| matches!(e, BencodeError::TrailingBytes(_))),
+            (b"i01e", LeadingZero(1)),
+            (b"i-0e", LeadingZero(1)),
+            (b"03:abc", LeadingZero(0)),
+            (
+                b"ie",
+                Syntax {
+                    expected: "a digit",
+                    found: 'e',
+                    offset: 1,
+                },
+            ),
+            (
+                b"i1x",
+                Syntax {
+                    expected: "a digit or the end of the number",
+                    found: 'x',
+                    offset: 2,
+                },
+            ),
+            (b"d1:bi1e1:ai2ee", UnsortedKeys(7)),
+            (b"d1:ai1e1:ai2ee", DuplicateKey(7)),
+            (b"di1ei2ee", KeyNotString(1)),
+            (b"d1:ai1e", Truncated(7)),
+            (b"999999999:abc", Truncated(0)),
+            (b"i9223372036854775808e", IntegerOutOfRange(0)),
+            (b"99999999999999999999999:x", IntegerOutOfRange(0)),
+            (b"i1ei2e", TrailingBytes(3)),
+            (b"i1ee", TrailingBytes(1)),
         ];
         for (input, expected) in cases {
-            let error = decode(input).expect_err(&String::from_utf8_lossy(input));
-            assert!(
-                expected(&error),
-                "{:?} gave {error:?}",
+            assert_eq!(
+                decode(input).as_ref(),
+                Err(expected),
+                "{:?}",
                 String::from_utf8_lossy(input)
             );
         }
     }
 
     #[test]
-    fn nesting_bomb_is_refused_without_recursion_blowup() {
+    fn nesting_bomb_is_refused_without_deep_recursion() {
         let mut bomb = vec![b'l'; 100_000];
         bomb.extend(vec![b'e'; 100_000]);
-        assert_eq!(decode(&bomb), Err(BencodeError::TooDeep));
+        assert_eq!(decode(&bomb), Err(BencodeError::TooDeep(MAX_DEPTH)));
         let ok = [b"l".repeat(MAX_DEPTH), b"e".repeat(MAX_DEPTH)].concat();
         assert!(decode(&ok).is_ok());
     }
@@ -266,11 +438,31 @@ mod tests {
         let input = b"d4:infod1:xi1ee3:zzzi0ee";
         let dict = decode_dict_keeping_raw(input, b"info").unwrap().unwrap();
         assert_eq!(dict.raw, Some(b"d1:xi1ee".as_slice()));
-        assert_eq!(dict.pairs.len(), 2);
+        assert_eq!(dict.pairs, vec![(b"zzz".as_slice(), Value::Int(0))]);
         assert!(decode_dict_keeping_raw(b"i1e", b"info").unwrap().is_none());
-        assert!(matches!(
-            decode_dict_keeping_raw(b"d4:infod1:xi1eee1:", b"info"),
-            Err(BencodeError::TrailingBytes(_))
-        ));
+        assert_eq!(
+            decode_dict_keeping_raw(b"d4:infod1:xi1eee1:", b"info").err(),
+            Some(BencodeError::TrailingBytes(2))
+        );
+        assert_eq!(
+            decode_dict_keeping_raw(b"d4:infod1:xi01eee", b"info").err(),
+            Some(BencodeError::LeadingZero(12))
+        );
+    }
+
+    #[test]
+    fn writer_round_trips() {
+        let mut w = Writer::default();
+        w.dict(|d| {
+            d.key(b"a").int(-7);
+            d.key(b"b").list(|l| {
+                l.bytes(b"xy");
+                l.int(0);
+            });
+            d.key(b"c").raw(b"de");
+        });
+        let bytes = w.into_bytes();
+        assert_eq!(bytes, b"d1:ai-7e1:bl2:xyi0ee1:cdee");
+        assert!(decode(&bytes).is_ok());
     }
 }

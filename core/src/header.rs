@@ -1,8 +1,8 @@
 //! The signed header of a record and the exact bytes its signature covers.
 
-use bendy::encoding::{Encoder, SortedDictEncoder};
 use sha2::{Digest, Sha256};
 
+use crate::bencode::{DictWriter, Writer};
 use crate::text::{Community, Title};
 use crate::{InfoHash, PublicKey};
 
@@ -96,50 +96,49 @@ enum Form<'a> {
 }
 
 impl Unsigned {
-    /// Emits the header keys in ascending order, interleaving `length` or `sig`.
-    fn emit(
-        &self,
-        d: &mut SortedDictEncoder<'_>,
-        form: &Form<'_>,
-    ) -> Result<(), bendy::encoding::Error> {
-        d.emit_pair_with(b"author", |e| e.emit_bytes(self.author.as_bytes()))?;
+    /// Writes the header keys in ascending order, interleaving `length`,
+    /// `pieces` or `sig` as `form` asks.
+    fn write(&self, d: &mut DictWriter<'_>, form: &Form<'_>) {
+        d.key(b"author").bytes(self.author.as_bytes());
         if let Context::Post {
             community: Some(c), ..
         } = &self.context
         {
-            d.emit_pair(b"community", c.as_str())?;
+            d.key(b"community").bytes(c.as_str().as_bytes());
         }
-        d.emit_pair(b"created", self.created)?;
-        d.emit_pair(b"kind", self.context.kind().as_str())?;
+        d.key(b"created").int(self.created);
+        d.key(b"kind")
+            .bytes(self.context.kind().as_str().as_bytes());
         if let Form::Signed = form {
-            d.emit_pair(b"length", self.length)?;
+            d.key(b"length").int(self.length);
         }
         if let Context::Comment { parent, .. } = &self.context {
-            d.emit_pair_with(b"parent", |e| e.emit_bytes(parent.as_bytes()))?;
+            d.key(b"parent").bytes(parent.as_bytes());
         }
         if let Form::Signed = form {
-            d.emit_pair_with(b"pieces", |e| e.emit_bytes(&self.pieces))?;
+            d.key(b"pieces").bytes(&self.pieces);
         }
         if let Context::Comment { root, .. } = &self.context {
-            d.emit_pair_with(b"root", |e| e.emit_bytes(root.as_bytes()))?;
+            d.key(b"root").bytes(root.as_bytes());
         }
-        d.emit_pair_with(b"sha256", |e| e.emit_bytes(&self.sha256))?;
+        d.key(b"sha256").bytes(&self.sha256);
         if let Form::Stored(sig) = form {
-            d.emit_pair_with(b"sig", |e| e.emit_bytes(sig.as_slice()))?;
+            d.key(b"sig").bytes(sig.as_slice());
         }
         if let Context::Post { title: Some(t), .. } = &self.context {
-            d.emit_pair(b"title", t.as_str())?;
+            d.key(b"title").bytes(t.as_str().as_bytes());
         }
-        d.emit_pair(b"version", PROTOCOL_VERSION)
+        d.key(b"version").int(PROTOCOL_VERSION);
     }
 
     /// The exact bytes the author signs: [`SIGNING_DOMAIN`] then the bencoded
     /// header with `length` and `pieces` and without `sig`. Every byte of the
     /// info dict is thus signed or derived from signed data.
     pub(crate) fn signed_message(&self) -> Vec<u8> {
-        let mut message = SIGNING_DOMAIN.to_vec();
-        message.extend(encode(|d| self.emit(d, &Form::Signed)));
-        message
+        let mut w = Writer::with_capacity(512);
+        w.raw(SIGNING_DOMAIN);
+        w.dict(|d| self.write(d, &Form::Signed));
+        w.into_bytes()
     }
 
     /// The file name every client shows and saves the body under:
@@ -149,28 +148,8 @@ impl Unsigned {
         format!("upseed-{}.txt", hex::encode(&digest[..16]))
     }
 
-    /// Encodes the `upseed` dict of the info dict into `d`'s value.
-    pub(crate) fn emit_stored(
-        &self,
-        d: &mut SortedDictEncoder<'_>,
-        sig: &[u8; 64],
-    ) -> Result<(), bendy::encoding::Error> {
-        d.emit_pair_with(b"upseed", |e| {
-            e.emit_dict(|mut h| self.emit(&mut h, &Form::Stored(sig)))
-        })
+    /// Writes the `upseed` dict of the info dict.
+    pub(crate) fn write_stored(&self, d: &mut DictWriter<'_>, sig: &[u8; 64]) {
+        d.key(b"upseed").dict(|h| self.write(h, &Form::Stored(sig)));
     }
-}
-
-/// Runs `fill` on a fresh dictionary and returns its canonical bytes.
-pub(crate) fn encode(
-    fill: impl FnOnce(&mut SortedDictEncoder<'_>) -> Result<(), bendy::encoding::Error>,
-) -> Vec<u8> {
-    let mut encoder = Encoder::new().with_max_depth(4);
-    let result = encoder
-        .emit_dict(|mut d| fill(&mut d))
-        .and_then(|()| encoder.get_output());
-    // Our dictionaries have fixed, ascending keys; bendy can only refuse them
-    // through a bug in the key order above, which the golden vectors catch.
-    #[allow(clippy::expect_used)]
-    result.expect("upseed writes its keys in ascending order")
 }

@@ -3,7 +3,8 @@
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use crate::header::{Context, Kind, Unsigned, encode};
+use crate::bencode::Writer;
+use crate::header::{Context, Kind, Unsigned};
 use crate::text::{Body, Community, TextError, Title};
 use crate::{InfoHash, PublicKey, SecretKey};
 
@@ -131,13 +132,15 @@ pub(crate) fn piece_count(length: i64) -> usize {
 
 /// The canonical info dict for a header, its signature and its name.
 pub(crate) fn info_bytes(header: &Unsigned, signature: &[u8; 64], name: &str) -> Vec<u8> {
-    encode(|d| {
-        d.emit_pair(b"length", header.length)?;
-        d.emit_pair(b"name", name)?;
-        d.emit_pair(b"piece length", PIECE_LENGTH)?;
-        d.emit_pair_with(b"pieces", |e| e.emit_bytes(&header.pieces))?;
-        header.emit_stored(d, signature)
-    })
+    let mut w = Writer::with_capacity(512);
+    w.dict(|d| {
+        d.key(b"length").int(header.length);
+        d.key(b"name").bytes(name.as_bytes());
+        d.key(b"piece length").int(PIECE_LENGTH);
+        d.key(b"pieces").bytes(&header.pieces);
+        header.write_stored(d, signature);
+    });
+    w.into_bytes()
 }
 
 impl Record {

@@ -153,7 +153,11 @@ pub struct Body(String);
 impl Body {
     /// Normalises CRLF to LF, then checks the rules for a body of `kind`.
     pub fn new(text: &str, kind: Kind) -> Result<Self, TextError> {
-        let text = text.replace("\r\n", "\n");
+        let text = if text.contains('\r') {
+            text.replace("\r\n", "\n")
+        } else {
+            text.to_owned()
+        };
         Self::check(&text, kind)?;
         Ok(Self(text))
     }

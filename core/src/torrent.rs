@@ -1,10 +1,7 @@
 //! The .torrent file around a record: tracker URLs outside the info dict.
 
-use bendy::encoding::SortedDictEncoder;
-
 use crate::Record;
-use crate::bencode::{self, Value};
-use crate::header::encode;
+use crate::bencode::{self, Value, Writer};
 use crate::verify::VerifyError;
 
 /// Largest .torrent file accepted, in bytes; refused before decoding.
@@ -85,18 +82,18 @@ impl Torrent {
                         found: other.type_name(),
                     });
                 }
-                (b"info", Value::Dict(_)) => {}
-                (b"info", other) => {
-                    return Err(VerifyError::WrongType {
-                        key: "info".into(),
-                        expected: "dictionary",
-                        found: other.type_name(),
-                    });
-                }
                 _ => {}
             }
         }
         let info = top.raw.ok_or(VerifyError::MissingInfo)?;
+        if info.first() != Some(&b'd') {
+            let found = bencode::decode(info).map_or("value", |v| v.type_name());
+            return Err(VerifyError::WrongType {
+                key: "info".into(),
+                expected: "dictionary",
+                found,
+            });
+        }
         Ok(Self {
             record: Record::from_info(info, now)?,
             trackers,
@@ -117,26 +114,18 @@ impl Record {
     /// puts each tracker in a tier of its own, in order. With no trackers the
     /// file holds the info dict alone.
     pub fn torrent_bytes<S: AsRef<str>>(&self, trackers: &[S]) -> Vec<u8> {
-        let mut out = encode(|d: &mut SortedDictEncoder<'_>| {
+        let mut w = Writer::with_capacity(self.info_bytes().len() + 128);
+        w.dict(|d| {
             if let Some(first) = trackers.first() {
-                d.emit_pair(b"announce", first.as_ref())?;
-                d.emit_pair_with(b"announce-list", |e| {
-                    e.emit_list(|l| {
-                        for url in trackers {
-                            l.emit_list(|tier| tier.emit(url.as_ref()))?;
-                        }
-                        Ok(())
-                    })
-                })?;
+                d.key(b"announce").bytes(first.as_ref().as_bytes());
+                d.key(b"announce-list").list(|tiers| {
+                    for url in trackers {
+                        tiers.list(|tier| tier.bytes(url.as_ref().as_bytes()));
+                    }
+                });
             }
-            Ok(())
+            d.key(b"info").raw(self.info_bytes());
         });
-        // `info` sorts after both tracker keys, so the raw info dict goes last:
-        // reopen the dictionary, append the pair, close it again.
-        out.pop();
-        out.extend_from_slice(b"4:info");
-        out.extend_from_slice(self.info_bytes());
-        out.push(b'e');
-        out
+        w.into_bytes()
     }
 }

@@ -245,7 +245,7 @@ fn bad_input_table() {
             matches!(
                 e,
                 VerifyError::Bencode {
-                    source: BencodeError::Syntax(_),
+                    source: BencodeError::Syntax { .. },
                     ..
                 }
             )
@@ -283,7 +283,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::UnsortedKeys,
+                        source: BencodeError::UnsortedKeys(_),
                         ..
                     }
                 )
@@ -296,7 +296,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::UnsortedKeys,
+                        source: BencodeError::DuplicateKey(_),
                         ..
                     }
                 )
@@ -309,7 +309,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::Syntax(_),
+                        source: BencodeError::LeadingZero(_),
                         ..
                     }
                 )
@@ -330,7 +330,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::TooDeep,
+                        source: BencodeError::TooDeep(_),
                         ..
                     }
                 )
@@ -343,7 +343,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::Truncated,
+                        source: BencodeError::Truncated(_),
                         ..
                     }
                 )
