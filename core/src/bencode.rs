@@ -238,6 +238,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
     Ok(value)
 }
 
+/// Checks that `bytes` are exactly one value in canonical bencode.
+pub fn check_canonical(bytes: &[u8]) -> Result<(), BencodeError> {
+    decode(bytes).map(drop)
+}
+
 /// A top-level dictionary whose value under one key is kept as raw bytes.
 pub(crate) struct DictWithRaw<'a> {
     /// Every other pair, decoded.

@@ -32,7 +32,7 @@ pub mod text;
 mod torrent;
 mod verify;
 
-pub use bencode::{BencodeError, MAX_DEPTH};
+pub use bencode::{BencodeError, MAX_DEPTH, check_canonical};
 pub use header::{Context, Kind, PROTOCOL_VERSION, SIGNING_DOMAIN};
 pub use infohash::{INFOHASH_LEN, InfoHash, InfoHashError};
 pub use json::{RecordJson, record_schema};
