@@ -24,6 +24,11 @@ pub(crate) fn create(path: &Path, key: &SecretKey) -> Result<()> {
     // Write to a private temporary file, then link it into place: the key is
     // never readable by others, and a crash never leaves half a key behind.
     let tmp = path.with_extension("tmp");
+    // A leftover from a crash holds a key that was never put in place.
+    if tmp.exists() {
+        fs::remove_file(&tmp)
+            .with_context(|| format!("cannot remove the stale {}", tmp.display()))?;
+    }
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -72,6 +77,16 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(load(&path).unwrap().public_key(), key.public_key());
         assert!(!path.with_extension("tmp").exists());
+    }
+
+    #[test]
+    fn a_stale_temporary_file_does_not_block_creation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("identity.key");
+        fs::write(path.with_extension("tmp"), "half a key").unwrap();
+        let key = SecretKey::generate().unwrap();
+        create(&path, &key).unwrap();
+        assert_eq!(load(&path).unwrap().public_key(), key.public_key());
     }
 
     #[test]

@@ -321,16 +321,12 @@ fn is_plain_name(name: &[u8]) -> bool {
 }
 
 fn parse_context(header: &Fields<'_, '_>, kind: Kind) -> Result<Context, VerifyError> {
+    let present = |keys: [&'static str; 2]| keys.into_iter().find(|k| header.has(k));
+    let absent = |keys: [&'static str; 2]| keys.into_iter().find(|k| !header.has(k));
     match kind {
         Kind::Post => {
-            for key in ["parent", "root"] {
-                if header.has(key) {
-                    return Err(VerifyError::PostWithParent(if key == "parent" {
-                        "parent"
-                    } else {
-                        "root"
-                    }));
-                }
+            if let Some(key) = present(["parent", "root"]) {
+                return Err(VerifyError::PostWithParent(key));
             }
             header.only(POST_KEYS)?;
             Ok(Context::Post {
@@ -339,23 +335,11 @@ fn parse_context(header: &Fields<'_, '_>, kind: Kind) -> Result<Context, VerifyE
             })
         }
         Kind::Comment => {
-            for key in ["title", "community"] {
-                if header.has(key) {
-                    return Err(VerifyError::CommentWithPostField(if key == "title" {
-                        "title"
-                    } else {
-                        "community"
-                    }));
-                }
+            if let Some(key) = present(["title", "community"]) {
+                return Err(VerifyError::CommentWithPostField(key));
             }
-            for key in ["parent", "root"] {
-                if !header.has(key) {
-                    return Err(VerifyError::CommentWithoutParent(if key == "parent" {
-                        "parent"
-                    } else {
-                        "root"
-                    }));
-                }
+            if let Some(key) = absent(["parent", "root"]) {
+                return Err(VerifyError::CommentWithoutParent(key));
             }
             header.only(COMMENT_KEYS)?;
             Ok(Context::Comment {
