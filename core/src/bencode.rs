@@ -243,6 +243,19 @@ pub fn check_canonical(bytes: &[u8]) -> Result<(), BencodeError> {
     decode(bytes).map(drop)
 }
 
+/// The v1 infohash of any .torrent file: SHA-1 of its exact `info` bytes.
+pub(crate) fn infohash_of_torrent(bytes: &[u8]) -> Result<crate::InfoHash, BencodeError> {
+    let dict = decode_dict_keeping_raw(bytes, b"info")?;
+    match dict.and_then(|d| d.raw) {
+        Some(info) if info.first() == Some(&b'd') => Ok(crate::InfoHash::of_info(info)),
+        _ => Err(BencodeError::Syntax {
+            expected: "a dictionary with an `info` dictionary",
+            found: '?',
+            offset: 0,
+        }),
+    }
+}
+
 /// A top-level dictionary whose value under one key is kept as raw bytes.
 pub(crate) struct DictWithRaw<'a> {
     /// Every other pair, decoded.

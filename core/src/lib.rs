@@ -22,6 +22,7 @@
 //! ```
 
 mod bencode;
+mod client;
 mod header;
 mod infohash;
 mod json;
@@ -33,6 +34,10 @@ mod torrent;
 mod verify;
 
 pub use bencode::{BencodeError, MAX_DEPTH, check_canonical};
+pub use client::{
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, QueueReport, Source, TorrentClient,
+    TorrentState, TorrentStatus,
+};
 pub use header::{Context, Kind, PROTOCOL_VERSION, SIGNING_DOMAIN};
 pub use infohash::{INFOHASH_LEN, InfoHash, InfoHashError};
 pub use json::{RecordJson, record_schema};

@@ -1,1 +1,424 @@
-//! Driving qBittorrent through its WebUI API v2 (the adapter lands with the client trait).
+//! Drives qBittorrent 4.1 to 5.2 through its WebUI API v2, so that the
+//! user's own client seeds upseed's torrents.
+//!
+//! ```no_run
+//! use upseed_core::TorrentClient;
+//! use upseed_qbittorrent::{Config, Password, Qbittorrent};
+//!
+//! # async fn run() -> Result<(), upseed_core::ClientError> {
+//! let config = Config::new(
+//!     "http://127.0.0.1:8080/".parse().unwrap(),
+//!     "admin",
+//!     Some(Password::new(std::env::var("QBT_PASSWORD").unwrap_or_default())),
+//! );
+//! let client = Qbittorrent::new(config)?;
+//! println!("{:?}", client.info().await?);
+//! # Ok(())
+//! # }
+//! ```
+
+mod config;
+mod session;
+mod sync;
+mod torrent;
+mod version;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use reqwest::multipart::{Form, Part};
+use tokio::sync::{Mutex, OnceCell};
+use upseed_core::{
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, QueueReport, Source,
+    TorrentClient, TorrentStatus,
+};
+
+pub use config::{Config, Password};
+pub use version::ApiVersion;
+
+use session::{Body, Session};
+use sync::{MainData, SyncState};
+use torrent::QbTorrent;
+
+/// Torrents per multipart add request: well under the 64 MiB body limit.
+const ADD_BATCH: usize = 200;
+
+/// A qBittorrent WebUI, as one logged-in session.
+pub struct Qbittorrent {
+    session: Session,
+    version: OnceCell<ApiVersion>,
+    sync: Mutex<SyncState>,
+    add_timeout: Duration,
+}
+
+impl std::fmt::Debug for Qbittorrent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Qbittorrent")
+            .field("config", self.session.config())
+            .field("version", &self.version.get())
+            .finish_non_exhaustive()
+    }
+}
+
+fn join_hashes(hashes: &[InfoHash]) -> String {
+    hashes
+        .iter()
+        .map(InfoHash::to_hex)
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+fn is_absolute(path: &str) -> bool {
+    path.starts_with('/') || path.get(1..3).is_some_and(|p| p == ":\\" || p == ":/")
+}
+
+impl Qbittorrent {
+    /// A client for `config`. Nothing is sent until the first call.
+    pub fn new(config: Config) -> Result<Self, ClientError> {
+        Ok(Self {
+            session: Session::new(config)?,
+            version: OnceCell::new(),
+            sync: Mutex::new(SyncState::default()),
+            add_timeout: Duration::from_secs(30),
+        })
+    }
+
+    /// Sets how long [`TorrentClient::add`] waits for added torrents to be listed.
+    #[must_use]
+    pub fn with_add_timeout(mut self, timeout: Duration) -> Self {
+        self.add_timeout = timeout;
+        self
+    }
+
+    /// The WebUI API version, asked once and remembered.
+    pub async fn api_version(&self) -> Result<ApiVersion, ClientError> {
+        self.version
+            .get_or_try_init(|| async {
+                let answer = self
+                    .session
+                    .call("app/webapiVersion", Body::Query(&[]))
+                    .await?;
+                ApiVersion::parse(&answer.text).ok_or_else(|| {
+                    self.session.decode_error(
+                        "app/webapiVersion",
+                        &format!("`{}` is not a version", answer.text.trim()),
+                    )
+                })
+            })
+            .await
+            .copied()
+    }
+
+    fn category(&self) -> &str {
+        &self.session.config().category
+    }
+
+    /// `torrents/info` for `hashes` (POSTed, so any number fits), in our
+    /// category only when `ours_only`.
+    async fn info_by_hashes(
+        &self,
+        hashes: Option<&[InfoHash]>,
+        ours_only: bool,
+    ) -> Result<Vec<QbTorrent>, ClientError> {
+        let mut form = Vec::new();
+        if let Some(hashes) = hashes {
+            if hashes.is_empty() {
+                return Ok(Vec::new());
+            }
+            form.push(("hashes", join_hashes(hashes)));
+        }
+        if ours_only {
+            form.push(("category", self.category().to_owned()));
+        }
+        self.session.json("torrents/info", Body::Form(&form)).await
+    }
+
+    /// Those of `hashes` that are in our category.
+    async fn ours(&self, hashes: &[InfoHash]) -> Result<Vec<InfoHash>, ClientError> {
+        Ok(self
+            .info_by_hashes(Some(hashes), true)
+            .await?
+            .iter()
+            .filter_map(|t| t.hash.parse().ok())
+            .collect())
+    }
+
+    async fn listed(&self, hashes: &[InfoHash]) -> Result<HashSet<InfoHash>, ClientError> {
+        Ok(self
+            .info_by_hashes(Some(hashes), false)
+            .await?
+            .iter()
+            .filter_map(|t| t.hash.parse().ok())
+            .collect())
+    }
+
+    /// Sends one multipart add. `Ok(false)`: qBittorrent took none of them.
+    async fn add_batch(&self, batch: &[&AddTorrent]) -> Result<bool, ClientError> {
+        let Some(first) = batch.first() else {
+            return Ok(true);
+        };
+        let category = self.category().to_owned();
+        let make = || {
+            let mut form = Form::new();
+            let mut urls = Vec::new();
+            for torrent in batch {
+                match &torrent.source {
+                    // Any part with a file name is a torrent file; names must differ.
+                    Source::Torrent(bytes) => {
+                        let part = Part::bytes(bytes.clone())
+                            .file_name(format!("{}.torrent", torrent.infohash));
+                        form = form.part("torrents", part);
+                    }
+                    Source::Magnet(magnet) => urls.push(magnet.to_string()),
+                }
+            }
+            if !urls.is_empty() {
+                form = form.text("urls", urls.join("\n"));
+            }
+            let skip = if first.data_present { "true" } else { "false" };
+            form.text("savepath", first.save_path.clone())
+                .text("category", category.clone())
+                .text("tags", first.tags.join(","))
+                // 5.0 reads only `stopped`, 4.x only `paused`: send both.
+                .text("stopped", "false")
+                .text("paused", "false")
+                .text("skip_checking", skip)
+                .text("seedMode", skip)
+                .text("autoTMM", "false")
+                .text("contentLayout", "Original")
+                .text("ratioLimit", "-1")
+                .text("seedingTimeLimit", "-1")
+        };
+        match self
+            .session
+            .call("torrents/add", Body::Multipart(&make))
+            .await
+        {
+            // ≤ 5.1: `Ok.` if any was taken, `Fails.` if none; 5.2: JSON counts.
+            Ok(answer) => Ok(answer.text.trim() != "Fails."),
+            // 5.2: every torrent failed, for example as duplicates.
+            Err(ClientError::Api { status: 409, .. }) => Ok(false),
+            Err(ClientError::Api {
+                status: 415, body, ..
+            }) => Err(ClientError::Rejected {
+                client: ClientKind::Qbittorrent,
+                infohash: first.infohash,
+                reason: body,
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Waits until every one of `hashes` is listed.
+    async fn wait_listed(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        let deadline = tokio::time::Instant::now() + self.add_timeout;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let listed = self.listed(hashes).await?;
+            let Some(missing) = hashes.iter().find(|h| !listed.contains(h)) else {
+                return Ok(());
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClientError::AddTimedOut {
+                    client: ClientKind::Qbittorrent,
+                    infohash: *missing,
+                    seconds: self.add_timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// Our torrents through incremental `sync/maindata`: after the first
+    /// call only changes travel. Works on every version; cheaper than
+    /// `torrents/info` from 4.6 on.
+    pub async fn sync_list(&self) -> Result<Vec<TorrentStatus>, ClientError> {
+        let mut state = self.sync.lock().await;
+        let query = [("rid", state.rid.to_string())];
+        let data: MainData = match self
+            .session
+            .json("sync/maindata", Body::Query(&query))
+            .await
+        {
+            Ok(data) => data,
+            Err(error) => {
+                state.reset();
+                return Err(error);
+            }
+        };
+        state.merge(data);
+        let mut ours = Vec::new();
+        for (hash, fields) in &state.torrents {
+            let mut fields = fields.clone();
+            fields.insert("hash".into(), hash.clone().into());
+            let torrent: QbTorrent = serde_json::from_value(fields.into())
+                .map_err(|e| self.session.decode_error("sync/maindata", &e.to_string()))?;
+            if torrent.category == self.category() {
+                ours.extend(torrent.status());
+            }
+        }
+        ours.sort_by_key(|t| t.infohash);
+        Ok(ours)
+    }
+
+    async fn hashes_call(
+        &self,
+        endpoint: &str,
+        hashes: &[InfoHash],
+        extra: &[(&str, String)],
+    ) -> Result<(), ClientError> {
+        let ours = self.ours(hashes).await?;
+        if ours.is_empty() {
+            return Ok(());
+        }
+        let mut form = vec![("hashes", join_hashes(&ours))];
+        form.extend(extra.iter().cloned());
+        self.session
+            .call(endpoint, Body::Form(&form))
+            .await
+            .map(drop)
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Preferences {
+    queueing_enabled: bool,
+    max_active_uploads: Option<i64>,
+    max_active_torrents: Option<i64>,
+}
+
+impl TorrentClient for Qbittorrent {
+    async fn info(&self) -> Result<ClientInfo, ClientError> {
+        let api = self.api_version().await?;
+        let version = self
+            .session
+            .call("app/version", Body::Query(&[]))
+            .await?
+            .text;
+        Ok(ClientInfo {
+            kind: ClientKind::Qbittorrent,
+            version: version.trim().to_owned(),
+            api_version: api.to_string(),
+            tags_on_add: api.tags_on_add(),
+            skip_check: true,
+            incremental_sync: api.cheap_incremental_sync(),
+        })
+    }
+
+    async fn add(&self, torrents: &[AddTorrent]) -> Result<Vec<Added>, ClientError> {
+        if let Some(bad) = torrents.iter().find(|t| !is_absolute(&t.save_path)) {
+            return Err(ClientError::Invalid(format!(
+                "the save path `{}` is not absolute; give the full path as qBittorrent sees it",
+                bad.save_path
+            )));
+        }
+        let hashes: Vec<InfoHash> = torrents.iter().map(|t| t.infohash).collect();
+        let present = self.listed(&hashes).await?;
+        // One request per (folder, tags, trust) group, in batches.
+        let mut groups: BTreeMap<(&str, Vec<String>, bool), Vec<&AddTorrent>> = BTreeMap::new();
+        let mut seen = HashSet::new();
+        for torrent in torrents {
+            if !present.contains(&torrent.infohash) && seen.insert(torrent.infohash) {
+                let key = (
+                    torrent.save_path.as_str(),
+                    torrent.tags.clone(),
+                    torrent.data_present,
+                );
+                groups.entry(key).or_default().push(torrent);
+            }
+        }
+        let mut refused = Vec::new();
+        for group in groups.values() {
+            for batch in group.chunks(ADD_BATCH) {
+                if !self.add_batch(batch).await? {
+                    refused.extend(batch.iter().map(|t| t.infohash));
+                }
+            }
+        }
+        let new: Vec<InfoHash> = seen
+            .iter()
+            .copied()
+            .filter(|h| !refused.contains(h))
+            .collect();
+        // Adding is asynchronous on qBittorrent's side: wait until listed.
+        self.wait_listed(&new).await?;
+        if !refused.is_empty() {
+            // Refused as duplicates added meanwhile, or as bad torrents.
+            let listed = self.listed(&refused).await?;
+            if let Some(hash) = refused.iter().find(|h| !listed.contains(h)) {
+                return Err(ClientError::Rejected {
+                    client: ClientKind::Qbittorrent,
+                    infohash: *hash,
+                    reason: "qBittorrent refused to add it; check its log".into(),
+                });
+            }
+        }
+        Ok(torrents
+            .iter()
+            .map(|t| {
+                if present.contains(&t.infohash) || refused.contains(&t.infohash) {
+                    Added::AlreadyPresent
+                } else {
+                    Added::New
+                }
+            })
+            .collect())
+    }
+
+    async fn list(&self, hashes: Option<&[InfoHash]>) -> Result<Vec<TorrentStatus>, ClientError> {
+        if hashes.is_none() && self.api_version().await?.cheap_incremental_sync() {
+            return self.sync_list().await;
+        }
+        let mut list: Vec<TorrentStatus> = self
+            .info_by_hashes(hashes, true)
+            .await?
+            .iter()
+            .filter_map(QbTorrent::status)
+            .collect();
+        list.sort_by_key(|t| t.infohash);
+        Ok(list)
+    }
+
+    async fn remove(&self, hashes: &[InfoHash], delete_data: bool) -> Result<(), ClientError> {
+        let delete = if delete_data { "true" } else { "false" };
+        self.hashes_call(
+            "torrents/delete",
+            hashes,
+            &[("deleteFiles", delete.to_owned())],
+        )
+        .await
+    }
+
+    async fn add_tags(&self, hashes: &[InfoHash], tags: &[String]) -> Result<(), ClientError> {
+        self.hashes_call("torrents/addTags", hashes, &[("tags", tags.join(","))])
+            .await
+    }
+
+    async fn remove_tags(&self, hashes: &[InfoHash], tags: &[String]) -> Result<(), ClientError> {
+        self.hashes_call("torrents/removeTags", hashes, &[("tags", tags.join(","))])
+            .await
+    }
+
+    async fn queue_report(&self) -> Result<QueueReport, ClientError> {
+        let prefs: Preferences = self
+            .session
+            .json("app/preferences", Body::Query(&[]))
+            .await?;
+        Ok(QueueReport {
+            queueing: prefs.queueing_enabled,
+            max_active_uploads: prefs.max_active_uploads,
+            max_active_torrents: prefs.max_active_torrents,
+        })
+    }
+
+    async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        self.hashes_call(
+            "torrents/setForceStart",
+            hashes,
+            &[("value", "true".to_owned())],
+        )
+        .await
+    }
+}

@@ -1,0 +1,225 @@
+//! One logged-in WebUI session: cookies, login, and turning HTTP answers
+//! into [`ClientError`]s.
+//!
+//! Rules that keep users out of trouble:
+//! - the session cookie lives in a jar; its name differs between versions;
+//! - a 403 on a call means the session expired: log in again, once;
+//! - a refused password is never sent again by this session, because
+//!   qBittorrent bans the IP after 5 failures;
+//! - no `Origin` or `Referer` is sent, which passes the CSRF check;
+//! - idle connections are dropped before the server's 7 s keep-alive ends.
+
+use std::time::Duration;
+
+use reqwest::multipart::Form;
+use reqwest::{Client, StatusCode};
+use tokio::sync::Mutex;
+use upseed_core::{ClientError, ClientKind};
+
+use crate::config::Config;
+
+const KIND: ClientKind = ClientKind::Qbittorrent;
+
+/// Where the login stands.
+#[derive(Debug, Default)]
+struct Login {
+    /// A session cookie is in the jar (or none is needed).
+    valid: bool,
+    /// The password was refused: never send it again.
+    refused: bool,
+}
+
+/// What a call sends.
+pub(crate) enum Body<'a> {
+    /// A GET with query parameters.
+    Query(&'a [(&'a str, String)]),
+    /// A POST with a urlencoded form; long `hashes` lists go here.
+    Form(&'a [(&'a str, String)]),
+    /// A POST with a multipart form, rebuilt for a retry.
+    Multipart(&'a (dyn Fn() -> Form + Send + Sync)),
+}
+
+/// An HTTP answer with a 2xx status.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) text: String,
+}
+
+pub(crate) struct Session {
+    http: Client,
+    config: Config,
+    login: Mutex<Login>,
+}
+
+impl Session {
+    pub(crate) fn new(config: Config) -> Result<Self, ClientError> {
+        let http = Client::builder()
+            .cookie_store(true)
+            .pool_idle_timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| ClientError::Invalid(format!("cannot set up HTTP: {e}")))?;
+        let login = Login {
+            valid: config.password.is_none(),
+            refused: false,
+        };
+        Ok(Self {
+            http,
+            config,
+            login: Mutex::new(login),
+        })
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn url(&self, endpoint: &str) -> String {
+        let base = self.config.url.as_str().trim_end_matches('/');
+        format!("{base}/api/v2/{endpoint}")
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> ClientError {
+        let mut reason = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            reason = format!("{reason}: {inner}");
+            source = inner.source();
+        }
+        ClientError::Unreachable {
+            client: KIND,
+            url: self.config.url.to_string(),
+            reason,
+            hint: "its Web UI is enabled (Tools > Options > Web UI) at this address and port",
+        }
+    }
+
+    /// Logs in unless a valid session exists. Never resends a refused password.
+    async fn ensure_login(&self, force: bool) -> Result<(), ClientError> {
+        let mut login = self.login.lock().await;
+        if login.refused {
+            return Err(ClientError::Unauthorized {
+                client: KIND,
+                url: self.config.url.to_string(),
+            });
+        }
+        let Some(password) = &self.config.password else {
+            return Ok(());
+        };
+        if login.valid && !force {
+            return Ok(());
+        }
+        login.valid = false;
+        let form = [
+            ("username", self.config.username.as_str()),
+            ("password", password.expose()),
+        ];
+        let response = self
+            .http
+            .post(self.url("auth/login"))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        match status {
+            // ≤ 5.1: always 200 with `Ok.` or `Fails.`; 5.2: 2xx with `Ok.` or nothing.
+            s if s.is_success() && text.trim() != "Fails." => {
+                login.valid = true;
+                Ok(())
+            }
+            s if s.is_success() || s == StatusCode::UNAUTHORIZED => {
+                login.refused = true;
+                Err(ClientError::Unauthorized {
+                    client: KIND,
+                    url: self.config.url.to_string(),
+                })
+            }
+            StatusCode::FORBIDDEN => Err(ClientError::Banned {
+                client: KIND,
+                url: self.config.url.to_string(),
+            }),
+            s => Err(self.api_error("auth/login", s, &text)),
+        }
+    }
+
+    fn api_error(&self, endpoint: &str, status: StatusCode, body: &str) -> ClientError {
+        let hint = match status.as_u16() {
+            400 => "a parameter was missing or malformed; report this as an upseed bug",
+            401 => {
+                "the Web UI refused the request's origin or host header; check the URL's host and port match the Web UI's"
+            }
+            404 => "this qBittorrent does not know the call; upgrade qBittorrent to 4.1 or later",
+            405 => "the call needs another HTTP method; report this as an upseed bug",
+            409 => "qBittorrent refused every torrent in the request",
+            413 => "the request was over qBittorrent's 64 MiB limit; add fewer torrents at once",
+            415 => "qBittorrent does not accept the torrent file",
+            500..=599 => "qBittorrent failed internally; check its log, and retry later",
+            _ => "check qBittorrent's log",
+        };
+        ClientError::Api {
+            client: KIND,
+            endpoint: endpoint.to_owned(),
+            status: status.as_u16(),
+            body: body.chars().take(300).collect(),
+            hint,
+        }
+    }
+
+    /// Sends a call, logging in first and once more after a 403.
+    pub(crate) async fn call(&self, endpoint: &str, body: Body<'_>) -> Result<Answer, ClientError> {
+        self.ensure_login(false).await?;
+        let mut relogged = false;
+        loop {
+            let request = match &body {
+                Body::Query(query) => self.http.get(self.url(endpoint)).query(query),
+                Body::Form(form) => self.http.post(self.url(endpoint)).form(form),
+                Body::Multipart(make) => self.http.post(self.url(endpoint)).multipart(make()),
+            };
+            let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+            let status = response.status();
+            let text = response.text().await.map_err(|e| self.unreachable(&e))?;
+            if status.is_success() {
+                return Ok(Answer { status, text });
+            }
+            if status == StatusCode::FORBIDDEN {
+                if self.config.password.is_none() {
+                    // Bypass was expected but is not on for us.
+                    return Err(ClientError::Unauthorized {
+                        client: KIND,
+                        url: self.config.url.to_string(),
+                    });
+                }
+                if !relogged {
+                    relogged = true;
+                    self.ensure_login(true).await?;
+                    continue;
+                }
+            }
+            return Err(self.api_error(endpoint, status, &text));
+        }
+    }
+
+    /// A call whose 2xx answer is JSON (204 and empty bodies give `T::default()`).
+    pub(crate) async fn json<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        endpoint: &str,
+        body: Body<'_>,
+    ) -> Result<T, ClientError> {
+        let answer = self.call(endpoint, body).await?;
+        if answer.status == StatusCode::NO_CONTENT || answer.text.trim().is_empty() {
+            return Ok(T::default());
+        }
+        serde_json::from_str(&answer.text).map_err(|e| self.decode_error(endpoint, &e.to_string()))
+    }
+
+    pub(crate) fn decode_error(&self, endpoint: &str, reason: &str) -> ClientError {
+        ClientError::Decode {
+            client: KIND,
+            endpoint: endpoint.to_owned(),
+            reason: reason.chars().take(300).collect(),
+        }
+    }
+}

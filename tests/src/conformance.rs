@@ -1,0 +1,236 @@
+//! The conformance suite: one test body that every adapter must pass
+//! against its real daemon, alone and in swarms with other clients.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use upseed_core::{
+    AddTorrent, Added, ClientError, InfoHash, PostDraft, Record, SecretKey, TorrentClient,
+    TorrentStatus,
+};
+
+use crate::eventually;
+use crate::tracker::Tracker;
+
+/// A daemon under test, seen through its adapter.
+pub trait Node {
+    /// The adapter type.
+    type Client: TorrentClient;
+    /// An adapter with the right credentials.
+    fn client(&self) -> Self::Client;
+    /// An adapter that sends a wrong password.
+    fn client_with_password(&self, password: &str) -> Self::Client;
+    /// Folder where posts are written for this client to seed.
+    fn posts_dir(&self) -> PathBuf;
+    /// Folder where this client saves downloads.
+    fn downloads_dir(&self) -> PathBuf;
+    /// Stops the daemon.
+    fn stop(&mut self);
+    /// The daemon's recent output, for failure messages.
+    fn log_tail(&self) -> String;
+}
+
+impl Node for crate::qbittorrent::QbDaemon {
+    type Client = upseed_qbittorrent::Qbittorrent;
+    fn client(&self) -> Self::Client {
+        Self::client(self)
+    }
+    fn client_with_password(&self, password: &str) -> Self::Client {
+        Self::client_with_password(self, password)
+    }
+    fn posts_dir(&self) -> PathBuf {
+        Self::posts_dir(self)
+    }
+    fn downloads_dir(&self) -> PathBuf {
+        Self::downloads_dir(self)
+    }
+    fn stop(&mut self) {
+        Self::stop(self);
+    }
+    fn log_tail(&self) -> String {
+        Self::log_tail(self)
+    }
+}
+
+/// A fresh signed post with unique text.
+pub fn new_post(text: &str) -> Record {
+    let key = SecretKey::generate().expect("key");
+    let body = format!("{text} ({})", crate::qbittorrent::random_hex(6));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PostDraft::new(&body)
+        .expect("post")
+        .sign(&key, now)
+        .expect("sign")
+}
+
+/// Writes the post's body where `node` seeds from, and returns the add request.
+pub fn seedable<N: Node>(node: &N, record: &Record, tracker: &Tracker) -> AddTorrent {
+    let dir = node.posts_dir();
+    let body = record.body().expect("a signed record has its body");
+    std::fs::write(dir.join(record.name()), body.as_bytes()).expect("write the post body");
+    AddTorrent::from_torrent(
+        record.torrent_bytes(&[tracker.announce_url()]),
+        dir.to_string_lossy(),
+    )
+    .expect("own torrent")
+    .with_tags(["upseed-post"])
+    .with_data_present()
+}
+
+async fn status<C: TorrentClient>(client: &C, hash: InfoHash) -> Option<TorrentStatus> {
+    client
+        .list(Some(&[hash]))
+        .await
+        .expect("list")
+        .into_iter()
+        .next()
+}
+
+/// Waits until `client` seeds `hash`.
+pub async fn wait_seeding<C: TorrentClient>(
+    client: &C,
+    hash: InfoHash,
+    limit: Duration,
+) -> TorrentStatus {
+    eventually("the torrent to seed", limit, || async {
+        status(client, hash)
+            .await
+            .filter(|s| s.state.is_seeding() && s.progress >= 1.0)
+    })
+    .await
+}
+
+/// A post seeded by `seeder` is downloaded by `leecher` through the tracker;
+/// both report it complete and seeding, the swarm counts reach 2 seeders,
+/// and removing it with its data deletes the files.
+pub async fn swarm<S: Node, L: Node>(
+    tracker: &Tracker,
+    seeder: &S,
+    leecher: &L,
+    transfer_limit: Duration,
+) {
+    let record = new_post("conformance");
+    let hash = record.infohash();
+    tracker.allow(&[hash]).await;
+
+    let seeding = seeder.client();
+    let add = seedable(seeder, &record, tracker);
+    assert_eq!(
+        seeding
+            .add(std::slice::from_ref(&add))
+            .await
+            .expect("add to seeder"),
+        vec![Added::New]
+    );
+    let seeded = wait_seeding(&seeding, hash, Duration::from_secs(30)).await;
+    assert_eq!(seeded.tags, vec!["upseed-post".to_owned()]);
+    // Adding again is a success, not an error.
+    assert_eq!(
+        seeding.add(&[add]).await.expect("re-add"),
+        vec![Added::AlreadyPresent]
+    );
+
+    let leeching = leecher.client();
+    let download = AddTorrent::from_torrent(
+        record.torrent_bytes(&[tracker.announce_url()]),
+        leecher.downloads_dir().to_string_lossy(),
+    )
+    .expect("torrent");
+    assert_eq!(
+        leeching.add(&[download]).await.expect("add to leecher"),
+        vec![Added::New]
+    );
+    let done = tokio::time::timeout(
+        transfer_limit,
+        wait_seeding(&leeching, hash, transfer_limit),
+    )
+    .await;
+    assert!(
+        done.is_ok(),
+        "the leecher did not complete within {transfer_limit:?}\n{}\n{}",
+        seeder.log_tail(),
+        leecher.log_tail()
+    );
+    let body = std::fs::read(leecher.downloads_dir().join(record.name())).expect("downloaded body");
+    let verified = Record::from_info(record.info_bytes(), u64::MAX / 2)
+        .and_then(|r| r.with_body(&body))
+        .expect("the downloaded body verifies");
+    assert_eq!(verified, record);
+
+    eventually(
+        "the swarm to count 2 seeders",
+        Duration::from_secs(60),
+        || async {
+            let a = status(&seeding, hash)
+                .await
+                .and_then(|s| s.seeders)
+                .unwrap_or(0);
+            let b = status(&leeching, hash)
+                .await
+                .and_then(|s| s.seeders)
+                .unwrap_or(0);
+            (a.max(b) >= 2).then_some(())
+        },
+    )
+    .await;
+
+    assert!(seeder.posts_dir().join(record.name()).exists());
+    assert!(leecher.downloads_dir().join(record.name()).exists());
+    seeding
+        .remove(&[hash], true)
+        .await
+        .expect("remove from seeder");
+    leeching
+        .remove(&[hash], true)
+        .await
+        .expect("remove from leecher");
+    for (client_has, path) in [
+        (
+            status(&seeding, hash).await,
+            seeder.posts_dir().join(record.name()),
+        ),
+        (
+            status(&leeching, hash).await,
+            leecher.downloads_dir().join(record.name()),
+        ),
+    ] {
+        assert!(client_has.is_none(), "still listed after removal");
+        eventually(
+            "the data to be deleted",
+            Duration::from_secs(10),
+            || async { (!path.exists()).then_some(()) },
+        )
+        .await;
+    }
+}
+
+/// A wrong password is an auth error, is never retried, and does not get
+/// the IP banned: the right password still works afterwards.
+pub async fn auth<N: Node>(node: &N) {
+    let wrong = node.client_with_password("wrong-password");
+    for _ in 0..8 {
+        match wrong.info().await {
+            Err(ClientError::Unauthorized { .. }) => {}
+            other => panic!("expected an auth error, got {other:?}"),
+        }
+    }
+    node.client()
+        .info()
+        .await
+        .expect("the right password still works: no ban");
+}
+
+/// With the daemon down, the error says it is unreachable.
+pub async fn down<N: Node>(node: &mut N) {
+    let client = node.client();
+    node.stop();
+    match client.info().await {
+        Err(error @ ClientError::Unreachable { .. }) => {
+            let text = error.to_string();
+            assert!(text.contains("cannot reach"), "{text}");
+        }
+        other => panic!("expected unreachable, got {other:?}"),
+    }
+}

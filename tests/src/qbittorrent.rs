@@ -1,0 +1,207 @@
+//! qbittorrent-nox with a temporary profile, its config written before the
+//! first start (a bare first start turns on DHT, LSD and UPnP and binds
+//! every interface).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use upseed_qbittorrent::{Config, Password, Qbittorrent};
+
+use crate::process::Daemon;
+
+/// How to start a qBittorrent.
+#[derive(Debug, Clone)]
+pub struct QbOptions {
+    /// The address for the Web UI and peers.
+    pub ip: Ipv4Addr,
+    /// Require a password (the default), or let this host in without one
+    /// ("Bypass authentication for clients on localhost").
+    pub require_login: bool,
+    /// Failed logins before qBittorrent bans the IP (its default is 5).
+    pub max_auth_failures: u32,
+}
+
+impl Default for QbOptions {
+    fn default() -> Self {
+        Self {
+            ip: crate::host(),
+            require_login: true,
+            max_auth_failures: 5,
+        }
+    }
+}
+
+/// A running qbittorrent-nox.
+#[derive(Debug)]
+pub struct QbDaemon {
+    daemon: Daemon,
+    url: url::Url,
+    password: String,
+    dir: tempfile::TempDir,
+}
+
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("randomness");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `WebUI\Password_PBKDF2`: PBKDF2-HMAC-SHA512, 100,000 rounds, 16-byte salt.
+fn password_hash(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("randomness");
+    let mut key = [0u8; 64];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password.as_bytes(), &salt, 100_000, &mut key);
+    format!(
+        "@ByteArray({}:{})",
+        STANDARD.encode(salt),
+        STANDARD.encode(key)
+    )
+}
+
+impl QbDaemon {
+    /// Starts qbittorrent-nox and waits until its Web UI answers.
+    pub async fn start(options: QbOptions) -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let ip = options.ip;
+        let web_port = crate::free_port(ip);
+        let peer_port = crate::free_port(ip);
+        let password = format!("pw-{}", random_hex(8));
+        let downloads = dir.path().join("downloads");
+        std::fs::create_dir_all(&downloads).expect("downloads folder");
+        std::fs::create_dir_all(dir.path().join("posts")).expect("posts folder");
+        let config_dir = dir.path().join("qBittorrent/config");
+        std::fs::create_dir_all(&config_dir).expect("config folder");
+        let conf = format!(
+            r#"[LegalNotice]
+Accepted=true
+
+[BitTorrent]
+Session\Port={peer_port}
+Session\RefreshInterval=100
+Session\Interface=lo
+Session\InterfaceName=lo
+Session\InterfaceAddress={ip}
+Session\DefaultSavePath={downloads}
+Session\DHTEnabled=false
+Session\LSDEnabled=false
+Session\PeXEnabled=false
+Session\BTProtocol=TCP
+Session\QueueingSystemEnabled=false
+Session\MaxActiveDownloads=-1
+Session\MaxActiveUploads=-1
+Session\MaxActiveTorrents=-1
+Session\MaxConnections=-1
+Session\MaxConnectionsPerTorrent=-1
+Session\MaxUploads=-1
+Session\MaxUploadsPerTorrent=-1
+Session\MultiConnectionsPerIp=true
+Session\AddTrackersEnabled=false
+Session\GlobalMaxRatio=-1
+Session\GlobalMaxSeedingMinutes=-1
+
+[Network]
+PortForwardingEnabled=false
+
+[Preferences]
+Connection\ResolvePeerCountries=false
+WebUI\Address={ip}
+WebUI\Port={web_port}
+WebUI\LocalHostAuth={local_auth}
+WebUI\Username=tester
+WebUI\Password_PBKDF2="{hash}"
+WebUI\MaxAuthenticationFailCount={max_fail}
+WebUI\BanDuration=3600
+WebUI\SessionTimeout=86400
+"#,
+            downloads = downloads.display(),
+            local_auth = options.require_login,
+            hash = password_hash(&password),
+            max_fail = options.max_auth_failures,
+        );
+        std::fs::write(config_dir.join("qBittorrent.conf"), conf).expect("write qBittorrent.conf");
+        let mut command = Command::new("qbittorrent-nox");
+        command
+            .arg(format!("--profile={}", dir.path().display()))
+            .arg(format!("--webui-port={web_port}"));
+        let mut daemon = Daemon::spawn("qbittorrent-nox", command, &dir.path().join("stdout.log"));
+        let url: url::Url = format!("http://{ip}:{web_port}/").parse().expect("url");
+        let probe = format!("{url}api/v2/app/webapiVersion");
+        crate::eventually(
+            "qbittorrent-nox to answer",
+            Duration::from_secs(20),
+            || async { reqwest::get(&probe).await.ok().map(drop) },
+        )
+        .await;
+        assert!(
+            daemon.running(),
+            "qbittorrent-nox exited\n{}",
+            daemon.log_tail()
+        );
+        Self {
+            daemon,
+            url,
+            password,
+            dir,
+        }
+    }
+
+    /// The Web UI's base URL.
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+
+    /// The preset password.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// An adapter config with the right credentials.
+    pub fn config(&self) -> Config {
+        Config::new(
+            self.url.clone(),
+            "tester",
+            Some(Password::new(&self.password)),
+        )
+    }
+
+    /// An adapter with the right credentials.
+    pub fn client(&self) -> Qbittorrent {
+        Qbittorrent::new(self.config()).expect("client")
+    }
+
+    /// An adapter that sends `password`.
+    pub fn client_with_password(&self, password: &str) -> Qbittorrent {
+        let config = Config::new(self.url.clone(), "tester", Some(Password::new(password)));
+        Qbittorrent::new(config).expect("client")
+    }
+
+    /// Where upseed writes post bodies for this client to seed.
+    pub fn posts_dir(&self) -> PathBuf {
+        self.dir.path().join("posts")
+    }
+
+    /// Where downloads land.
+    pub fn downloads_dir(&self) -> PathBuf {
+        self.dir.path().join("downloads")
+    }
+
+    /// The profile folder.
+    pub fn profile(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The daemon's recent output, for failure messages.
+    pub fn log_tail(&self) -> String {
+        self.daemon.log_tail()
+    }
+
+    /// Stops the daemon now (it also stops when dropped).
+    pub fn stop(&mut self) {
+        self.daemon.stop(Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,90 @@
+//! opentracker. Debian builds it whitelist-only, so every infohash must be
+//! allowed (and the list reloaded) before clients announce it.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use upseed_core::InfoHash;
+
+use crate::process::Daemon;
+
+/// A running opentracker.
+#[derive(Debug)]
+pub struct Tracker {
+    daemon: Daemon,
+    ip: Ipv4Addr,
+    port: u16,
+    whitelist: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tracker {
+    /// Starts opentracker on `ip` with an empty whitelist, HTTP and UDP on one free port.
+    pub async fn start(ip: Ipv4Addr) -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let whitelist = dir.path().join("whitelist.txt");
+        std::fs::write(&whitelist, "").expect("whitelist");
+        let conf = dir.path().join("opentracker.conf");
+        std::fs::write(&conf, format!("access.whitelist {}\n", whitelist.display())).expect("conf");
+        // opentracker drops to `nobody`, which must read the list.
+        for path in [dir.path(), whitelist.as_path(), conf.as_path()] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if path.is_dir() { 0o755 } else { 0o644 };
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+        let port = crate::free_port(ip);
+        let mut command = Command::new("opentracker");
+        command.arg("-f").arg(&conf).args([
+            "-i",
+            &ip.to_string(),
+            "-p",
+            &port.to_string(),
+            "-P",
+            &port.to_string(),
+            "-A",
+            &ip.to_string(),
+        ]);
+        let mut daemon = Daemon::spawn("opentracker", command, &dir.path().join("opentracker.log"));
+        let tracker_url = format!("http://{ip}:{port}/stats?mode=torr");
+        crate::eventually("opentracker to answer", Duration::from_secs(10), || async {
+            reqwest::get(&tracker_url).await.ok().map(drop)
+        })
+        .await;
+        assert!(
+            daemon.running(),
+            "opentracker exited\n{}",
+            daemon.log_tail()
+        );
+        Self {
+            daemon,
+            ip,
+            port,
+            whitelist,
+            _dir: dir,
+        }
+    }
+
+    /// The HTTP announce URL.
+    pub fn announce_url(&self) -> String {
+        format!("http://{}:{}/announce", self.ip, self.port)
+    }
+
+    /// Allows `hashes` and reloads the whitelist.
+    pub async fn allow(&self, hashes: &[InfoHash]) {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.whitelist)
+            .expect("whitelist");
+        for hash in hashes {
+            writeln!(file, "{hash}").expect("write whitelist");
+        }
+        drop(file);
+        self.daemon.signal(Signal::SIGHUP);
+        // The reload is asynchronous; 0.1-0.2 s is enough.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
