@@ -262,6 +262,15 @@ impl Qbittorrent {
         Ok(ours)
     }
 
+    /// Stops or starts our torrents: `torrents/pause|resume` before 5.0,
+    /// `torrents/stop|start` from 5.0 on (the other names give 404).
+    /// Stopping and starting again also makes qBittorrent announce at once.
+    pub async fn set_running(&self, hashes: &[InfoHash], running: bool) -> Result<(), ClientError> {
+        let (stop, start) = self.api_version().await?.stop_start();
+        let endpoint = format!("torrents/{}", if running { start } else { stop });
+        self.hashes_call(&endpoint, hashes, &[]).await
+    }
+
     async fn hashes_call(
         &self,
         endpoint: &str,
