@@ -348,7 +348,9 @@ pub trait TorrentClient: Send + Sync {
     /// Whether the client's queue could stop our torrents from seeding.
     fn queue_report(&self) -> impl Future<Output = Result<QueueReport, ClientError>> + Send;
 
-    /// Makes torrents seed regardless of the queue.
+    /// Makes torrents seed regardless of the queue. A torrent that is still
+    /// being checked may be queued again when its check ends (Transmission
+    /// 3.00 forgets the request): call again for those.
     fn force_start(
         &self,
         hashes: &[InfoHash],

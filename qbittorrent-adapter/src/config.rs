@@ -1,29 +1,6 @@
 //! Where the WebUI is and how to log in; the password never prints.
 
-use std::fmt;
-
-use zeroize::Zeroizing;
-
-/// A password that `Debug` and `Display` never show, zeroed on drop.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(Zeroizing<String>);
-
-impl Password {
-    /// Wraps a password read from an environment variable or a file.
-    pub fn new(password: impl Into<String>) -> Self {
-        Self(Zeroizing::new(password.into()))
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
+pub use upseed_core::Password;
 
 /// How to reach one qBittorrent WebUI.
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@ pub mod netns;
 pub mod process;
 pub mod qbittorrent;
 pub mod tracker;
+pub mod transmission;
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::Duration;

@@ -1,0 +1,244 @@
+//! One RPC endpoint: the session-id handshake, basic auth, the choice
+//! between the legacy protocol and JSON-RPC 2.0, and HTTP errors in
+//! upseed's terms.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, OnceCell};
+use upseed_core::{ClientError, ClientKind};
+
+use crate::Config;
+use crate::names::{snake, snake_arguments, snake_keys};
+
+const KIND: ClientKind = ClientKind::Transmission;
+const SESSION_HEADER: &str = "X-Transmission-Session-Id";
+
+/// Methods that act on the torrents named by `ids`, and on every torrent
+/// when `ids` is missing. They are never sent without ids.
+const NEEDS_IDS: &[&str] = &[
+    "torrent-remove",
+    "torrent-set",
+    "torrent-start",
+    "torrent-start-now",
+    "torrent-stop",
+    "torrent-verify",
+    "torrent-reannounce",
+    "torrent-set-location",
+];
+
+/// Which protocol the server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// `{method, arguments, tag}`: rpc 16 (3.00) and 17 (4.0).
+    Legacy,
+    /// JSON-RPC 2.0 with snake_case names: rpc 18 (4.1) and later.
+    JsonRpc,
+}
+
+/// What `session-get` told us at the start.
+#[derive(Debug, Clone)]
+pub(crate) struct Server {
+    pub(crate) version: String,
+    pub(crate) rpc_version: u32,
+    pub(crate) protocol: Protocol,
+}
+
+pub(crate) struct Rpc {
+    http: Client,
+    config: Config,
+    session_id: Mutex<Option<String>>,
+    server: OnceCell<Server>,
+    tag: AtomicU64,
+}
+
+impl Rpc {
+    pub(crate) fn new(config: Config) -> Result<Self, ClientError> {
+        let http = Client::builder()
+            .pool_idle_timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| ClientError::Invalid(format!("cannot set up HTTP: {e}")))?;
+        Ok(Self {
+            http,
+            config,
+            session_id: Mutex::new(None),
+            server: OnceCell::new(),
+            tag: AtomicU64::new(1),
+        })
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> ClientError {
+        let mut reason = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            reason = format!("{reason}: {inner}");
+            source = inner.source();
+        }
+        ClientError::Unreachable {
+            client: KIND,
+            url: self.config.url.to_string(),
+            reason,
+            hint: "its RPC is enabled (rpc-enabled) and listens on this address, port and rpc-url",
+        }
+    }
+
+    fn http_error(&self, method: &str, status: StatusCode, body: &str) -> ClientError {
+        let url = self.config.url.to_string();
+        match status.as_u16() {
+            401 => ClientError::Unauthorized { client: KIND, url },
+            403 => ClientError::Api {
+                client: KIND,
+                endpoint: method.to_owned(),
+                status: 403,
+                body: body.chars().take(300).collect(),
+                hint: "add this machine's address to rpc-whitelist in Transmission's settings.json (or set rpc-whitelist-enabled to false), then restart it",
+            },
+            421 => ClientError::Api {
+                client: KIND,
+                endpoint: method.to_owned(),
+                status: 421,
+                body: body.chars().take(300).collect(),
+                hint: "add this host name to rpc-host-whitelist in Transmission's settings.json, or use its IP address in the URL",
+            },
+            code => ClientError::Api {
+                client: KIND,
+                endpoint: method.to_owned(),
+                status: code,
+                body: body.chars().take(300).collect(),
+                hint: "check Transmission's log",
+            },
+        }
+    }
+
+    pub(crate) fn decode_error(&self, method: &str, reason: &str) -> ClientError {
+        ClientError::Decode {
+            client: KIND,
+            endpoint: method.to_owned(),
+            reason: reason.chars().take(300).collect(),
+        }
+    }
+
+    /// Posts one body, doing the 409 session-id handshake as often as the id
+    /// rotates. Returns the answer's JSON.
+    async fn post(&self, method: &str, body: &Value) -> Result<Value, ClientError> {
+        for _ in 0..3 {
+            let id = self.session_id.lock().await.clone();
+            let mut request = self.http.post(self.config.url.clone()).json(body);
+            if let Some(id) = &id {
+                request = request.header(SESSION_HEADER, id);
+            }
+            if let Some(user) = &self.config.username {
+                request =
+                    request.basic_auth(user, self.config.password.as_ref().map(|p| p.expose()));
+            }
+            let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+            let status = response.status();
+            if status == StatusCode::CONFLICT {
+                let fresh = response
+                    .headers()
+                    .get(SESSION_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        self.decode_error(
+                            method,
+                            "a 409 answer without X-Transmission-Session-Id: is this Transmission?",
+                        )
+                    })?;
+                *self.session_id.lock().await = Some(fresh);
+                continue;
+            }
+            let text = response.text().await.map_err(|e| self.unreachable(&e))?;
+            if !status.is_success() {
+                return Err(self.http_error(method, status, &text));
+            }
+            return serde_json::from_str(&text)
+                .map_err(|e| self.decode_error(method, &e.to_string()));
+        }
+        Err(self.decode_error(
+            method,
+            "the session id kept changing; is a proxy rewriting headers?",
+        ))
+    }
+
+    /// The server's version and protocol, asked once.
+    pub(crate) async fn server(&self) -> Result<&Server, ClientError> {
+        self.server
+            .get_or_try_init(|| async {
+                // The legacy form works on every version, 4.1 included.
+                let body = json!({"method": "session-get", "arguments": {"fields": ["version", "rpc-version"]}, "tag": 0});
+                let answer = snake_keys(self.post("session-get", &body).await?);
+                let arguments = legacy_result("session-get", &answer).map_err(|reason| self.decode_error("session-get", &reason))?;
+                let rpc_version = arguments["rpc_version"]
+                    .as_u64()
+                    .ok_or_else(|| self.decode_error("session-get", "no rpc-version in the answer"))?;
+                Ok(Server {
+                    version: arguments["version"].as_str().unwrap_or("unknown").to_owned(),
+                    rpc_version: u32::try_from(rpc_version).unwrap_or(u32::MAX),
+                    protocol: if rpc_version >= 18 { Protocol::JsonRpc } else { Protocol::Legacy },
+                })
+            })
+            .await
+    }
+
+    /// Calls `method` (legacy spelling) with `arguments` (legacy spelling)
+    /// and returns its result with snake_case keys.
+    pub(crate) async fn call(&self, method: &str, arguments: Value) -> Result<Value, ClientError> {
+        if NEEDS_IDS.contains(&method) {
+            let ids = &arguments["ids"];
+            if !ids.as_array().is_some_and(|ids| !ids.is_empty()) {
+                return Err(ClientError::Invalid(format!(
+                    "refusing to send {method} without explicit torrent ids: Transmission would apply it to every torrent"
+                )));
+            }
+        }
+        let tag = self.tag.fetch_add(1, Ordering::Relaxed);
+        let protocol = self.server().await?.protocol;
+        let body = match protocol {
+            Protocol::Legacy => json!({"method": method, "arguments": arguments, "tag": tag}),
+            Protocol::JsonRpc => {
+                json!({"jsonrpc": "2.0", "method": snake(method), "params": snake_arguments(arguments), "id": tag})
+            }
+        };
+        let answer = snake_keys(self.post(method, &body).await?);
+        let result = match protocol {
+            Protocol::Legacy => legacy_result(method, &answer),
+            Protocol::JsonRpc => match (&answer["result"], &answer["error"]) {
+                (_, Value::Object(error)) => Err(error["message"]
+                    .as_str()
+                    .unwrap_or("unknown error")
+                    .to_owned()
+                    + error["data"]["error_string"]
+                        .as_str()
+                        .map(|s| format!(": {s}"))
+                        .as_deref()
+                        .unwrap_or("")),
+                (result, _) => Ok(result.clone()),
+            },
+        };
+        result.map_err(|reason| ClientError::Api {
+            client: KIND,
+            endpoint: method.to_owned(),
+            status: 200,
+            body: reason,
+            hint: "Transmission refused the request",
+        })
+    }
+}
+
+/// The `arguments` of a legacy answer, or its `result` text when it failed.
+fn legacy_result(method: &str, answer: &Value) -> Result<Value, String> {
+    match answer["result"].as_str() {
+        Some("success") => Ok(answer["arguments"].clone()),
+        Some(reason) => Err(reason.to_owned()),
+        None => Err(format!("the answer to {method} has no `result`")),
+    }
+}
