@@ -194,7 +194,7 @@ impl Rpc {
     pub(crate) async fn call(&self, method: &str, arguments: Value) -> Result<Value, ClientError> {
         if NEEDS_IDS.contains(&method) {
             let ids = &arguments["ids"];
-            if !ids.as_array().is_some_and(|ids| !ids.is_empty()) {
+            if ids.as_array().is_none_or(|ids| ids.is_empty()) {
                 return Err(ClientError::Invalid(format!(
                     "refusing to send {method} without explicit torrent ids: Transmission would apply it to every torrent"
                 )));
