@@ -157,7 +157,7 @@ async fn v4_1_speaks_json_rpc_with_snake_case() {
         .await;
     let client = client(&server);
     assert_eq!(
-        client.add(&[add.clone()]).await.unwrap(),
+        client.add(std::slice::from_ref(&add)).await.unwrap(),
         vec![Added::AlreadyPresent]
     );
     let list = client.list(Some(&[add.infohash])).await.unwrap();
@@ -211,13 +211,17 @@ async fn a_rotated_session_id_is_picked_up() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    answer(
-        &server,
-        "session-get",
-        "first",
-        json!({"result":"success","arguments":{"rpc-version":16,"version":"3.00"}}),
-        1,
+    Mock::given(Rpc {
+        method: "session-get",
+        session: "first",
+    })
+    .respond_with(
+        ResponseTemplate::new(200).set_body_json(
+            json!({"result":"success","arguments":{"rpc-version":16,"version":"3.00"}}),
+        ),
     )
+    .up_to_n_times(1)
+    .mount(&server)
     .await;
     Mock::given(Rpc {
         method: "session-get",
