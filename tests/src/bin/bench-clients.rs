@@ -1,14 +1,20 @@
-//! The client benchmark (run through `bench/clients`): upseed's adapter
-//! against Python's client library, each on a fresh real daemon.
+//! The client benchmark (run through `bench/clients`): upseed's adapters
+//! against Python's client libraries, each on a fresh real daemon, adding
+//! the same number of post torrents, waiting until all seed, and reading
+//! their state back.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use upseed_core::{AddTorrent, InfoHash, Record, TorrentClient};
-use upseed_tests::conformance::{new_post, seedable};
+use upseed_tests::conformance::{Node, new_post, seedable};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
+use upseed_tests::transmission::TrDaemon;
+
+/// add, until all seeding, read all.
+type Timings = [Duration; 3];
 
 fn posts(n: usize) -> Vec<Record> {
     (0..n)
@@ -16,17 +22,13 @@ fn posts(n: usize) -> Vec<Record> {
         .collect()
 }
 
-async fn upseed_qbittorrent(tracker: &Tracker, n: usize) -> [Duration; 3] {
-    let daemon = QbDaemon::start(QbOptions::default()).await;
-    let client = daemon.client();
+async fn upseed<N: Node>(tracker: &Tracker, node: &N, n: usize) -> Timings {
+    let client = node.client();
     client.info().await.expect("daemon answers"); // log in outside the timing
     let records = posts(n);
     let hashes: Vec<InfoHash> = records.iter().map(Record::infohash).collect();
     tracker.allow(&hashes).await;
-    let adds: Vec<AddTorrent> = records
-        .iter()
-        .map(|r| seedable(&daemon, r, tracker))
-        .collect();
+    let adds: Vec<AddTorrent> = records.iter().map(|r| seedable(node, r, tracker)).collect();
     let start = Instant::now();
     client.add(&adds).await.expect("add");
     let added = start.elapsed();
@@ -45,22 +47,35 @@ async fn upseed_qbittorrent(tracker: &Tracker, n: usize) -> [Duration; 3] {
     [added, seeding, read]
 }
 
-fn python_qbittorrent(daemon: &QbDaemon, torrents: &Path, save: &Path) -> [Duration; 3] {
+async fn python<N: Node>(
+    tracker: &Tracker,
+    node: &N,
+    kind: &str,
+    url: &str,
+    password: &str,
+    n: usize,
+) -> Timings {
+    let records = posts(n);
+    tracker
+        .allow(&records.iter().map(Record::infohash).collect::<Vec<_>>())
+        .await;
+    let torrents = tempfile::tempdir().expect("temporary folder");
+    for record in &records {
+        let _ = seedable(node, record, tracker); // writes the body
+        let path = torrents
+            .path()
+            .join(format!("{}.torrent", record.infohash()));
+        std::fs::write(path, record.torrent_bytes(&[tracker.announce_url()]))
+            .expect("write torrent");
+    }
     let out = Command::new("python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/clients.py"))
-        .arg("qbittorrent")
-        .args([
-            "--url",
-            daemon.url().as_str(),
-            "--username",
-            "tester",
-            "--password",
-            daemon.password(),
-        ])
+        .arg(kind)
+        .args(["--url", url, "--username", "tester", "--password", password])
         .arg("--torrents")
-        .arg(torrents)
+        .arg(torrents.path())
         .arg("--save")
-        .arg(save)
+        .arg(node.posts_dir())
         .output()
         .expect("run bench/clients.py");
     assert!(
@@ -77,53 +92,76 @@ fn python_qbittorrent(daemon: &QbDaemon, torrents: &Path, save: &Path) -> [Durat
     [field("add"), field("until_seeding"), field("read")]
 }
 
+fn report(title: &str, n: usize, ours: Timings, theirs: Timings, library: &str) {
+    println!("\n{title}, {n} post torrents, a fresh daemon for each side");
+    println!(
+        "{:<30} {:>10} {:>16} {:>10}",
+        "", "add", "until seeding", "read all"
+    );
+    for (name, t) in [("upseed", ours), (library, theirs)] {
+        println!(
+            "{name:<30} {:>9.3}s {:>15.3}s {:>9.3}s",
+            t[0].as_secs_f64(),
+            t[1].as_secs_f64(),
+            t[2].as_secs_f64()
+        );
+    }
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!(
+        "speed-up: add {:.1}x, until seeding {:.1}x, read {:.1}x, add+read {:.1}x",
+        ratio(theirs[0], ours[0]),
+        ratio(theirs[1], ours[1]),
+        ratio(theirs[2], ours[2]),
+        ratio(theirs[0] + theirs[2], ours[0] + ours[2]),
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1000);
+    let which = std::env::args().nth(2).unwrap_or_else(|| "both".into());
     let tracker = Tracker::start(upseed_tests::host()).await;
-
-    let ours = upseed_qbittorrent(&tracker, n).await;
-
-    let daemon = QbDaemon::start(QbOptions::default()).await;
-    let records = posts(n);
-    tracker
-        .allow(&records.iter().map(Record::infohash).collect::<Vec<_>>())
+    if which != "transmission" {
+        let ours = upseed(&tracker, &QbDaemon::start(QbOptions::default()).await, n).await;
+        let daemon = QbDaemon::start(QbOptions::default()).await;
+        let theirs = python(
+            &tracker,
+            &daemon,
+            "qbittorrent",
+            daemon.url().as_str(),
+            daemon.password(),
+            n,
+        )
         .await;
-    let torrents = tempfile::tempdir().expect("temporary folder");
-    for record in &records {
-        let _ = seedable(&daemon, record, &tracker); // writes the body
-        let path = torrents
-            .path()
-            .join(format!("{}.torrent", record.infohash()));
-        std::fs::write(path, record.torrent_bytes(&[tracker.announce_url()]))
-            .expect("write torrent");
-    }
-    let theirs = python_qbittorrent(&daemon, torrents.path(), &daemon.posts_dir());
-
-    println!("qBittorrent 4.5.2, {n} post torrents, fresh daemon each");
-    println!(
-        "{:<28} {:>10} {:>16} {:>10}",
-        "", "add", "until seeding", "read all"
-    );
-    for (name, t) in [
-        ("upseed-qbittorrent", ours),
-        ("qbittorrent-api (Python)", theirs),
-    ] {
-        println!(
-            "{name:<28} {:>9.3}s {:>15.3}s {:>9.3}s",
-            t[0].as_secs_f64(),
-            t[1].as_secs_f64(),
-            t[2].as_secs_f64()
+        report(
+            "qBittorrent 4.5.2",
+            n,
+            ours,
+            theirs,
+            "qbittorrent-api (Python)",
         );
     }
-    let speedup = |i: usize| theirs[i].as_secs_f64() / ours[i].as_secs_f64();
-    println!(
-        "speed-up: add {:.1}x, until seeding {:.1}x, add+read {:.1}x",
-        speedup(0),
-        speedup(1),
-        (theirs[0] + theirs[2]).as_secs_f64() / (ours[0] + ours[2]).as_secs_f64()
-    );
+    if which != "qbittorrent" {
+        let ours = upseed(&tracker, &TrDaemon::start(upseed_tests::host()).await, n).await;
+        let daemon = TrDaemon::start(upseed_tests::host()).await;
+        let theirs = python(
+            &tracker,
+            &daemon,
+            "transmission",
+            daemon.url().as_str(),
+            daemon.password(),
+            n,
+        )
+        .await;
+        report(
+            "Transmission 3.00",
+            n,
+            ours,
+            theirs,
+            "transmission-rpc (Python)",
+        );
+    }
 }
