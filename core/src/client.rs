@@ -97,12 +97,28 @@ impl AddTorrent {
         self
     }
 
+    /// Checks that every save path is absolute, as both clients require.
+    pub fn check_paths(torrents: &[Self], client: ClientKind) -> Result<(), ClientError> {
+        match torrents.iter().find(|t| !is_absolute(&t.save_path)) {
+            Some(bad) => Err(ClientError::Invalid(format!(
+                "the save path `{}` is not absolute; give {client} the full path as it sees it",
+                bad.save_path
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Marks the data as already complete on disk.
     #[must_use]
     pub fn with_data_present(mut self) -> Self {
         self.data_present = true;
         self
     }
+}
+
+/// A Unix path, or a Windows one with a drive letter.
+fn is_absolute(path: &str) -> bool {
+    path.starts_with('/') || path.get(1..3).is_some_and(|p| p == ":\\" || p == ":/")
 }
 
 /// How an add went, per torrent.
@@ -302,6 +318,30 @@ pub enum ClientError {
     Invalid(String),
 }
 
+impl ClientError {
+    /// The client did not answer: `error` is the transport's error, whose
+    /// whole chain of causes goes into the message.
+    pub fn unreachable(
+        client: ClientKind,
+        url: &str,
+        error: &dyn std::error::Error,
+        hint: &'static str,
+    ) -> Self {
+        let mut reason = error.to_string();
+        let mut source = error.source();
+        while let Some(inner) = source {
+            reason = format!("{reason}: {inner}");
+            source = inner.source();
+        }
+        Self::Unreachable {
+            client,
+            url: url.to_owned(),
+            reason,
+            hint,
+        }
+    }
+}
+
 /// A BitTorrent client driven over its API.
 ///
 /// Every call names torrents by infohash, and an adapter only ever lists or
@@ -381,6 +421,30 @@ mod tests {
             max_active_torrents: Some(-1),
         };
         assert!(!unlimited.may_hold_back(10_000));
+    }
+
+    #[test]
+    fn save_paths_must_be_absolute() {
+        let add = |path: &str| {
+            AddTorrent::from_magnet(
+                format!("magnet:?xt=urn:btih:{}", "a".repeat(40))
+                    .parse()
+                    .unwrap(),
+                path,
+            )
+        };
+        assert!(
+            AddTorrent::check_paths(
+                &[add("/srv/posts"), add("C:\\posts")],
+                ClientKind::Qbittorrent
+            )
+            .is_ok()
+        );
+        let error = AddTorrent::check_paths(&[add("posts")], ClientKind::Transmission).unwrap_err();
+        assert!(
+            error.to_string().contains("`posts` is not absolute"),
+            "{error}"
+        );
     }
 
     #[test]

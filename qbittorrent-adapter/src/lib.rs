@@ -69,10 +69,6 @@ fn join_hashes(hashes: &[InfoHash]) -> String {
         .join("|")
 }
 
-fn is_absolute(path: &str) -> bool {
-    path.starts_with('/') || path.get(1..3).is_some_and(|p| p == ":\\" || p == ":/")
-}
-
 impl Qbittorrent {
     /// A client for `config`. Nothing is sent until the first call.
     pub fn new(config: Config) -> Result<Self, ClientError> {
@@ -329,12 +325,7 @@ impl TorrentClient for Qbittorrent {
     }
 
     async fn add(&self, torrents: &[AddTorrent]) -> Result<Vec<Added>, ClientError> {
-        if let Some(bad) = torrents.iter().find(|t| !is_absolute(&t.save_path)) {
-            return Err(ClientError::Invalid(format!(
-                "the save path `{}` is not absolute; give the full path as qBittorrent sees it",
-                bad.save_path
-            )));
-        }
+        AddTorrent::check_paths(torrents, ClientKind::Qbittorrent)?;
         let hashes: Vec<InfoHash> = torrents.iter().map(|t| t.infohash).collect();
         let present = self.listed(&hashes).await?;
         // One request per (folder, tags, trust) group, in batches.

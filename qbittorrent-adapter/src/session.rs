@@ -81,18 +81,12 @@ impl Session {
     }
 
     fn unreachable(&self, error: &reqwest::Error) -> ClientError {
-        let mut reason = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(inner) = source {
-            reason = format!("{reason}: {inner}");
-            source = inner.source();
-        }
-        ClientError::Unreachable {
-            client: KIND,
-            url: self.config.url.to_string(),
-            reason,
-            hint: "its Web UI is enabled (Tools > Options > Web UI) at this address and port",
-        }
+        ClientError::unreachable(
+            KIND,
+            self.config.url.as_str(),
+            error,
+            "its Web UI is enabled (Tools > Options > Web UI) at this address and port",
+        )
     }
 
     /// Logs in unless a valid session exists. Never resends a refused password.

@@ -30,49 +30,41 @@ pub trait Node {
     fn log_tail(&self) -> String;
 }
 
-impl Node for crate::qbittorrent::QbDaemon {
-    type Client = upseed_qbittorrent::Qbittorrent;
-    fn client(&self) -> Self::Client {
-        Self::client(self)
-    }
-    fn client_with_password(&self, password: &str) -> Self::Client {
-        Self::client_with_password(self, password)
-    }
-    fn posts_dir(&self) -> PathBuf {
-        Self::posts_dir(self)
-    }
-    fn downloads_dir(&self) -> PathBuf {
-        Self::downloads_dir(self)
-    }
-    fn stop(&mut self) {
-        Self::stop(self);
-    }
-    fn log_tail(&self) -> String {
-        Self::log_tail(self)
-    }
+/// Both daemons expose the same inherent methods; the trait forwards to them.
+macro_rules! node {
+    ($daemon:ty, $client:ty) => {
+        impl Node for $daemon {
+            type Client = $client;
+            fn client(&self) -> Self::Client {
+                Self::client(self)
+            }
+            fn client_with_password(&self, password: &str) -> Self::Client {
+                Self::client_with_password(self, password)
+            }
+            fn posts_dir(&self) -> PathBuf {
+                Self::posts_dir(self)
+            }
+            fn downloads_dir(&self) -> PathBuf {
+                Self::downloads_dir(self)
+            }
+            fn stop(&mut self) {
+                Self::stop(self);
+            }
+            fn log_tail(&self) -> String {
+                Self::log_tail(self)
+            }
+        }
+    };
 }
 
-impl Node for crate::transmission::TrDaemon {
-    type Client = upseed_transmission::Transmission;
-    fn client(&self) -> Self::Client {
-        Self::client(self)
-    }
-    fn client_with_password(&self, password: &str) -> Self::Client {
-        Self::client_with_password(self, password)
-    }
-    fn posts_dir(&self) -> PathBuf {
-        Self::posts_dir(self)
-    }
-    fn downloads_dir(&self) -> PathBuf {
-        Self::downloads_dir(self)
-    }
-    fn stop(&mut self) {
-        Self::stop(self);
-    }
-    fn log_tail(&self) -> String {
-        Self::log_tail(self)
-    }
-}
+node!(
+    crate::qbittorrent::QbDaemon,
+    upseed_qbittorrent::Qbittorrent
+);
+node!(
+    crate::transmission::TrDaemon,
+    upseed_transmission::Transmission
+);
 
 /// A fresh signed post with unique text.
 pub fn new_post(text: &str) -> Record {

@@ -100,10 +100,6 @@ fn hash_ids(hashes: &[InfoHash]) -> Value {
         .into()
 }
 
-fn is_absolute(path: &str) -> bool {
-    path.starts_with('/') || path.get(1..3).is_some_and(|p| p == ":\\" || p == ":/")
-}
-
 /// Labels may not be empty, contain a comma, or repeat.
 fn clean_labels(labels: impl IntoIterator<Item = String>) -> Result<Vec<String>, ClientError> {
     let mut out: Vec<String> = Vec::new();
@@ -265,12 +261,7 @@ impl TorrentClient for Transmission {
     }
 
     async fn add(&self, torrents: &[AddTorrent]) -> Result<Vec<Added>, ClientError> {
-        if let Some(bad) = torrents.iter().find(|t| !is_absolute(&t.save_path)) {
-            return Err(ClientError::Invalid(format!(
-                "the download folder `{}` is not absolute; Transmission needs the full path as it sees it",
-                bad.save_path
-            )));
-        }
+        AddTorrent::check_paths(torrents, ClientKind::Transmission)?;
         let labels_on_add = self.rpc.server().await?.rpc_version >= 17;
         let mut jobs = Vec::with_capacity(torrents.len());
         for torrent in torrents {
@@ -318,22 +309,12 @@ impl TorrentClient for Transmission {
     }
 
     async fn remove(&self, hashes: &[InfoHash], delete_data: bool) -> Result<(), ClientError> {
-        let ours: Vec<InfoHash> = self
-            .ours(hashes)
-            .await?
-            .iter()
-            .filter_map(|t| t.hash_string.parse().ok())
-            .collect();
-        if ours.is_empty() {
-            return Ok(());
-        }
-        self.rpc
-            .call(
-                "torrent-remove",
-                json!({"ids": hash_ids(&ours), "delete-local-data": delete_data}),
-            )
-            .await
-            .map(drop)
+        self.ours_call(
+            "torrent-remove",
+            hashes,
+            json!({"delete-local-data": delete_data}),
+        )
+        .await
     }
 
     async fn add_tags(&self, hashes: &[InfoHash], tags: &[String]) -> Result<(), ClientError> {
@@ -362,6 +343,19 @@ impl TorrentClient for Transmission {
     }
 
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        self.ours_call("torrent-start-now", hashes, json!({})).await
+    }
+}
+
+impl Transmission {
+    /// Calls `method` on those of `hashes` that are ours, with `arguments`
+    /// plus their ids; sends nothing when none are.
+    async fn ours_call(
+        &self,
+        method: &str,
+        hashes: &[InfoHash],
+        mut arguments: Value,
+    ) -> Result<(), ClientError> {
         let ours: Vec<InfoHash> = self
             .ours(hashes)
             .await?
@@ -371,14 +365,10 @@ impl TorrentClient for Transmission {
         if ours.is_empty() {
             return Ok(());
         }
-        self.rpc
-            .call("torrent-start-now", json!({"ids": hash_ids(&ours)}))
-            .await
-            .map(drop)
+        arguments["ids"] = hash_ids(&ours);
+        self.rpc.call(method, arguments).await.map(drop)
     }
-}
 
-impl Transmission {
     /// `torrent-set labels` replaces the whole list: compute each torrent's
     /// new list, keep our own label, and send one call per distinct list.
     async fn relabel(

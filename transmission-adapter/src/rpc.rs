@@ -76,18 +76,12 @@ impl Rpc {
     }
 
     fn unreachable(&self, error: &reqwest::Error) -> ClientError {
-        let mut reason = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(inner) = source {
-            reason = format!("{reason}: {inner}");
-            source = inner.source();
-        }
-        ClientError::Unreachable {
-            client: KIND,
-            url: self.config.url.to_string(),
-            reason,
-            hint: "its RPC is enabled (rpc-enabled) and listens on this address, port and rpc-url",
-        }
+        ClientError::unreachable(
+            KIND,
+            self.config.url.as_str(),
+            error,
+            "its RPC is enabled (rpc-enabled) and listens on this address, port and rpc-url",
+        )
     }
 
     fn http_error(&self, method: &str, status: StatusCode, body: &str) -> ClientError {
