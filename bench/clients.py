@@ -10,6 +10,7 @@ one JSON object of timings in seconds.
 
 import argparse
 import json
+import os
 import pathlib
 import time
 
@@ -76,10 +77,11 @@ def main():
     parser.add_argument("client", choices=["qbittorrent", "transmission"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--username", required=True)
-    parser.add_argument("--password", required=True)
+    # The password comes from the environment, never from argv.
     parser.add_argument("--torrents", required=True, type=pathlib.Path)
     parser.add_argument("--save", required=True)
     args = parser.parse_args()
+    args.password = os.environ["UPSEED_BENCH_PASSWORD"]
     torrents = sorted(args.torrents.glob("*.torrent"))
     run = qbittorrent if args.client == "qbittorrent" else transmission
     print(json.dumps(run(args, torrents)))

@@ -2,7 +2,7 @@
 //! between the legacy protocol and JSON-RPC 2.0, and HTTP errors in
 //! upseed's terms.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
@@ -52,6 +52,8 @@ pub(crate) struct Rpc {
     session_id: Mutex<Option<String>>,
     server: OnceCell<Server>,
     tag: AtomicU64,
+    /// The RPC version from a 409 answer's header (4.1 and later send it).
+    rpc_version_hint: AtomicU32,
 }
 
 impl Rpc {
@@ -68,6 +70,7 @@ impl Rpc {
             session_id: Mutex::new(None),
             server: OnceCell::new(),
             tag: AtomicU64::new(1),
+            rpc_version_hint: AtomicU32::new(0),
         })
     }
 
@@ -136,6 +139,13 @@ impl Rpc {
             let response = request.send().await.map_err(|e| self.unreachable(&e))?;
             let status = response.status();
             if status == StatusCode::CONFLICT {
+                if let Some(version) = response
+                    .headers()
+                    .get("X-Transmission-Rpc-Version")
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                {
+                    self.rpc_version_hint.store(version, Ordering::Relaxed);
+                }
                 let fresh = response
                     .headers()
                     .get(SESSION_HEADER)
@@ -177,7 +187,12 @@ impl Rpc {
                 Ok(Server {
                     version: arguments["version"].as_str().unwrap_or("unknown").to_owned(),
                     rpc_version: u32::try_from(rpc_version).unwrap_or(u32::MAX),
-                    protocol: if rpc_version >= 18 { Protocol::JsonRpc } else { Protocol::Legacy },
+                    // The 409 header and session-get agree; either suffices.
+                    protocol: if rpc_version >= 18 || self.rpc_version_hint.load(Ordering::Relaxed) >= 18 {
+                        Protocol::JsonRpc
+                    } else {
+                        Protocol::Legacy
+                    },
                 })
             })
             .await
