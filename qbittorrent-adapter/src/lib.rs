@@ -49,6 +49,8 @@ pub struct Qbittorrent {
     session: Session,
     version: OnceCell<ApiVersion>,
     sync: Mutex<SyncState>,
+    /// How many torrents the last full listing found in our category.
+    ours_seen: std::sync::atomic::AtomicUsize,
     add_timeout: Duration,
 }
 
@@ -76,6 +78,7 @@ impl Qbittorrent {
             session: Session::new(config)?,
             version: OnceCell::new(),
             sync: Mutex::new(SyncState::default()),
+            ours_seen: std::sync::atomic::AtomicUsize::new(0),
             add_timeout: Duration::from_secs(30),
         })
     }
@@ -279,6 +282,28 @@ impl Qbittorrent {
         self.hashes_call(&endpoint, hashes, &[]).await
     }
 
+    /// Incremental `sync/maindata` beats `torrents/info?category=` from 4.6
+    /// on, but it carries every torrent of the client, not only ours: a
+    /// user with 30,000 other torrents would pull them all. So it is used
+    /// only while ours are at least half of the client's torrents
+    /// (`torrents/count`, 4.6.1+), as the last category listing found.
+    async fn sync_is_cheaper(&self) -> Result<bool, ClientError> {
+        if !self.api_version().await?.cheap_incremental_sync() {
+            return Ok(false);
+        }
+        let ours = self.ours_seen.load(std::sync::atomic::Ordering::Relaxed);
+        if ours == 0 {
+            return Ok(false);
+        }
+        let total = match self.session.call("torrents/count", Body::Query(&[])).await {
+            Ok(answer) => answer.text.trim().parse::<usize>().unwrap_or(usize::MAX),
+            // 4.6.0 has no count: stay with the category listing.
+            Err(ClientError::Api { status: 404, .. }) => return Ok(false),
+            Err(error) => return Err(error),
+        };
+        Ok(total <= ours.saturating_mul(2))
+    }
+
     async fn hashes_call(
         &self,
         endpoint: &str,
@@ -380,7 +405,7 @@ impl TorrentClient for Qbittorrent {
     }
 
     async fn list(&self, hashes: Option<&[InfoHash]>) -> Result<Vec<TorrentStatus>, ClientError> {
-        if hashes.is_none() && self.api_version().await?.cheap_incremental_sync() {
+        if hashes.is_none() && self.sync_is_cheaper().await? {
             return self.sync_list().await;
         }
         let mut list: Vec<TorrentStatus> = self
@@ -390,6 +415,10 @@ impl TorrentClient for Qbittorrent {
             .filter_map(QbTorrent::status)
             .collect();
         list.sort_by_key(|t| t.infohash);
+        if hashes.is_none() {
+            self.ours_seen
+                .store(list.len(), std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(list)
     }
 

@@ -196,11 +196,34 @@ async fn v4_x_fails_body_for_a_torrent_that_never_appears_is_a_rejection() {
     ));
 }
 
+async fn category_listing(server: &MockServer, hash: &str, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/api/v2/torrents/info"))
+        .and(body_string_contains("category=upseed"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+            r#"[{{"hash":"{hash}","name":"p.txt","state":"downloading","category":"upseed"}}]"#
+        )))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+async fn count(server: &MockServer, total: u32) {
+    Mock::given(method("GET"))
+        .and(path("/api/v2/torrents/count"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(total.to_string()))
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
-async fn v4_6_lists_through_incremental_maindata() {
+async fn v4_6_lists_through_incremental_maindata_when_ours_dominate() {
     let server = MockServer::start().await;
     version(&server, "2.9.3").await;
     login_ok(&server, "SID=s46; path=/", 1).await;
+    // The first listing is by category; it tells how many are ours.
+    category_listing(&server, HASH, 1).await;
+    count(&server, 2).await;
     let other = "b".repeat(40);
     Mock::given(method("GET"))
         .and(path("/api/v2/sync/maindata"))
@@ -221,6 +244,10 @@ async fn v4_6_lists_through_incremental_maindata() {
         .mount(&server)
         .await;
     let client = client(&server);
+    assert_eq!(
+        client.list(None).await.unwrap()[0].state,
+        TorrentState::Downloading
+    );
     let first = client.list(None).await.unwrap();
     assert_eq!(first.len(), 1, "only our category");
     assert_eq!(first[0].state, TorrentState::Downloading);
@@ -231,6 +258,25 @@ async fn v4_6_lists_through_incremental_maindata() {
         "unchanged keys are kept from before"
     );
     assert_eq!(second[0].seeders, Some(1));
+}
+
+#[tokio::test]
+async fn v4_6_never_pulls_every_torrent_of_a_big_library() {
+    let server = MockServer::start().await;
+    version(&server, "2.9.3").await;
+    login_ok(&server, "SID=big; path=/", 1).await;
+    category_listing(&server, HASH, 3).await;
+    count(&server, 30_001).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/sync/maindata"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    for _ in 0..3 {
+        assert_eq!(client.list(None).await.unwrap().len(), 1);
+    }
 }
 
 #[tokio::test]
