@@ -129,6 +129,13 @@ impl Rpc {
         for _ in 0..3 {
             let id = self.session_id.lock().await.clone();
             let mut request = self.http.post(self.config.url.clone()).json(body);
+            if method == "torrent-get" {
+                // Over keep-alive, Transmission holds back the end of a large
+                // answer until our delayed ACK: about 45 ms for 1,000
+                // torrents. Closing the connection flushes it at once
+                // (measured: 96-113 ms against 47-50 ms).
+                request = request.header(reqwest::header::CONNECTION, "close");
+            }
             if let Some(id) = &id {
                 request = request.header(SESSION_HEADER, id);
             }
