@@ -28,6 +28,7 @@ mod infohash;
 mod json;
 mod key;
 mod magnet;
+pub mod rank;
 mod record;
 mod secret;
 pub mod text;

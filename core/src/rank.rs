@@ -1,0 +1,256 @@
+//! Ranking: pure functions that order posts for the feeds.
+//!
+//! A post's score is its seeders: everyone who keeps seeding it, the author
+//! included. Seeding is the upvote, and a post nobody seeds scores 0.
+//!
+//! | sort | key, highest first |
+//! |---|---|
+//! | `hot` | `log10(max(score, 1)) + (created − 1134028003) / 45000`: Reddit's hot, so a tenfold score is worth 12.5 hours of age |
+//! | `new` | `created` |
+//! | `active` | hot, with the time of the newest comment in place of `created` (Lemmy's "active") |
+//! | `top` | `score`, among posts created within the window; newer first on ties |
+//!
+//! Windows follow Plebbit: day 86,400 s, week 604,800 s, month 2,629,746 s
+//! (a twelfth of a Gregorian year), year 31,557,600 s (a Julian year), all.
+//! Every sort breaks remaining ties by infohash, so feeds are stable.
+
+use std::cmp::Ordering;
+
+use crate::InfoHash;
+
+/// Reddit's epoch for `hot` (2005-12-08T19:46:43Z).
+const HOT_EPOCH: i64 = 1_134_028_003;
+/// Seconds of age that one power of ten of score makes up for.
+const HOT_DECAY: f64 = 45_000.0;
+
+/// A time window for `top`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Window {
+    /// The last 24 hours.
+    Day,
+    /// The last 7 days.
+    Week,
+    /// The last 1/12 year.
+    Month,
+    /// The last year.
+    Year,
+    /// Ever.
+    All,
+}
+
+impl Window {
+    /// The window's length in seconds, or `None` for all time.
+    pub const fn seconds(self) -> Option<u64> {
+        match self {
+            Self::Day => Some(86_400),
+            Self::Week => Some(604_800),
+            Self::Month => Some(2_629_746),
+            Self::Year => Some(31_557_600),
+            Self::All => None,
+        }
+    }
+}
+
+/// How a feed is ordered.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase", tag = "sort", content = "window")]
+pub enum Sort {
+    /// Score, decayed by age.
+    Hot,
+    /// Newest first.
+    New,
+    /// Score, decayed by the age of the newest comment.
+    Active,
+    /// Highest score within a window.
+    Top(Window),
+}
+
+/// What ranking knows of one post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signals {
+    /// The post.
+    pub infohash: InfoHash,
+    /// When the author says it was created, unix seconds.
+    pub created: u64,
+    /// Who seeds it now, the author included.
+    pub seeders: u32,
+    /// When its newest comment was created, if it has any.
+    pub last_comment: Option<u64>,
+}
+
+/// Reddit's hot formula over `score` and a time.
+pub fn hot(score: u32, at: u64) -> f64 {
+    let order = f64::from(score.max(1)).log10();
+    let seconds = i64::try_from(at)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(HOT_EPOCH);
+    order + seconds as f64 / HOT_DECAY
+}
+
+fn key(sort: Sort, s: &Signals) -> f64 {
+    match sort {
+        Sort::Hot => hot(s.seeders, s.created),
+        Sort::Active => hot(
+            s.seeders,
+            s.last_comment.map_or(s.created, |c| c.max(s.created)),
+        ),
+        Sort::New => s.created as f64,
+        Sort::Top(_) => f64::from(s.seeders),
+    }
+}
+
+/// Whether a post belongs to the feed at all: `top` keeps its window.
+pub fn in_feed(sort: Sort, s: &Signals, now: u64) -> bool {
+    match sort {
+        Sort::Top(window) => window
+            .seconds()
+            .is_none_or(|w| s.created >= now.saturating_sub(w)),
+        _ => true,
+    }
+}
+
+/// Orders two posts: the better one first.
+pub fn compare(sort: Sort, a: &Signals, b: &Signals) -> Ordering {
+    key(sort, b)
+        .total_cmp(&key(sort, a))
+        .then(b.created.cmp(&a.created))
+        .then(a.infohash.cmp(&b.infohash))
+}
+
+/// The best `limit` posts for `sort` as of `now`, in order. Selects before
+/// sorting, so a large store ranks in linear time.
+pub fn top_n(posts: &[Signals], sort: Sort, now: u64, limit: usize) -> Vec<Signals> {
+    let mut candidates: Vec<Signals> = posts
+        .iter()
+        .filter(|s| in_feed(sort, s, now))
+        .copied()
+        .collect();
+    if limit == 0 {
+        return Vec::new();
+    }
+    if candidates.len() > limit {
+        candidates.select_nth_unstable_by(limit - 1, |a, b| compare(sort, a, b));
+        candidates.truncate(limit);
+    }
+    candidates.sort_by(|a, b| compare(sort, a, b));
+    candidates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_763_683_200;
+
+    fn post(n: u8, created: u64, seeders: u32) -> Signals {
+        Signals {
+            infohash: InfoHash::from_bytes([n; 20]),
+            created,
+            seeders,
+            last_comment: None,
+        }
+    }
+
+    fn order(posts: &[Signals], sort: Sort) -> Vec<u8> {
+        top_n(posts, sort, NOW, 10)
+            .iter()
+            .map(|s| s.infohash.as_bytes()[0])
+            .collect()
+    }
+
+    #[test]
+    fn hot_trades_a_tenfold_score_for_12_5_hours() {
+        let a = hot(10, NOW);
+        let b = hot(1, NOW + 45_000);
+        assert!((a - b).abs() < 1e-9);
+        assert_eq!(
+            hot(0, NOW),
+            hot(1, NOW),
+            "nobody seeding scores like one seeder"
+        );
+    }
+
+    #[test]
+    fn sorts() {
+        let posts = [
+            post(1, NOW - 3_600, 2),
+            post(2, NOW - 2 * 86_400, 50),
+            post(3, NOW - 60, 1),
+            post(4, NOW - 400 * 86_400, 500),
+        ];
+        assert_eq!(order(&posts, Sort::New), vec![3, 1, 2, 4]);
+        assert_eq!(order(&posts, Sort::Top(Window::Day)), vec![1, 3]);
+        assert_eq!(order(&posts, Sort::Top(Window::Week)), vec![2, 1, 3]);
+        assert_eq!(order(&posts, Sort::Top(Window::All)), vec![4, 2, 1, 3]);
+        // Two days of age outweigh 25 times the seeders.
+        assert_eq!(order(&posts, Sort::Hot), vec![1, 3, 2, 4]);
+    }
+
+    #[test]
+    fn active_counts_the_newest_comment() {
+        let mut old = post(1, NOW - 5 * 86_400, 3);
+        let fresh = post(2, NOW - 3_600, 3);
+        assert_eq!(order(&[old, fresh], Sort::Active), vec![2, 1]);
+        old.last_comment = Some(NOW - 60);
+        assert_eq!(order(&[old, fresh], Sort::Active), vec![1, 2]);
+    }
+
+    #[test]
+    fn ties_are_stable_and_limits_hold() {
+        let posts: Vec<_> = (0..50).map(|n| post(n, NOW, 1)).collect();
+        let first = top_n(&posts, Sort::Hot, NOW, 5);
+        assert_eq!(first.len(), 5);
+        assert_eq!(
+            first
+                .iter()
+                .map(|s| s.infohash.as_bytes()[0])
+                .collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
+        assert!(top_n(&posts, Sort::Hot, NOW, 0).is_empty());
+    }
+
+    #[test]
+    fn selection_agrees_with_a_full_sort() {
+        let posts: Vec<_> = (0..200u32)
+            .map(|n| {
+                post(
+                    (n % 250) as u8,
+                    NOW - u64::from(n * 7919 % 86_400),
+                    n * 31 % 17,
+                )
+            })
+            .collect();
+        for sort in [Sort::Hot, Sort::New, Sort::Active, Sort::Top(Window::Day)] {
+            let mut all: Vec<_> = posts
+                .iter()
+                .filter(|s| in_feed(sort, s, NOW))
+                .copied()
+                .collect();
+            all.sort_by(|a, b| compare(sort, a, b));
+            all.truncate(20);
+            assert_eq!(top_n(&posts, sort, NOW, 20), all, "{sort:?}");
+        }
+    }
+}
