@@ -10,7 +10,7 @@ use upseed_core::SecretKey;
 
 /// Writes a new key file with mode 0600. Never overwrites an existing key:
 /// losing an identity cannot be undone.
-pub(crate) fn create(path: &Path, key: &SecretKey) -> Result<()> {
+pub fn create(path: &Path, key: &SecretKey) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the folder {}", dir.display()))?;
@@ -48,7 +48,7 @@ pub(crate) fn create(path: &Path, key: &SecretKey) -> Result<()> {
 }
 
 /// Reads a key file, refusing one that other users can read.
-pub(crate) fn load(path: &Path) -> Result<SecretKey> {
+pub fn load(path: &Path) -> Result<SecretKey> {
     let meta = fs::metadata(path).with_context(|| {
         format!(
             "cannot read the key file {}; create one with `upseed key new`",

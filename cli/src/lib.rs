@@ -1,0 +1,8 @@
+//! The `upseed` command line as a library: the binary is a thin shell over
+//! this crate, `upseed-core` and the client adapters.
+
+mod app;
+pub mod keyfile;
+pub mod store;
+
+pub use app::main;
