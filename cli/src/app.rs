@@ -1,28 +1,62 @@
 //! Argument parsing, dispatch, output and exit codes.
 
-use crate::keyfile;
-
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use upseed_core::{Kind, Record, Torrent, VerifyError};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use upseed_core::{
+    AddTorrent, ClientError, Kind, Magnet, PostDraft, Record, SecretKey, Torrent, TorrentClient,
+    VerifyError,
+};
 
-/// Exit code for input that is not a valid upseed record (`EX_DATAERR`).
-const EXIT_INVALID: u8 = 65;
+use crate::client::AnyClient;
+use crate::config::{self, Config, Home};
+use crate::keyfile;
+use crate::store::{Store, Vote};
+
+/// Exit codes, as documented in the README.
+mod exit {
+    /// The input is not a valid upseed record (`EX_DATAERR`).
+    pub(super) const INVALID: u8 = 65;
+    /// The BitTorrent client did not answer (`EX_UNAVAILABLE`).
+    pub(super) const UNREACHABLE: u8 = 69;
+    /// The client refused our credentials or banned us (`EX_NOPERM`).
+    pub(super) const AUTH: u8 = 77;
+    /// The config is missing or wrong (`EX_CONFIG`).
+    pub(super) const CONFIG: u8 = 78;
+}
+
+/// Marks an error as a config problem, for the exit code.
+#[derive(Debug)]
+struct ConfigProblem;
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("configuration problem")
+    }
+}
 
 /// A text-only social network on the BitTorrent client you already run.
 #[derive(Debug, Parser)]
 #[command(name = "upseed", version, about, max_term_width = 100)]
 struct Cli {
+    /// The config file; the identity and store sit beside it
+    /// [default: $UPSEED_HOME/config.toml, else ~/.config/upseed/config.toml].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create your identity and a commented config.
+    Init(Box<InitArgs>),
+    /// Publish a post: sign it, write its text, and have your client seed it.
+    Post(PostArgs),
     /// Create or show your identity (an ed25519 key pair).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -39,37 +73,72 @@ enum Command {
     },
 }
 
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// The client: `qbittorrent` or `transmission`.
+    #[arg(long, value_name = "KIND")]
+    client: Option<String>,
+    /// Its Web UI URL (qBittorrent) or RPC URL (Transmission).
+    #[arg(long)]
+    url: Option<url::Url>,
+    /// The client user name.
+    #[arg(long)]
+    username: Option<String>,
+    /// A file holding the client password (mode 0600); or set UPSEED_CLIENT_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Where upseed writes your posts' text [default: beside the config, posts/].
+    #[arg(long, value_name = "DIR")]
+    posts_dir: Option<PathBuf>,
+    /// Where your client saves what you read and upvote [default: beside the config, downloads/].
+    #[arg(long, value_name = "DIR")]
+    downloads_dir: Option<PathBuf>,
+    /// A tracker announce URL; repeat for several.
+    #[arg(long = "tracker", value_name = "URL")]
+    trackers: Vec<String>,
+    /// The qBittorrent category or Transmission label for upseed's torrents.
+    #[arg(long, default_value = "upseed")]
+    category: String,
+    /// Path prefix as upseed sees it, when the client sees it elsewhere.
+    #[arg(long, value_name = "DIR", requires = "path_remote")]
+    path_local: Option<PathBuf>,
+    /// The same prefix as the client sees it.
+    #[arg(long, value_name = "DIR", requires = "path_local")]
+    path_remote: Option<String>,
+    /// Replace an existing config (the identity is always kept).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct PostArgs {
+    /// A one-line title.
+    #[arg(long)]
+    title: Option<String>,
+    /// The community to post in.
+    #[arg(long)]
+    community: Option<String>,
+    /// The text; `-` or nothing reads it from standard input.
+    text: Option<String>,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum KeyCommand {
     /// Create a new identity. Refuses to overwrite an existing one.
     New {
-        /// Where the secret key goes [default: $UPSEED_HOME/identity.key].
+        /// Where the secret key goes [default: beside the config, identity.key].
         #[arg(long, value_name = "PATH")]
         key: Option<PathBuf>,
     },
     /// Print the public key to share with others.
     Show {
-        /// The secret key file [default: $UPSEED_HOME/identity.key].
+        /// The secret key file [default: beside the config, identity.key].
         #[arg(long, value_name = "PATH")]
         key: Option<PathBuf>,
     },
-}
-
-/// `$UPSEED_HOME`, else `$XDG_CONFIG_HOME/upseed`, else `~/.config/upseed`.
-fn home() -> Result<PathBuf> {
-    if let Some(home) = std::env::var_os("UPSEED_HOME") {
-        return Ok(PathBuf::from(home));
-    }
-    if let Some(config) = std::env::var_os("XDG_CONFIG_HOME") {
-        return Ok(PathBuf::from(config).join("upseed"));
-    }
-    let home = std::env::var_os("HOME")
-        .context("set UPSEED_HOME or HOME so upseed knows where its files go")?;
-    Ok(PathBuf::from(home).join(".config/upseed"))
-}
-
-fn key_path(key: Option<PathBuf>) -> Result<PathBuf> {
-    key.map_or_else(|| Ok(home()?.join("identity.key")), Ok)
 }
 
 fn now() -> u64 {
@@ -103,11 +172,184 @@ fn print_record(record: &Record) {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Asks on a terminal, or fails naming the flag when there is none.
+fn ask(question: &str, default: Option<&str>, flag: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return match default {
+            Some(d) => Ok(d.to_owned()),
+            None => bail!("{flag} is required when standard input is not a terminal"),
+        };
+    }
+    let mut err = std::io::stderr();
+    match default {
+        Some(d) => write!(err, "{question} [{d}]: ")?,
+        None => write!(err, "{question}: ")?,
+    }
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    let answer = answer.trim();
+    match (answer.is_empty(), default) {
+        (false, _) => Ok(answer.to_owned()),
+        (true, Some(d)) => Ok(d.to_owned()),
+        (true, None) => bail!("{flag} is required"),
+    }
+}
+
+fn init(home: &Home, args: InitArgs) -> Result<()> {
+    if home.config.exists() && !args.force {
+        bail!(
+            "{} already exists; pass --force to replace it (your identity is kept)",
+            home.config.display()
+        );
+    }
+    let dir = home.config.parent().unwrap_or(Path::new(".")).to_owned();
+    let kind = config::parse_kind(&match args.client {
+        Some(kind) => kind,
+        None => ask(
+            "Which client do you run (qbittorrent or transmission)",
+            None,
+            "--client",
+        )?,
+    })?;
+    let default_url = match kind {
+        upseed_core::ClientKind::Qbittorrent => "http://127.0.0.1:8080/",
+        upseed_core::ClientKind::Transmission => "http://127.0.0.1:9091/transmission/rpc",
+    };
+    let url = match args.url {
+        Some(url) => url,
+        None => ask("Its URL", Some(default_url), "--url")?
+            .parse()
+            .context("that is not a URL")?,
+    };
+    let config = Config {
+        client: config::ClientSection {
+            kind,
+            url,
+            username: args.username,
+            password_file: args.password_file,
+            category: args.category,
+        },
+        posts: config::PostsSection {
+            dir: args.posts_dir.unwrap_or_else(|| dir.join("posts")),
+            downloads: args.downloads_dir.unwrap_or_else(|| dir.join("downloads")),
+        },
+        paths: config::PathsSection {
+            local: args.path_local,
+            remote: args.path_remote,
+        },
+        trackers: config::TrackersSection {
+            urls: args.trackers,
+        },
+    };
+    for folder in [&dir, &config.posts.dir, &config.posts.downloads] {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+    }
+    if home.identity.exists() {
+        let key = keyfile::load(&home.identity)?;
+        eprintln!("keeping your identity {}", key.public_key());
+    } else {
+        let key = SecretKey::generate()?;
+        keyfile::create(&home.identity, &key)?;
+        eprintln!(
+            "created your identity {} in {} (mode 0600); back it up",
+            key.public_key(),
+            home.identity.display()
+        );
+    }
+    let tmp = home.config.with_extension("toml.tmp");
+    std::fs::write(&tmp, config::template(&config))
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &home.config)
+        .with_context(|| format!("cannot write {}", home.config.display()))?;
+    eprintln!("wrote {}", home.config.display());
+    Ok(())
+}
+
+fn read_text(text: Option<String>) -> Result<String> {
+    match text.as_deref() {
+        Some(t) if t != "-" => Ok(t.to_owned()),
+        _ => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("reading the text from standard input; end with Ctrl-D");
+            }
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input")?;
+            String::from_utf8(bytes).map_err(|e| {
+                anyhow::anyhow!(
+                    "the text is not valid UTF-8 (first bad byte at {}); upseed carries text only",
+                    e.utf8_error().valid_up_to()
+                )
+            })
+        }
+    }
+}
+
+/// Writes a record's body where the client will seed it from, dated two
+/// seconds back so that Transmission 4's fast check trusts it.
+fn write_body(dir: &Path, record: &Record) -> Result<()> {
+    let body = record.body().context("a signed record has its body")?;
+    let path = dir.join(record.name());
+    let tmp = dir.join(format!(".{}.tmp", record.name()));
+    std::fs::write(&tmp, body.as_bytes()).with_context(|| {
+        format!(
+            "cannot write {}; check that the posts folder is writable",
+            tmp.display()
+        )
+    })?;
+    let file = std::fs::File::options().write(true).open(&tmp)?;
+    file.set_modified(SystemTime::now() - Duration::from_secs(2))?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn post(home: &Home, config: &Config, args: PostArgs) -> Result<()> {
+    let key = keyfile::load(&home.identity)?;
+    let text = read_text(args.text)?;
+    let mut draft = PostDraft::new(&text)?;
+    if let Some(title) = &args.title {
+        draft = draft.title(title)?;
+    }
+    if let Some(community) = &args.community {
+        draft = draft.community(community)?;
+    }
+    let record = draft.sign(&key, now())?;
+    write_body(&config.posts.dir, &record)?;
+    let client = AnyClient::from_config(config)?;
+    let add = AddTorrent::from_torrent(
+        record.torrent_bytes(&config.trackers.urls),
+        config.client_path(&config.posts.dir),
+    )?
+    .with_tags(["upseed-post"])
+    .with_data_present();
+    client.add(&[add]).await?;
+    let mut store = Store::open(&home.store)?;
+    store.put_record(&record, now())?;
+    store.set_vote(record.infohash(), Vote::Authored, now())?;
+    let magnet = Magnet::for_record(&record, &config.trackers.urls);
+    if args.json {
+        let out = serde_json::json!({ "infohash": record.infohash(), "magnet": magnet.to_string(), "record": record.to_json() });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{}", record.infohash());
+        println!("{magnet}");
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let home = Home::locate(cli.config.as_deref())?;
+    let load = || Config::load(&home.config).context(ConfigProblem);
     match cli.command {
+        Command::Init(args) => init(&home, *args)?,
+        Command::Post(args) => post(&home, &load()?, args).await?,
         Command::Key(KeyCommand::New { key }) => {
-            let path = key_path(key)?;
-            let secret = upseed_core::SecretKey::generate()?;
+            let path = key.unwrap_or_else(|| home.identity.clone());
+            let secret = SecretKey::generate()?;
             keyfile::create(&path, &secret)?;
             println!("{}", secret.public_key());
             eprintln!(
@@ -116,7 +358,10 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Key(KeyCommand::Show { key }) => {
-            println!("{}", keyfile::load(&key_path(key)?)?.public_key());
+            println!(
+                "{}",
+                keyfile::load(&key.unwrap_or_else(|| home.identity.clone()))?.public_key()
+            );
         }
         Command::Inspect {
             torrent,
@@ -145,18 +390,43 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+fn exit_code(error: &anyhow::Error) -> ExitCode {
+    for cause in error.chain() {
+        if cause.is::<VerifyError>() {
+            return ExitCode::from(exit::INVALID);
+        }
+        if let Some(client) = cause.downcast_ref::<ClientError>() {
+            return ExitCode::from(match client {
+                ClientError::Unreachable { .. } => exit::UNREACHABLE,
+                ClientError::Unauthorized { .. } | ClientError::Banned { .. } => exit::AUTH,
+                _ => 1,
+            });
+        }
+    }
+    if error.downcast_ref::<ConfigProblem>().is_some() {
+        return ExitCode::from(exit::CONFIG);
+    }
+    ExitCode::FAILURE
+}
+
 /// Runs the command line and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            if error.chain().any(|e| e.is::<VerifyError>()) {
-                ExitCode::from(EXIT_INVALID)
-            } else {
-                ExitCode::FAILURE
-            }
+            exit_code(&error)
         }
     }
 }

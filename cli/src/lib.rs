@@ -2,6 +2,8 @@
 //! this crate, `upseed-core` and the client adapters.
 
 mod app;
+pub mod client;
+pub mod config;
 pub mod keyfile;
 pub mod store;
 

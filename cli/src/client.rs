@@ -1,0 +1,81 @@
+//! The user's client, whichever kind the config names, behind one type.
+
+use anyhow::Result;
+use upseed_core::{
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, QueueReport, TorrentClient,
+    TorrentStatus,
+};
+use upseed_qbittorrent::Qbittorrent;
+use upseed_transmission::Transmission;
+
+use crate::config::Config;
+
+/// qBittorrent or Transmission.
+#[derive(Debug)]
+pub enum AnyClient {
+    /// qBittorrent's Web UI.
+    Qbittorrent(Qbittorrent),
+    /// Transmission's RPC.
+    Transmission(Transmission),
+}
+
+impl AnyClient {
+    /// The client the config names, with its password.
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let password = config.password()?;
+        let c = &config.client;
+        Ok(match c.kind {
+            ClientKind::Qbittorrent => {
+                let mut qb = upseed_qbittorrent::Config::new(
+                    c.url.clone(),
+                    c.username.clone().unwrap_or_default(),
+                    password,
+                );
+                qb.category.clone_from(&c.category);
+                Self::Qbittorrent(Qbittorrent::new(qb)?)
+            }
+            ClientKind::Transmission => {
+                let mut tr =
+                    upseed_transmission::Config::new(c.url.clone(), c.username.clone(), password);
+                tr.label.clone_from(&c.category);
+                Self::Transmission(Transmission::new(tr)?)
+            }
+        })
+    }
+}
+
+macro_rules! each {
+    ($self:ident, $client:ident => $call:expr) => {
+        match $self {
+            AnyClient::Qbittorrent($client) => $call,
+            AnyClient::Transmission($client) => $call,
+        }
+    };
+}
+
+impl TorrentClient for AnyClient {
+    async fn info(&self) -> Result<ClientInfo, ClientError> {
+        each!(self, c => c.info().await)
+    }
+    async fn add(&self, torrents: &[AddTorrent]) -> Result<Vec<Added>, ClientError> {
+        each!(self, c => c.add(torrents).await)
+    }
+    async fn list(&self, hashes: Option<&[InfoHash]>) -> Result<Vec<TorrentStatus>, ClientError> {
+        each!(self, c => c.list(hashes).await)
+    }
+    async fn remove(&self, hashes: &[InfoHash], delete_data: bool) -> Result<(), ClientError> {
+        each!(self, c => c.remove(hashes, delete_data).await)
+    }
+    async fn add_tags(&self, hashes: &[InfoHash], tags: &[String]) -> Result<(), ClientError> {
+        each!(self, c => c.add_tags(hashes, tags).await)
+    }
+    async fn remove_tags(&self, hashes: &[InfoHash], tags: &[String]) -> Result<(), ClientError> {
+        each!(self, c => c.remove_tags(hashes, tags).await)
+    }
+    async fn queue_report(&self) -> Result<QueueReport, ClientError> {
+        each!(self, c => c.queue_report().await)
+    }
+    async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        each!(self, c => c.force_start(hashes).await)
+    }
+}
