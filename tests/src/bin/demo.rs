@@ -28,16 +28,23 @@ fn run(upseed: &Path, home: &Path, password: &str, args: &[&str]) -> String {
     stdout
 }
 
-async fn user<N: Node>(
-    upseed: &Path,
-    name: &str,
-    node: &N,
-    kind: &str,
-    url: &str,
-    password: &str,
-    tracker: &Tracker,
-    text: &str,
-) {
+/// One demo user and the client they run.
+struct User<'a> {
+    name: &'a str,
+    kind: &'a str,
+    url: &'a str,
+    password: &'a str,
+    text: &'a str,
+}
+
+async fn user<N: Node>(upseed: &Path, node: &N, tracker: &Tracker, who: User<'_>) {
+    let User {
+        name,
+        kind,
+        url,
+        password,
+        text,
+    } = who;
     println!("\n== {name}, on {kind}");
     let home = tempfile::tempdir().expect("temporary folder");
     let posts = node.posts_dir().to_string_lossy().into_owned();
@@ -108,27 +115,21 @@ async fn main() {
     println!("qbittorrent-nox at {}", qb.url());
     let tr = TrDaemon::start(upseed_tests::host()).await;
     println!("transmission-daemon at {}", tr.url());
-    user(
-        upseed,
-        "alice",
-        &qb,
-        "qbittorrent",
-        qb.url().as_str(),
-        qb.password(),
-        &tracker,
-        "Torrents are immutable; so is this post.",
-    )
-    .await;
-    user(
-        upseed,
-        "bob",
-        &tr,
-        "transmission",
-        tr.url().as_str(),
-        tr.password(),
-        &tracker,
-        "Seeding is my upvote.",
-    )
-    .await;
+    let alice = User {
+        name: "alice",
+        kind: "qbittorrent",
+        url: qb.url().as_str(),
+        password: qb.password(),
+        text: "Torrents are immutable; so is this post.",
+    };
+    user(upseed, &qb, &tracker, alice).await;
+    let bob = User {
+        name: "bob",
+        kind: "transmission",
+        url: tr.url().as_str(),
+        password: tr.password(),
+        text: "Seeding is my upvote.",
+    };
+    user(upseed, &tr, &tracker, bob).await;
     println!("\nthe daemons stop now; their temporary profiles are removed");
 }
