@@ -5,6 +5,7 @@ mod app;
 pub mod client;
 pub mod config;
 pub mod keyfile;
+pub mod scrape;
 pub mod store;
 
 pub use app::main;

@@ -85,6 +85,9 @@ impl Value<'_> {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Canonical key order is required (records), or not (tracker answers,
+    /// which list files in request order).
+    strict: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -210,8 +213,12 @@ impl<'a> Reader<'a> {
             b'0'..=b'9' => {
                 let key = self.bytes()?;
                 match previous.map(|p| p.cmp(key)) {
-                    Some(std::cmp::Ordering::Equal) => Err(BencodeError::DuplicateKey(at)),
-                    Some(std::cmp::Ordering::Greater) => Err(BencodeError::UnsortedKeys(at)),
+                    Some(std::cmp::Ordering::Equal) if self.strict => {
+                        Err(BencodeError::DuplicateKey(at))
+                    }
+                    Some(std::cmp::Ordering::Greater) if self.strict => {
+                        Err(BencodeError::UnsortedKeys(at))
+                    }
                     _ => Ok(Some((key, at))),
                 }
             }
@@ -232,7 +239,27 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
     if bytes.is_empty() {
         return Err(BencodeError::Empty);
     }
-    let mut reader = Reader { buf: bytes, pos: 0 };
+    let mut reader = Reader {
+        buf: bytes,
+        pos: 0,
+        strict: true,
+    };
+    let value = reader.value(0)?;
+    reader.finish()?;
+    Ok(value)
+}
+
+/// Decodes one value without requiring sorted keys: for answers from
+/// trackers, which are not records and are not hashed.
+pub(crate) fn decode_lenient(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
+    if bytes.is_empty() {
+        return Err(BencodeError::Empty);
+    }
+    let mut reader = Reader {
+        buf: bytes,
+        pos: 0,
+        strict: false,
+    };
     let value = reader.value(0)?;
     reader.finish()?;
     Ok(value)
@@ -274,7 +301,11 @@ pub(crate) fn decode_dict_keeping_raw<'a>(
     if bytes.is_empty() {
         return Err(BencodeError::Empty);
     }
-    let mut reader = Reader { buf: bytes, pos: 0 };
+    let mut reader = Reader {
+        buf: bytes,
+        pos: 0,
+        strict: true,
+    };
     if reader.peek()? != b'd' {
         reader.value(0)?;
         reader.finish()?;

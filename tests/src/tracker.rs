@@ -73,6 +73,11 @@ impl Tracker {
         format!("http://{}:{}/announce", self.ip, self.port)
     }
 
+    /// The UDP announce URL (BEP 15), on the same port.
+    pub fn udp_announce_url(&self) -> String {
+        format!("udp://{}:{}/announce", self.ip, self.port)
+    }
+
     /// Allows `hashes` and reloads the whitelist.
     pub async fn allow(&self, hashes: &[InfoHash]) {
         let mut file = std::fs::OpenOptions::new()

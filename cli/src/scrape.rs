@@ -1,0 +1,185 @@
+//! Asking trackers for swarm counts: HTTP (BEP 48) in batches of 64, UDP
+//! (BEP 15) in packets of 74, every tracker at once. A tracker that is down
+//! or slow is reported and holds up nobody.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::net::UdpSocket;
+use upseed_core::InfoHash;
+use upseed_core::scrape::{self, HTTP_BATCH, SwarmCounts, UDP_BATCH};
+
+use crate::store::SwarmCount;
+
+/// A tracker that could not be scraped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackerFailure {
+    /// Its announce URL.
+    pub tracker: String,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// What one round of scraping found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScrapeReport {
+    /// Counts per torrent and tracker, ready for the store.
+    pub counts: Vec<SwarmCount>,
+    /// Requests sent: HTTP requests plus UDP packets.
+    pub requests: usize,
+    /// Trackers that failed.
+    pub failures: Vec<TrackerFailure>,
+}
+
+/// Scrapes `hashes` on every tracker at once, each within `timeout` per request.
+pub async fn scrape(trackers: &[String], hashes: &[InfoHash], timeout: Duration) -> ScrapeReport {
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("cannot set up HTTP: {e}"));
+    let jobs = trackers.iter().map(|tracker| {
+        let http = http.clone();
+        async move {
+            let mut requests = 0;
+            let result = match (tracker.strip_prefix("udp://"), http) {
+                (Some(address), _) => udp(address, hashes, timeout, &mut requests).await,
+                (None, Ok(http)) => over_http(&http, tracker, hashes, &mut requests).await,
+                (None, Err(e)) => Err(e),
+            };
+            (tracker, result, requests)
+        }
+    });
+    let mut report = ScrapeReport::default();
+    for (tracker, result, requests) in join_all(jobs).await {
+        report.requests += requests;
+        match result {
+            Ok(counts) => report
+                .counts
+                .extend(counts.into_iter().map(|(infohash, c)| SwarmCount {
+                    infohash,
+                    source: tracker.clone(),
+                    seeders: Some(c.seeders),
+                    leechers: Some(c.leechers),
+                    completed: Some(c.completed),
+                })),
+            Err(error) => report.failures.push(TrackerFailure {
+                tracker: tracker.clone(),
+                error,
+            }),
+        }
+    }
+    report
+        .counts
+        .sort_by(|a, b| (a.infohash, &a.source).cmp(&(b.infohash, &b.source)));
+    report
+}
+
+async fn over_http(
+    http: &reqwest::Client,
+    announce: &str,
+    hashes: &[InfoHash],
+    requests: &mut usize,
+) -> Result<HashMap<InfoHash, SwarmCounts>, String> {
+    let url = scrape::scrape_url(announce).map_err(|e| e.to_string())?;
+    let join = if url.contains('?') { '&' } else { '?' };
+    let mut out = HashMap::new();
+    for batch in hashes.chunks(HTTP_BATCH) {
+        *requests += 1;
+        let response = http
+            .get(format!("{url}{join}{}", scrape::http_query(batch)))
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("{url} answered HTTP {}", response.status()));
+        }
+        let body = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+        out.extend(scrape::parse_http(&body).map_err(|e| e.to_string())?);
+    }
+    Ok(out)
+}
+
+/// One request and its answer, tried twice.
+async fn exchange(
+    socket: &UdpSocket,
+    packet: &[u8],
+    timeout: Duration,
+    requests: &mut usize,
+) -> Result<Vec<u8>, String> {
+    let mut buffer = vec![0u8; 8 + UDP_BATCH * 12];
+    for _ in 0..2 {
+        *requests += 1;
+        socket.send(packet).await.map_err(|e| e.to_string())?;
+        if let Ok(received) = tokio::time::timeout(timeout, socket.recv(&mut buffer)).await {
+            let n = received.map_err(|e| e.to_string())?;
+            return Ok(buffer[..n].to_vec());
+        }
+    }
+    Err(format!("no answer within {timeout:?}, twice"))
+}
+
+async fn udp(
+    address: &str,
+    hashes: &[InfoHash],
+    timeout: Duration,
+    requests: &mut usize,
+) -> Result<HashMap<InfoHash, SwarmCounts>, String> {
+    let host = address.split('/').next().unwrap_or(address);
+    let target = tokio::net::lookup_host(host)
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host} has no address"))?;
+    let local = if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let socket = UdpSocket::bind(local).await.map_err(|e| e.to_string())?;
+    socket.connect(target).await.map_err(|e| e.to_string())?;
+    let mut transaction = u32::from_le_bytes(rand_bytes());
+    let mut connection: Option<(u64, tokio::time::Instant)> = None;
+    let mut out = HashMap::new();
+    for batch in hashes.chunks(UDP_BATCH) {
+        // A connection id is good for one minute (BEP 15).
+        let id = match connection {
+            Some((id, since)) if since.elapsed() < Duration::from_secs(55) => id,
+            _ => {
+                transaction = transaction.wrapping_add(1);
+                let answer = exchange(
+                    &socket,
+                    &scrape::udp_connect(transaction),
+                    timeout,
+                    requests,
+                )
+                .await?;
+                let id = scrape::udp_connected(&answer, transaction).map_err(|e| e.to_string())?;
+                connection = Some((id, tokio::time::Instant::now()));
+                id
+            }
+        };
+        transaction = transaction.wrapping_add(1);
+        let answer = exchange(
+            &socket,
+            &scrape::udp_scrape(id, transaction, batch),
+            timeout,
+            requests,
+        )
+        .await?;
+        out.extend(scrape::udp_scraped(&answer, transaction, batch).map_err(|e| e.to_string())?);
+    }
+    // Like HTTP, report only torrents the tracker knows: UDP answers zeros
+    // for the others.
+    out.retain(|_, c| c.seeders > 0 || c.leechers > 0 || c.completed > 0);
+    Ok(out)
+}
+
+fn rand_bytes() -> [u8; 4] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (nanos ^ std::process::id().rotate_left(16)).to_le_bytes()
+}

@@ -1,0 +1,87 @@
+//! Tracker scrapes against a real opentracker, over HTTP and UDP, with a
+//! post seeded by a real qBittorrent; and a dead tracker beside them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use upseed::scrape::scrape;
+use upseed_core::{InfoHash, TorrentClient};
+use upseed_tests::conformance::{new_post, seedable, wait_seeding};
+use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
+use upseed_tests::tracker::Tracker;
+use upseed_tests::{eventually, free_port, have, host};
+
+#[tokio::test]
+async fn batches_over_http_and_udp_and_a_dead_tracker_holds_up_nobody() {
+    if !have("opentracker") || !have("qbittorrent-nox") {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let daemon = QbDaemon::start(QbOptions::default()).await;
+    let seeded = new_post("scraped");
+    let others: Vec<InfoHash> = (0..149)
+        .map(|i| new_post(&format!("unseeded {i}")).infohash())
+        .collect();
+    let mut all = vec![seeded.infohash()];
+    all.extend(&others);
+    tracker.allow(&all).await;
+    daemon
+        .client()
+        .add(&[seedable(&daemon, &seeded, &tracker)])
+        .await
+        .unwrap();
+    wait_seeding(&daemon.client(), seeded.infohash(), Duration::from_secs(20)).await;
+
+    let dead_http = format!("http://{}:{}/announce", host(), free_port(host()));
+    let dead_udp = format!("udp://{}:{}/announce", host(), free_port(host()));
+    let trackers = vec![
+        tracker.announce_url(),
+        tracker.udp_announce_url(),
+        dead_http.clone(),
+        dead_udp.clone(),
+    ];
+    let report = eventually(
+        "both scrapes to see the seeder",
+        Duration::from_secs(20),
+        || async {
+            let report = scrape(&trackers, &all, Duration::from_millis(500)).await;
+            let seen = report
+                .counts
+                .iter()
+                .filter(|c| c.infohash == seeded.infohash() && c.seeders == Some(1))
+                .count();
+            (seen == 2).then_some(report)
+        },
+    )
+    .await;
+
+    // 150 hashes: 3 HTTP requests of at most 64, and for UDP one connect
+    // plus 3 packets of at most 74, on each live tracker.
+    let failed: Vec<_> = report.failures.iter().map(|f| f.tracker.clone()).collect();
+    assert_eq!(failed, vec![dead_http, dead_udp], "{:?}", report.failures);
+    assert!(report.failures.iter().all(|f| !f.error.is_empty()));
+    assert!(report.requests >= 3 + 4, "{}", report.requests);
+    // Unknown torrents are not reported as zero counts.
+    assert_eq!(report.counts.len(), 2, "{:?}", report.counts);
+    let live: Vec<_> = report.counts.iter().map(|c| c.source.as_str()).collect();
+    assert!(
+        live.contains(&tracker.announce_url().as_str())
+            && live.contains(&tracker.udp_announce_url().as_str())
+    );
+
+    // The dead UDP tracker costs its timeout, not more: two tries of 0.5 s.
+    let start = Instant::now();
+    let only_dead = scrape(
+        &[format!("udp://{}:{}/announce", host(), free_port(host()))],
+        &all,
+        Duration::from_millis(500),
+    )
+    .await;
+    assert_eq!(only_dead.failures.len(), 1);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+}
