@@ -7,14 +7,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use upseed_core::rank::{Sort, Window};
 use upseed_core::{
-    AddTorrent, ClientError, Kind, Magnet, PostDraft, Record, SecretKey, Torrent, TorrentClient,
-    VerifyError,
+    AddTorrent, ClientError, CommentDraft, InfoHash, Kind, Magnet, PostDraft, Record, SecretKey,
+    Torrent, TorrentClient, VerifyError,
 };
 
 use crate::client::AnyClient;
 use crate::config::{self, Config, Home};
 use crate::keyfile;
+use crate::render::{self, Style};
 use crate::store::{Store, Vote};
 
 /// Exit codes, as documented in the README.
@@ -57,6 +59,12 @@ enum Command {
     Init(Box<InitArgs>),
     /// Publish a post: sign it, write its text, and have your client seed it.
     Post(PostArgs),
+    /// Comment on a post or comment you know: sign it and have your client seed it.
+    Comment(CommentArgs),
+    /// Ranked posts from your store.
+    Feed(FeedArgs),
+    /// A post and its comment tree.
+    Thread(ThreadArgs),
     /// Create or show your identity (an ed25519 key pair).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -121,6 +129,72 @@ struct PostArgs {
     /// The text; `-` or nothing reads it from standard input.
     text: Option<String>,
     /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct CommentArgs {
+    /// What to answer: an infohash, a unique prefix of one, or a magnet link.
+    reference: String,
+    /// The text; `-` or nothing reads it from standard input.
+    text: Option<String>,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FeedSort {
+    Hot,
+    New,
+    Active,
+    Top,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum WindowArg {
+    Day,
+    Week,
+    Month,
+    Year,
+    All,
+}
+
+#[derive(Debug, Args)]
+struct FeedArgs {
+    /// The order.
+    #[arg(long, value_enum, default_value = "hot")]
+    sort: FeedSort,
+    /// The window for `--sort top`.
+    #[arg(long, value_enum, default_value = "day")]
+    window: WindowArg,
+    /// Only this community.
+    #[arg(long)]
+    community: Option<String>,
+    /// At most this many posts.
+    #[arg(long, default_value_t = 25)]
+    limit: usize,
+    /// Print one JSON document (schema: docs/schema/feed.schema.json).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ThreadSort {
+    Top,
+    New,
+    Hot,
+}
+
+#[derive(Debug, Args)]
+struct ThreadArgs {
+    /// The post (or any comment in its thread): an infohash, a unique prefix, or a magnet link.
+    reference: String,
+    /// The order of comments under the same parent.
+    #[arg(long, value_enum, default_value = "top")]
+    sort: ThreadSort,
+    /// Print one JSON document (schema: docs/schema/thread.schema.json).
     #[arg(long)]
     json: bool,
 }
@@ -318,25 +392,118 @@ async fn post(home: &Home, config: &Config, args: PostArgs) -> Result<()> {
         draft = draft.community(community)?;
     }
     let record = draft.sign(&key, now())?;
-    write_body(&config.posts.dir, &record)?;
+    publish(home, config, &record, "upseed-post", args.json).await
+}
+
+/// An infohash, a unique prefix of one (6+ hex digits), or a magnet link,
+/// among the records in the store.
+fn resolve(store: &Store, reference: &str) -> Result<InfoHash> {
+    let reference = reference.trim();
+    if reference.starts_with("magnet:") {
+        return Ok(reference.parse::<Magnet>()?.infohash);
+    }
+    if let Ok(hash) = reference.parse::<InfoHash>() {
+        return Ok(hash);
+    }
+    if reference.len() < 6 || !reference.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!(
+            "`{reference}` is not an infohash, a prefix of 6 or more hex digits, or a magnet link"
+        );
+    }
+    match store.find_prefix(reference, 2)?.as_slice() {
+        [hash] => Ok(*hash),
+        [] => bail!("no known post or comment starts with `{reference}`"),
+        _ => bail!("`{reference}` matches several records; give more digits"),
+    }
+}
+
+fn known(store: &Store, hash: InfoHash) -> Result<Record> {
+    render::known(store, hash)
+}
+
+async fn publish(
+    home: &Home,
+    config: &Config,
+    record: &Record,
+    tag: &str,
+    json: bool,
+) -> Result<()> {
+    write_body(&config.posts.dir, record)?;
     let client = AnyClient::from_config(config)?;
     let add = AddTorrent::from_torrent(
         record.torrent_bytes(&config.trackers.urls),
         config.client_path(&config.posts.dir),
     )?
-    .with_tags(["upseed-post"])
+    .with_tags([tag])
     .with_data_present();
     client.add(&[add]).await?;
     let mut store = Store::open(&home.store)?;
-    store.put_record(&record, now())?;
+    store.put_record(record, now())?;
     store.set_vote(record.infohash(), Vote::Authored, now())?;
-    let magnet = Magnet::for_record(&record, &config.trackers.urls);
-    if args.json {
+    let magnet = Magnet::for_record(record, &config.trackers.urls);
+    if json {
         let out = serde_json::json!({ "infohash": record.infohash(), "magnet": magnet.to_string(), "record": record.to_json() });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!("{}", record.infohash());
         println!("{magnet}");
+    }
+    Ok(())
+}
+
+async fn comment(home: &Home, config: &Config, args: CommentArgs) -> Result<()> {
+    let key = keyfile::load(&home.identity)?;
+    let parent = {
+        let store = Store::open(&home.store)?;
+        known(&store, resolve(&store, &args.reference)?)?
+    };
+    let text = read_text(args.text)?;
+    let record = CommentDraft::reply_to(&text, &parent)?.sign(&key, now())?;
+    publish(home, config, &record, "upseed-comment", args.json).await
+}
+
+fn feed(home: &Home, args: FeedArgs) -> Result<()> {
+    let store = Store::open(&home.store)?;
+    let window = match args.window {
+        WindowArg::Day => Window::Day,
+        WindowArg::Week => Window::Week,
+        WindowArg::Month => Window::Month,
+        WindowArg::Year => Window::Year,
+        WindowArg::All => Window::All,
+    };
+    let sort = match args.sort {
+        FeedSort::Hot => Sort::Hot,
+        FeedSort::New => Sort::New,
+        FeedSort::Active => Sort::Active,
+        FeedSort::Top => Sort::Top(window),
+    };
+    let community = args
+        .community
+        .as_deref()
+        .map(upseed_core::Community::normalize)
+        .transpose()?;
+    let feed = render::build_feed(&store, sort, community.as_ref(), args.limit, now())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&feed)?);
+    } else {
+        print!("{}", render::feed_text(&feed, Style::detect()));
+    }
+    Ok(())
+}
+
+fn thread(home: &Home, args: ThreadArgs) -> Result<()> {
+    let store = Store::open(&home.store)?;
+    let hash = resolve(&store, &args.reference)?;
+    let sort = match args.sort {
+        ThreadSort::Top => render::ThreadSort::Top,
+        ThreadSort::New => render::ThreadSort::New,
+        ThreadSort::Hot => render::ThreadSort::Hot,
+    };
+    let thread = render::build_thread(&store, hash, sort)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&thread)?);
+    } else {
+        print!("{}", render::thread_text(&thread, now(), Style::detect()));
     }
     Ok(())
 }
@@ -347,6 +514,9 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init(args) => init(&home, *args)?,
         Command::Post(args) => post(&home, &load()?, args).await?,
+        Command::Comment(args) => comment(&home, &load()?, args).await?,
+        Command::Feed(args) => feed(&home, args)?,
+        Command::Thread(args) => thread(&home, args)?,
         Command::Key(KeyCommand::New { key }) => {
             let path = key.unwrap_or_else(|| home.identity.clone());
             let secret = SecretKey::generate()?;

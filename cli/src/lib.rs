@@ -5,6 +5,7 @@ mod app;
 pub mod client;
 pub mod config;
 pub mod keyfile;
+pub mod render;
 pub mod scrape;
 pub mod store;
 

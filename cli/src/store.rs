@@ -413,6 +413,28 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.sqlite())
     }
 
+    /// Who seeds a record now: the highest latest count over all sources.
+    pub fn seeders(&self, infohash: InfoHash) -> Result<u32, StoreError> {
+        Ok(self
+            .counts(infohash)?
+            .iter()
+            .filter_map(|(c, _)| c.seeders)
+            .max()
+            .unwrap_or(0))
+    }
+
+    /// How many comments a thread has.
+    pub fn comment_count(&self, root: InfoHash) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM records WHERE root = ?1",
+                params![root.as_bytes()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(self.sqlite())
+    }
+
     /// What ranking needs of every post, optionally in one community.
     pub fn signals(&self, community: Option<&str>) -> Result<Vec<Signals>, StoreError> {
         let sql = match community {

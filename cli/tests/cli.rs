@@ -30,7 +30,16 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn help_texts() {
     let home = tempfile::tempdir().unwrap();
-    for args in [&["--help"][..], &["key", "--help"], &["inspect", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["init", "--help"],
+        &["post", "--help"],
+        &["comment", "--help"],
+        &["feed", "--help"],
+        &["thread", "--help"],
+        &["key", "--help"],
+        &["inspect", "--help"],
+    ] {
         let out = upseed(args, home.path());
         assert!(out.status.success());
         insta::assert_snapshot!(format!("help-{}", args.join("-")), text(&out.stdout));

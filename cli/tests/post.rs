@@ -55,7 +55,7 @@ fn init<N: Node>(home: &Path, node: &N, kind: &str, url: &str, password: &str, t
     assert!(home.join("identity.key").exists() && home.join("config.toml").exists());
 }
 
-async fn post_and_check<N: Node>(home: &Path, node: &N, password: &str) {
+async fn post_and_check<N: Node>(home: &Path, node: &N, password: &str) -> InfoHash {
     let out = upseed(
         home,
         password,
@@ -96,6 +96,7 @@ async fn post_and_check<N: Node>(home: &Path, node: &N, password: &str) {
         "first post\nover BitTorrent"
     );
     assert_eq!(store.vote(hash).unwrap(), Some(Vote::Authored));
+    hash
 }
 
 #[tokio::test]

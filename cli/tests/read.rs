@@ -1,0 +1,151 @@
+//! Feeds and threads from a fixed store, as people and programs see them;
+//! and the committed JSON Schemas of those documents.
+//!
+//! After a deliberate change to the JSON shapes, run `UPSEED_BLESS=1 cargo
+//! test -p upseed --test read` and commit `docs/schema/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use upseed::render::{self, FeedJson, Style, ThreadJson, ThreadSort};
+use upseed::store::{Store, SwarmCount};
+use upseed_core::rank::{Sort, Window};
+use upseed_core::{CommentDraft, Community, PostDraft, Record, SecretKey};
+
+const NOW: u64 = 1_763_683_200;
+
+fn key(n: u8) -> SecretKey {
+    SecretKey::from_seed(&[n; 32])
+}
+
+/// Two posts and a small comment tree, with swarm counts.
+fn store() -> (tempfile::TempDir, Store, Record) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("store.db")).unwrap();
+    let a = PostDraft::new("Seeding is the upvote. What nobody seeds fades away, and that is a feature: the network forgets what nobody cares to keep.")
+        .unwrap()
+        .title("What fades, fades")
+        .unwrap()
+        .community("rust")
+        .unwrap()
+        .sign(&key(1), NOW - 7_200)
+        .unwrap();
+    let b = PostDraft::new("A post without a title.\nIts first line stands in for one.")
+        .unwrap()
+        .sign(&key(2), NOW - 600)
+        .unwrap();
+    let c1 = CommentDraft::reply_to("Agreed, but who keeps the archive?", &a)
+        .unwrap()
+        .sign(&key(2), NOW - 3_600)
+        .unwrap();
+    let c2 = CommentDraft::reply_to("Whoever seeds it.", &c1)
+        .unwrap()
+        .sign(&key(1), NOW - 1_800)
+        .unwrap();
+    let c3 = CommentDraft::reply_to("First!", &a)
+        .unwrap()
+        .sign(&key(3), NOW - 7_000)
+        .unwrap();
+    for r in [&a, &b, &c1, &c2, &c3] {
+        store.put_record(r, NOW).unwrap();
+    }
+    let count = |r: &Record, seeders| SwarmCount {
+        infohash: r.infohash(),
+        source: "http://127.0.0.1:6969/announce".into(),
+        seeders: Some(seeders),
+        leechers: Some(0),
+        completed: Some(seeders),
+    };
+    store
+        .put_counts(
+            &[count(&a, 3), count(&b, 1), count(&c1, 2), count(&c3, 1)],
+            NOW,
+        )
+        .unwrap();
+    (dir, store, a)
+}
+
+#[test]
+fn feeds_render_as_text_and_json() {
+    let (_dir, store, _) = store();
+    let hot = render::build_feed(&store, Sort::Hot, None, 10, NOW).unwrap();
+    assert_eq!(hot.items.len(), 2);
+    insta::assert_snapshot!("feed-hot-text", render::feed_text(&hot, Style::plain()));
+    insta::assert_snapshot!("feed-hot-json", serde_json::to_string_pretty(&hot).unwrap());
+    let rust = render::build_feed(
+        &store,
+        Sort::Top(Window::Day),
+        Some(&Community::new("rust").unwrap()),
+        10,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(rust.items.len(), 1);
+    assert_eq!(rust.items[0].comments, 3);
+    let new = render::build_feed(&store, Sort::New, None, 10, NOW).unwrap();
+    assert_eq!(
+        new.items[0].record.title, None,
+        "the untitled post is newer"
+    );
+    let empty = render::build_feed(
+        &store,
+        Sort::Top(Window::Day),
+        Some(&Community::new("go").unwrap()),
+        10,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(render::feed_text(&empty, Style::plain()), "no posts yet\n");
+}
+
+#[test]
+fn threads_render_as_an_indented_tree() {
+    let (_dir, store, post) = store();
+    let top = render::build_thread(&store, post.infohash(), ThreadSort::Top).unwrap();
+    let depths: Vec<usize> = top.comments.iter().map(|c| c.depth).collect();
+    assert_eq!(
+        depths,
+        vec![1, 2, 1],
+        "c1 (2 seeders) with its reply, then c3"
+    );
+    insta::assert_snapshot!(
+        "thread-top-text",
+        render::thread_text(&top, NOW, Style::plain())
+    );
+    insta::assert_snapshot!(
+        "thread-top-json",
+        serde_json::to_string_pretty(&top).unwrap()
+    );
+    let new = render::build_thread(&store, post.infohash(), ThreadSort::New).unwrap();
+    assert_eq!(
+        new.comments[0].record.body.as_deref(),
+        Some("Agreed, but who keeps the archive?")
+    );
+    // Any comment leads to its whole thread.
+    let from_reply =
+        render::build_thread(&store, top.comments[1].record.infohash, ThreadSort::Top).unwrap();
+    assert_eq!(from_reply, top);
+}
+
+fn check_schema(name: &str, schema: schemars::Schema) {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../docs/schema/{name}.schema.json"));
+    let mut current = serde_json::to_string_pretty(&schema).unwrap();
+    current.push('\n');
+    if std::env::var_os("UPSEED_BLESS").is_some() {
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == current,
+        "{} is stale; run `UPSEED_BLESS=1 cargo test -p upseed --test read` and commit it",
+        path.display()
+    );
+}
+
+#[test]
+fn committed_schemas_are_current() {
+    check_schema("feed", schemars::schema_for!(FeedJson));
+    check_schema("thread", schemars::schema_for!(ThreadJson));
+}
