@@ -138,23 +138,29 @@ pub fn compare(sort: Sort, a: &Signals, b: &Signals) -> Ordering {
         .then(a.infohash.cmp(&b.infohash))
 }
 
-/// The best `limit` posts for `sort` as of `now`, in order. Selects before
-/// sorting, so a large store ranks in linear time.
+/// The best `limit` posts for `sort` as of `now`, in order. Each post's key
+/// is computed once, and the best are selected before sorting, so a large
+/// store ranks in linear time.
 pub fn top_n(posts: &[Signals], sort: Sort, now: u64, limit: usize) -> Vec<Signals> {
-    let mut candidates: Vec<Signals> = posts
-        .iter()
-        .filter(|s| in_feed(sort, s, now))
-        .copied()
-        .collect();
     if limit == 0 {
         return Vec::new();
     }
-    if candidates.len() > limit {
-        candidates.select_nth_unstable_by(limit - 1, |a, b| compare(sort, a, b));
-        candidates.truncate(limit);
+    let mut keyed: Vec<(f64, &Signals)> = posts
+        .iter()
+        .filter(|s| in_feed(sort, s, now))
+        .map(|s| (key(sort, s), s))
+        .collect();
+    let order = |a: &(f64, &Signals), b: &(f64, &Signals)| {
+        b.0.total_cmp(&a.0)
+            .then(b.1.created.cmp(&a.1.created))
+            .then(a.1.infohash.cmp(&b.1.infohash))
+    };
+    if keyed.len() > limit {
+        keyed.select_nth_unstable_by(limit - 1, order);
+        keyed.truncate(limit);
     }
-    candidates.sort_by(|a, b| compare(sort, a, b));
-    candidates
+    keyed.sort_by(order);
+    keyed.into_iter().map(|(_, s)| *s).collect()
 }
 
 #[cfg(test)]
