@@ -417,10 +417,6 @@ fn resolve(store: &Store, reference: &str) -> Result<InfoHash> {
     }
 }
 
-fn known(store: &Store, hash: InfoHash) -> Result<Record> {
-    render::known(store, hash)
-}
-
 async fn publish(
     home: &Home,
     config: &Config,
@@ -455,7 +451,7 @@ async fn comment(home: &Home, config: &Config, args: CommentArgs) -> Result<()> 
     let key = keyfile::load(&home.identity)?;
     let parent = {
         let store = Store::open(&home.store)?;
-        known(&store, resolve(&store, &args.reference)?)?
+        render::known(&store, resolve(&store, &args.reference)?)?
     };
     let text = read_text(args.text)?;
     let record = CommentDraft::reply_to(&text, &parent)?.sign(&key, now())?;

@@ -437,14 +437,8 @@ impl Store {
 
     /// What ranking needs of every post, optionally in one community.
     pub fn signals(&self, community: Option<&str>) -> Result<Vec<Signals>, StoreError> {
-        let sql = match community {
-            Some(_) => {
-                "SELECT infohash, created, seeders, last_comment FROM post_stats WHERE community = ?1"
-            }
-            None => {
-                "SELECT infohash, created, seeders, last_comment FROM post_stats WHERE ?1 IS NULL OR TRUE"
-            }
-        };
+        let sql = "SELECT infohash, created, seeders, last_comment FROM post_stats
+                   WHERE ?1 IS NULL OR community = ?1";
         let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
         let rows = statement
             .query_map(params![community], |r| {

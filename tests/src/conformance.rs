@@ -10,6 +10,7 @@ use upseed_core::{
 };
 
 use crate::eventually;
+use crate::process::Instance;
 use crate::tracker::Tracker;
 
 /// A daemon under test, seen through its adapter.
@@ -20,14 +21,27 @@ pub trait Node {
     fn client(&self) -> Self::Client;
     /// An adapter that sends a wrong password.
     fn client_with_password(&self, password: &str) -> Self::Client;
+    /// The daemon and its folders.
+    fn instance(&self) -> &Instance;
+    /// The daemon and its folders, to stop it.
+    fn instance_mut(&mut self) -> &mut Instance;
+
     /// Folder where posts are written for this client to seed.
-    fn posts_dir(&self) -> PathBuf;
+    fn posts_dir(&self) -> PathBuf {
+        self.instance().posts_dir()
+    }
     /// Folder where this client saves downloads.
-    fn downloads_dir(&self) -> PathBuf;
+    fn downloads_dir(&self) -> PathBuf {
+        self.instance().downloads_dir()
+    }
     /// Stops the daemon.
-    fn stop(&mut self);
+    fn stop(&mut self) {
+        self.instance_mut().stop();
+    }
     /// The daemon's recent output, for failure messages.
-    fn log_tail(&self) -> String;
+    fn log_tail(&self) -> String {
+        self.instance().log_tail()
+    }
 }
 
 /// Both daemons expose the same inherent methods; the trait forwards to them.
@@ -41,17 +55,11 @@ macro_rules! node {
             fn client_with_password(&self, password: &str) -> Self::Client {
                 Self::client_with_password(self, password)
             }
-            fn posts_dir(&self) -> PathBuf {
-                Self::posts_dir(self)
+            fn instance(&self) -> &Instance {
+                Self::instance(self)
             }
-            fn downloads_dir(&self) -> PathBuf {
-                Self::downloads_dir(self)
-            }
-            fn stop(&mut self) {
-                Self::stop(self);
-            }
-            fn log_tail(&self) -> String {
-                Self::log_tail(self)
+            fn instance_mut(&mut self) -> &mut Instance {
+                Self::instance_mut(self)
             }
         }
     };
@@ -69,7 +77,7 @@ node!(
 /// A fresh signed post with unique text.
 pub fn new_post(text: &str) -> Record {
     let key = SecretKey::generate().expect("key");
-    let body = format!("{text} ({})", crate::qbittorrent::random_hex(6));
+    let body = format!("{text} ({})", crate::random_hex(6));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -31,6 +31,13 @@ pub fn free_port(ip: Ipv4Addr) -> u16 {
         .unwrap_or_else(|e| panic!("no free port on {ip}: {e}"))
 }
 
+/// `bytes` random bytes as hex, for unique passwords and texts.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("randomness");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether `program` is installed. When it is not, a test skips with a
 /// message, except under `CI=true`, where a missing daemon is a failure.
 pub fn have(program: &str) -> bool {

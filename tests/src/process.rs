@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -88,5 +89,45 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(2));
+    }
+}
+
+/// A running daemon and its temporary profile folder, which also holds the
+/// `posts/` and `downloads/` folders. The daemon stops before the folder goes.
+#[derive(Debug)]
+pub struct Instance {
+    daemon: Daemon,
+    dir: tempfile::TempDir,
+}
+
+impl Instance {
+    /// Pairs a daemon with its folder.
+    pub fn new(daemon: Daemon, dir: tempfile::TempDir) -> Self {
+        Self { daemon, dir }
+    }
+
+    /// Where upseed writes post bodies for this client to seed.
+    pub fn posts_dir(&self) -> PathBuf {
+        self.dir.path().join("posts")
+    }
+
+    /// Where downloads land.
+    pub fn downloads_dir(&self) -> PathBuf {
+        self.dir.path().join("downloads")
+    }
+
+    /// The profile folder.
+    pub fn profile(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The daemon's recent output, for failure messages.
+    pub fn log_tail(&self) -> String {
+        self.daemon.log_tail()
+    }
+
+    /// Stops the daemon now (it also stops when dropped).
+    pub fn stop(&mut self) {
+        self.daemon.stop(Duration::from_secs(5));
     }
 }

@@ -3,7 +3,6 @@
 //! every interface).
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use upseed_qbittorrent::{Config, Password, Qbittorrent};
 
-use crate::process::Daemon;
+use crate::process::{Daemon, Instance};
 
 /// How to start a qBittorrent.
 #[derive(Debug, Clone)]
@@ -38,16 +37,9 @@ impl Default for QbOptions {
 /// A running qbittorrent-nox.
 #[derive(Debug)]
 pub struct QbDaemon {
-    daemon: Daemon,
+    instance: Instance,
     url: url::Url,
     password: String,
-    dir: tempfile::TempDir,
-}
-
-pub(crate) fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("randomness");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `WebUI\Password_PBKDF2`: PBKDF2-HMAC-SHA512, 100,000 rounds, 16-byte salt.
@@ -70,7 +62,7 @@ impl QbDaemon {
         let ip = options.ip;
         let web_port = crate::free_port(ip);
         let peer_port = crate::free_port(ip);
-        let password = format!("pw-{}", random_hex(8));
+        let password = format!("pw-{}", crate::random_hex(8));
         let downloads = dir.path().join("downloads");
         std::fs::create_dir_all(&downloads).expect("downloads folder");
         std::fs::create_dir_all(dir.path().join("posts")).expect("posts folder");
@@ -143,10 +135,9 @@ WebUI\SessionTimeout=86400
             daemon.log_tail()
         );
         Self {
-            daemon,
+            instance: Instance::new(daemon, dir),
             url,
             password,
-            dir,
         }
     }
 
@@ -180,28 +171,13 @@ WebUI\SessionTimeout=86400
         Qbittorrent::new(config).expect("client")
     }
 
-    /// Where upseed writes post bodies for this client to seed.
-    pub fn posts_dir(&self) -> PathBuf {
-        self.dir.path().join("posts")
+    /// The daemon and its folders.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
     }
 
-    /// Where downloads land.
-    pub fn downloads_dir(&self) -> PathBuf {
-        self.dir.path().join("downloads")
-    }
-
-    /// The profile folder.
-    pub fn profile(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The daemon's recent output, for failure messages.
-    pub fn log_tail(&self) -> String {
-        self.daemon.log_tail()
-    }
-
-    /// Stops the daemon now (it also stops when dropped).
-    pub fn stop(&mut self) {
-        self.daemon.stop(Duration::from_secs(5));
+    /// The daemon and its folders, to stop it.
+    pub fn instance_mut(&mut self) -> &mut Instance {
+        &mut self.instance
     }
 }

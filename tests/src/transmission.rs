@@ -3,14 +3,13 @@
 //! the queues off.
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use upseed_transmission::{Config, Password, Transmission};
 
-use crate::process::Daemon;
-use crate::qbittorrent::random_hex;
+use crate::process::{Daemon, Instance};
+use crate::random_hex;
 
 /// How to start a transmission-daemon.
 #[derive(Debug, Clone)]
@@ -33,10 +32,9 @@ impl Default for TrOptions {
 /// A running transmission-daemon.
 #[derive(Debug)]
 pub struct TrDaemon {
-    daemon: Daemon,
+    instance: Instance,
     url: url::Url,
     password: String,
-    dir: tempfile::TempDir,
 }
 
 impl TrDaemon {
@@ -125,10 +123,9 @@ impl TrDaemon {
             daemon.log_tail()
         );
         Self {
-            daemon,
+            instance: Instance::new(daemon, dir),
             url,
             password,
-            dir,
         }
     }
 
@@ -166,28 +163,13 @@ impl TrDaemon {
         Transmission::new(config).expect("client")
     }
 
-    /// Where upseed writes post bodies for this client to seed.
-    pub fn posts_dir(&self) -> PathBuf {
-        self.dir.path().join("posts")
+    /// The daemon and its folders.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
     }
 
-    /// Where downloads land.
-    pub fn downloads_dir(&self) -> PathBuf {
-        self.dir.path().join("downloads")
-    }
-
-    /// The config folder.
-    pub fn profile(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The daemon's recent output, for failure messages.
-    pub fn log_tail(&self) -> String {
-        self.daemon.log_tail()
-    }
-
-    /// Stops the daemon now (it also stops when dropped).
-    pub fn stop(&mut self) {
-        self.daemon.stop(Duration::from_secs(5));
+    /// The daemon and its folders, to stop it.
+    pub fn instance_mut(&mut self) -> &mut Instance {
+        &mut self.instance
     }
 }

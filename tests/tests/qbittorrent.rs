@@ -7,7 +7,7 @@ use std::time::Duration;
 use upseed_core::{
     AddTorrent, Added, ClientError, ClientKind, InfoHash, Magnet, TorrentClient, TorrentState,
 };
-use upseed_tests::conformance::{self, new_post, seedable, wait_seeding};
+use upseed_tests::conformance::{self, Node, new_post, seedable, wait_seeding};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
 use upseed_tests::{eventually, have, host, netns};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use upseed_core::{
     AddTorrent, Added, ClientError, ClientKind, InfoHash, Magnet, TorrentClient, TorrentState,
 };
-use upseed_tests::conformance::{self, new_post, seedable, wait_seeding};
+use upseed_tests::conformance::{self, Node, new_post, seedable, wait_seeding};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
 use upseed_tests::transmission::{TrDaemon, TrOptions};

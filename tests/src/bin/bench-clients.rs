@@ -84,12 +84,9 @@ async fn python<N: Node>(
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |name: &str| -> Duration {
-        let at = text.find(&format!("\"{name}\": ")).expect("field") + name.len() + 4;
-        let end = text[at..].find([',', '}']).expect("end") + at;
-        Duration::from_secs_f64(text[at..end].trim().parse().expect("seconds"))
-    };
+    let timings: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("bench/clients.py prints JSON");
+    let field = |name: &str| Duration::from_secs_f64(timings[name].as_f64().expect("seconds"));
     [field("add"), field("until_seeding"), field("read")]
 }
 
