@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 use upseed_core::{
-    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, QueueReport, TorrentClient,
-    TorrentStatus,
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Metainfo, QueueReport,
+    TorrentClient, TorrentStatus,
 };
 use upseed_qbittorrent::Qbittorrent;
 use upseed_transmission::Transmission;
@@ -74,6 +74,9 @@ impl TorrentClient for AnyClient {
     }
     async fn queue_report(&self) -> Result<QueueReport, ClientError> {
         each!(self, c => c.queue_report().await)
+    }
+    async fn metainfo(&self, hash: InfoHash) -> Result<Option<Metainfo>, ClientError> {
+        each!(self, c => c.metainfo(hash).await)
     }
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
         each!(self, c => c.force_start(hashes).await)

@@ -186,6 +186,18 @@ pub struct TorrentStatus {
     pub save_path: String,
     /// The data's path (for a single-file torrent, the file), as the client sees it.
     pub content_path: String,
+    /// The total size of the data in bytes, once the metadata is known.
+    pub size: Option<u64>,
+}
+
+/// Where a torrent's metainfo (the .torrent file) can be had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Metainfo {
+    /// The client returned the bytes.
+    Bytes(Vec<u8>),
+    /// The client keeps the file at this path, as the client sees it: the
+    /// caller reads it there, through its own path mapping.
+    File(String),
 }
 
 /// The client's version and what it can do.
@@ -387,6 +399,14 @@ pub trait TorrentClient: Send + Sync {
 
     /// Whether the client's queue could stop our torrents from seeding.
     fn queue_report(&self) -> impl Future<Output = Result<QueueReport, ClientError>> + Send;
+
+    /// The metainfo of one of our torrents whose metadata is complete, such
+    /// as a magnet link's once fetched. `None` when the torrent is not ours
+    /// or its metadata has not arrived yet.
+    fn metainfo(
+        &self,
+        hash: InfoHash,
+    ) -> impl Future<Output = Result<Option<Metainfo>, ClientError>> + Send;
 
     /// Makes torrents seed regardless of the queue. A torrent that is still
     /// being checked may be queued again when its check ends (Transmission

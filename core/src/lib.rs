@@ -38,8 +38,8 @@ mod verify;
 
 pub use bencode::{BencodeError, MAX_DEPTH, check_canonical};
 pub use client::{
-    AddTorrent, Added, ClientError, ClientInfo, ClientKind, QueueReport, Source, TorrentClient,
-    TorrentState, TorrentStatus,
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, Metainfo, QueueReport, Source,
+    TorrentClient, TorrentState, TorrentStatus,
 };
 pub use header::{Context, Kind, PROTOCOL_VERSION, SIGNING_DOMAIN};
 pub use infohash::{INFOHASH_LEN, InfoHash, InfoHashError};

@@ -29,8 +29,8 @@ use std::time::Duration;
 use reqwest::multipart::{Form, Part};
 use tokio::sync::{Mutex, OnceCell};
 use upseed_core::{
-    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, QueueReport, Source,
-    TorrentClient, TorrentStatus,
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Metainfo, QueueReport,
+    Source, TorrentClient, TorrentStatus,
 };
 
 pub use config::{Config, Password};
@@ -452,6 +452,30 @@ impl TorrentClient for Qbittorrent {
             max_active_uploads: prefs.max_active_uploads,
             max_active_torrents: prefs.max_active_torrents,
         })
+    }
+
+    async fn metainfo(&self, hash: InfoHash) -> Result<Option<Metainfo>, ClientError> {
+        let ours = self.info_by_hashes(Some(&[hash]), true).await?;
+        if ours
+            .first()
+            .and_then(QbTorrent::status)
+            .and_then(|t| t.size)
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let api = self.api_version().await?;
+        if !api.export() {
+            return Err(ClientError::Invalid(format!(
+                "qBittorrent with Web API {api} cannot export torrents; reading posts through it needs qBittorrent 4.5 or later"
+            )));
+        }
+        let form = [("hash", hash.to_string())];
+        let answer = self
+            .session
+            .call("torrents/export", Body::Form(&form))
+            .await?;
+        Ok(Some(Metainfo::Bytes(answer.bytes)))
     }
 
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {

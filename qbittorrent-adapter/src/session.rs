@@ -43,6 +43,8 @@ pub(crate) enum Body<'a> {
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) text: String,
+    /// The raw body, for binary answers such as an exported .torrent.
+    pub(crate) bytes: Vec<u8>,
 }
 
 pub(crate) struct Session {
@@ -174,9 +176,14 @@ impl Session {
             };
             let response = request.send().await.map_err(|e| self.unreachable(&e))?;
             let status = response.status();
-            let text = response.text().await.map_err(|e| self.unreachable(&e))?;
+            let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
             if status.is_success() {
-                return Ok(Answer { status, text });
+                return Ok(Answer {
+                    status,
+                    text,
+                    bytes: bytes.to_vec(),
+                });
             }
             if status == StatusCode::FORBIDDEN {
                 if self.config.password.is_none() {

@@ -20,6 +20,8 @@ pub(crate) struct QbTorrent {
     pub(crate) category: String,
     pub(crate) save_path: String,
     pub(crate) content_path: String,
+    /// Bytes of all files; 0 or -1 before a magnet's metadata arrives.
+    pub(crate) total_size: i64,
 }
 
 /// Maps a qBittorrent state name, from any version, onto upseed's states.
@@ -63,6 +65,9 @@ impl QbTorrent {
                 .collect(),
             save_path: self.save_path.clone(),
             content_path: self.content_path.clone(),
+            size: u64::try_from(self.total_size)
+                .ok()
+                .filter(|size| *size > 0 && state(&self.state) != TorrentState::FetchingMetadata),
         })
     }
 }

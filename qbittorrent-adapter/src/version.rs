@@ -35,6 +35,11 @@ impl ApiVersion {
         self >= Self(2, 6, 2)
     }
 
+    /// `torrents/export` arrived in 4.5 (2.8.14).
+    pub fn export(self) -> bool {
+        self >= Self(2, 8, 14)
+    }
+
     /// 4.6 (2.9.0) made incremental `sync/maindata` track changes instead of
     /// diffing whole listings, so it became cheaper than `torrents/info`.
     pub fn cheap_incremental_sync(self) -> bool {

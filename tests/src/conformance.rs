@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use upseed_core::{
-    AddTorrent, Added, ClientError, InfoHash, PostDraft, Record, SecretKey, TorrentClient,
-    TorrentStatus,
+    AddTorrent, Added, ClientError, InfoHash, Magnet, Metainfo, PostDraft, Record, SecretKey,
+    Torrent, TorrentClient, TorrentStatus,
 };
 
 use crate::eventually;
@@ -159,11 +159,10 @@ pub async fn swarm<S: Node, L: Node>(
     );
 
     let leeching = leecher.client();
-    let download = AddTorrent::from_torrent(
-        record.torrent_bytes(&[tracker.announce_url()]),
+    let download = AddTorrent::from_magnet(
+        Magnet::for_record(&record, &[tracker.announce_url()]),
         leecher.downloads_dir().to_string_lossy(),
-    )
-    .expect("torrent");
+    );
     assert_eq!(
         leeching.add(&[download]).await.expect("add to leecher"),
         vec![Added::New]
@@ -178,6 +177,24 @@ pub async fn swarm<S: Node, L: Node>(
         "the leecher did not complete within {transfer_limit:?}\n{}\n{}",
         seeder.log_tail(),
         leecher.log_tail()
+    );
+    // The metadata came from the seeder, byte for byte.
+    let metainfo = match leeching.metainfo(hash).await.expect("metainfo") {
+        Some(Metainfo::Bytes(bytes)) => bytes,
+        Some(Metainfo::File(path)) => std::fs::read(&path).expect("the client's .torrent file"),
+        None => panic!("no metainfo for a complete torrent"),
+    };
+    let fetched = Torrent::parse(&metainfo, u64::MAX / 2).expect("the fetched metainfo verifies");
+    assert_eq!(fetched.record.info_bytes(), record.info_bytes());
+    let listed = status(&leeching, hash).await.expect("listed");
+    assert_eq!(listed.size, Some(record.length()));
+    assert_eq!(
+        leeching
+            .metainfo(new_post("never added").infohash())
+            .await
+            .expect("metainfo"),
+        None,
+        "a torrent the client does not have has no metainfo"
     );
     let body = std::fs::read(leecher.downloads_dir().join(record.name())).expect("downloaded body");
     let verified = Record::from_info(record.info_bytes(), u64::MAX / 2)

@@ -30,8 +30,8 @@ use futures_util::future::try_join_all;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use upseed_core::{
-    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, QueueReport, Source,
-    TorrentClient, TorrentStatus,
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Metainfo, QueueReport,
+    Source, TorrentClient, TorrentStatus,
 };
 
 pub use upseed_core::Password;
@@ -340,6 +340,26 @@ impl TorrentClient for Transmission {
             max_active_uploads: session["seed_queue_size"].as_i64(),
             max_active_torrents: None,
         })
+    }
+
+    async fn metainfo(&self, hash: InfoHash) -> Result<Option<Metainfo>, ClientError> {
+        let (torrents, _) = self
+            .get(
+                Some(hash_ids(&[hash])),
+                &[
+                    "hashString",
+                    "labels",
+                    "metadataPercentComplete",
+                    "torrentFile",
+                ],
+            )
+            .await?;
+        // The RPC cannot return the metainfo itself, only where the daemon keeps it.
+        Ok(torrents
+            .into_iter()
+            .find(|t| t.labels.iter().any(|l| l == self.label()))
+            .filter(|t| t.has_metadata() && !t.torrent_file.is_empty())
+            .map(|t| Metainfo::File(t.torrent_file)))
     }
 
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {

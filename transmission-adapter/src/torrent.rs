@@ -17,6 +17,8 @@ pub(crate) const LIST_FIELDS: &[&str] = &[
     "errorString",
     "downloadDir",
     "trackerStats",
+    "metadataPercentComplete",
+    "totalSize",
 ];
 
 /// One tracker's view of the swarm; -1 means unknown.
@@ -43,6 +45,11 @@ pub(crate) struct TrTorrent {
     pub(crate) error_string: String,
     pub(crate) download_dir: String,
     pub(crate) tracker_stats: Vec<TrackerStat>,
+    /// 0.0 to 1.0; below 1 while a magnet link's metadata is being fetched.
+    pub(crate) metadata_percent_complete: Option<f64>,
+    pub(crate) total_size: i64,
+    /// Where the daemon keeps the .torrent file, on its own disk.
+    pub(crate) torrent_file: String,
 }
 
 /// Reads `torrents` in either form: a table (first row the field names) or objects.
@@ -80,10 +87,18 @@ fn count(values: impl Iterator<Item = i64>) -> Option<u32> {
 }
 
 impl TrTorrent {
+    /// Whether the metadata is complete (assumed so when not asked for).
+    pub(crate) fn has_metadata(&self) -> bool {
+        self.metadata_percent_complete.is_none_or(|m| m >= 1.0)
+    }
+
     /// What the torrent is doing.
     pub(crate) fn state(&self) -> TorrentState {
         if self.error == 3 {
             return TorrentState::Error(self.error_string.clone());
+        }
+        if !self.has_metadata() && matches!(self.status, 3 | 4) {
+            return TorrentState::FetchingMetadata;
         }
         match self.status {
             0 => TorrentState::Stopped,
@@ -110,6 +125,9 @@ impl TrTorrent {
             tags: self.labels.clone(),
             save_path: self.download_dir.clone(),
             content_path: format!("{dir}/{}", self.name),
+            size: u64::try_from(self.total_size)
+                .ok()
+                .filter(|size| *size > 0 && self.has_metadata()),
         })
     }
 }
@@ -155,5 +173,14 @@ mod tests {
             "a tracker warning does not stop seeding"
         );
         assert_eq!(t(0, 3).state(), TorrentState::Error("No data found".into()));
+        let magnet = TrTorrent {
+            status: 4,
+            metadata_percent_complete: Some(0.5),
+            total_size: 0,
+            hash_string: "a9993e364706816aba3e25717850c26c9cd0d89d".into(),
+            ..TrTorrent::default()
+        };
+        assert_eq!(magnet.state(), TorrentState::FetchingMetadata);
+        assert_eq!(magnet.status().unwrap().size, None);
     }
 }
