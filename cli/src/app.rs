@@ -15,9 +15,11 @@ use upseed_core::{
 
 use crate::client::AnyClient;
 use crate::config::{self, Config, Home};
+use crate::fetch::{Fetch, FetchError};
 use crate::keyfile;
 use crate::render::{self, Style};
 use crate::store::{Store, Vote};
+use crate::vote;
 
 /// Exit codes, as documented in the README.
 mod exit {
@@ -61,6 +63,17 @@ enum Command {
     Post(PostArgs),
     /// Comment on a post or comment you know: sign it and have your client seed it.
     Comment(CommentArgs),
+    /// Seed a post or comment: your client downloads it if needed and keeps seeding it.
+    Upvote(VoteArgs),
+    /// Stop seeding a post or comment, and remove it from your client.
+    Unvote(UnvoteArgs),
+    /// Fetch a post or comment through your client if needed, verify it, and print it.
+    Show(ShowArgs),
+    /// Refresh swarm counts from your client and trackers, and fetch posts
+    /// and comments the trackers list that you do not have yet.
+    Sync(SyncArgs),
+    /// Check the config, the client, the folders and the trackers, and say how to fix what fails.
+    Doctor(DoctorArgs),
     /// Ranked posts from your store.
     Feed(FeedArgs),
     /// A post and its comment tree.
@@ -140,6 +153,56 @@ struct CommentArgs {
     /// The text; `-` or nothing reads it from standard input.
     text: Option<String>,
     /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct VoteArgs {
+    /// An infohash, a unique prefix of one, or a magnet link.
+    reference: String,
+    /// Give up downloading after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    timeout: u64,
+}
+
+#[derive(Debug, Args)]
+struct UnvoteArgs {
+    /// An infohash, a unique prefix of one, or a magnet link.
+    reference: String,
+    /// Also stop seeding a post or comment you wrote (its file is kept).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// An infohash, a unique prefix of one, or a magnet link.
+    reference: String,
+    /// Give up fetching after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    timeout: u64,
+    /// Print one JSON document (schema: docs/schema/record.schema.json).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SyncArgs {
+    /// Fetch at most this many newly discovered posts and comments.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    fetch_limit: usize,
+    /// Give up on fetches after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    timeout: u64,
+    /// Print one JSON document (schema: docs/schema/sync.schema.json).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DoctorArgs {
+    /// Print one JSON document (schema: docs/schema/doctor.schema.json).
     #[arg(long)]
     json: bool,
 }
@@ -364,7 +427,7 @@ fn read_text(text: Option<String>) -> Result<String> {
 
 /// Writes a record's body where the client will seed it from, dated two
 /// seconds back so that Transmission 4's fast check trusts it.
-fn write_body(dir: &Path, record: &Record) -> Result<()> {
+pub(crate) fn write_body(dir: &Path, record: &Record) -> Result<()> {
     let body = record.body().context("a signed record has its body")?;
     let path = dir.join(record.name());
     let tmp = dir.join(format!(".{}.tmp", record.name()));
@@ -458,6 +521,108 @@ async fn comment(home: &Home, config: &Config, args: CommentArgs) -> Result<()> 
     publish(home, config, &record, "upseed-comment", args.json).await
 }
 
+async fn show(home: &Home, args: ShowArgs) -> Result<()> {
+    let mut store = Store::open(&home.store)?;
+    let hash = resolve(&store, &args.reference)?;
+    let record = match store.record(hash)?.filter(|r| r.body().is_some()) {
+        Some(record) => record,
+        None => {
+            let config = Config::load(&home.config).context(ConfigProblem)?;
+            let client = AnyClient::from_config(&config)?;
+            let fetch = Fetch {
+                client: &client,
+                config: &config,
+                keep: false,
+                timeout: Duration::from_secs(args.timeout),
+                now: now(),
+            };
+            let record = match fetch.run(&[hash]).await?.into_iter().next() {
+                Some((_, Ok(record))) => record,
+                Some((_, Err(error))) => {
+                    if error.is_foreign() {
+                        store.put_foreign(hash, &error.to_string(), now())?;
+                    }
+                    return Err(error.into());
+                }
+                None => bail!("the client did not report {hash}; retry"),
+            };
+            store.put_record(&record, now())?;
+            record
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&record.to_json())?);
+    } else {
+        print_record(&record);
+    }
+    Ok(())
+}
+
+async fn upvote(home: &Home, config: &Config, args: VoteArgs) -> Result<()> {
+    let mut store = Store::open(&home.store)?;
+    let hash = resolve(&store, &args.reference)?;
+    let client = AnyClient::from_config(config)?;
+    let how = vote::upvote(
+        &mut store,
+        config,
+        &client,
+        hash,
+        Duration::from_secs(args.timeout),
+        now(),
+    )
+    .await?;
+    match how {
+        vote::Upvoted::Authored => println!("{hash}: you wrote it, and your client seeds it"),
+        vote::Upvoted::FromStore | vote::Upvoted::Downloaded => {
+            println!("upvoted {hash}: your client seeds it");
+        }
+    }
+    Ok(())
+}
+
+async fn unvote(home: &Home, config: &Config, args: UnvoteArgs) -> Result<()> {
+    let mut store = Store::open(&home.store)?;
+    let hash = resolve(&store, &args.reference)?;
+    let client = AnyClient::from_config(config)?;
+    vote::unvote(&mut store, &client, hash, args.force).await?;
+    println!("unvoted {hash}: your client no longer seeds it");
+    Ok(())
+}
+
+async fn sync(home: &Home, config: &Config, args: SyncArgs) -> Result<()> {
+    let mut store = Store::open(&home.store)?;
+    let client = AnyClient::from_config(config)?;
+    let options = crate::sync::SyncOptions {
+        fetch_limit: args.fetch_limit,
+        fetch_timeout: Duration::from_secs(args.timeout),
+        scrape_timeout: Duration::from_secs(5),
+    };
+    let report = crate::sync::sync(&mut store, config, &client, &options, now()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(())
+}
+
+async fn doctor(home: &Home, config: &Config, args: DoctorArgs) -> Result<()> {
+    let checks = crate::doctor::run(home, config, now()).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&checks)?);
+    } else {
+        print!("{}", crate::doctor::text(&checks));
+    }
+    let failed = checks
+        .iter()
+        .filter(|c| c.outcome == crate::doctor::Outcome::Fail)
+        .count();
+    if failed > 0 {
+        bail!("{failed} check(s) failed; apply the fixes above");
+    }
+    Ok(())
+}
+
 fn feed(home: &Home, args: FeedArgs) -> Result<()> {
     let store = Store::open(&home.store)?;
     let window = match args.window {
@@ -511,6 +676,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => init(&home, *args)?,
         Command::Post(args) => post(&home, &load()?, args).await?,
         Command::Comment(args) => comment(&home, &load()?, args).await?,
+        Command::Upvote(args) => upvote(&home, &load()?, args).await?,
+        Command::Unvote(args) => unvote(&home, &load()?, args).await?,
+        Command::Show(args) => show(&home, args).await?,
+        Command::Sync(args) => sync(&home, &load()?, args).await?,
+        Command::Doctor(args) => doctor(&home, &load()?, args).await?,
         Command::Feed(args) => feed(&home, args)?,
         Command::Thread(args) => thread(&home, args)?,
         Command::Key(KeyCommand::New { key }) => {
@@ -558,7 +728,12 @@ async fn run(cli: Cli) -> Result<()> {
 
 fn exit_code(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain() {
-        if cause.is::<VerifyError>() {
+        if cause.is::<VerifyError>()
+            || matches!(
+                cause.downcast_ref::<FetchError>(),
+                Some(FetchError::Invalid { .. } | FetchError::TooLarge { .. })
+            )
+        {
             return ExitCode::from(exit::INVALID);
         }
         if let Some(client) = cause.downcast_ref::<ClientError>() {

@@ -232,6 +232,22 @@ impl Config {
     }
 }
 
+impl Config {
+    /// A path the client reported, as upseed sees it: the `[paths]`
+    /// mapping read backwards.
+    pub fn local_path(&self, remote_path: &str) -> PathBuf {
+        if let (Some(local), Some(remote)) = (&self.paths.local, &self.paths.remote) {
+            let remote = remote.trim_end_matches('/');
+            if let Some(rest) = remote_path.strip_prefix(remote)
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                return local.join(rest.trim_start_matches('/'));
+            }
+        }
+        PathBuf::from(remote_path)
+    }
+}
+
 /// `qbittorrent` or `transmission`.
 pub fn parse_kind(text: &str) -> Result<ClientKind> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -367,6 +383,16 @@ mod tests {
         assert_eq!(
             config.client_path(Path::new("/elsewhere/x")),
             "/elsewhere/x"
+        );
+        assert_eq!(
+            config.local_path("/data/upseed/downloads/a.txt"),
+            Path::new("/srv/upseed/downloads/a.txt")
+        );
+        assert_eq!(config.local_path("/data/upseed"), Path::new("/srv/upseed"));
+        assert_eq!(
+            config.local_path("/data/upseedling/x"),
+            Path::new("/data/upseedling/x"),
+            "only whole path components map"
         );
     }
 

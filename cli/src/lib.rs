@@ -4,9 +4,13 @@
 mod app;
 pub mod client;
 pub mod config;
+pub mod doctor;
+pub mod fetch;
 pub mod keyfile;
 pub mod render;
 pub mod scrape;
 pub mod store;
+pub mod sync;
+pub mod vote;
 
 pub use app::main;

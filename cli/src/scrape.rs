@@ -102,6 +102,44 @@ async fn over_http(
     Ok(out)
 }
 
+/// The most a full scrape may return before it is abandoned for batches:
+/// about 200,000 torrents.
+pub const MAX_FULL_SCRAPE: usize = 16 << 20;
+
+/// Asks an HTTP tracker for every torrent it tracks (`/scrape` with no
+/// infohash), which opentracker answers by default. Fails, so that the
+/// caller falls back to batches, when the tracker refuses or the answer
+/// is over [`MAX_FULL_SCRAPE`] bytes.
+pub async fn full_scrape(
+    announce: &str,
+    timeout: Duration,
+) -> Result<HashMap<InfoHash, SwarmCounts>, String> {
+    let url = scrape::scrape_url(announce).map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder()
+        .timeout(timeout * 4)
+        .connect_timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot set up HTTP: {e}"))?;
+    let mut response = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered HTTP {}", response.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_FULL_SCRAPE {
+            return Err(format!(
+                "{url} lists more than {MAX_FULL_SCRAPE} bytes of torrents"
+            ));
+        }
+    }
+    scrape::parse_http(&body).map_err(|e| e.to_string())
+}
+
 /// One request and its answer, tried twice.
 async fn exchange(
     socket: &UdpSocket,

@@ -16,7 +16,8 @@ use upseed_core::rank::Signals;
 use upseed_core::{InfoHash, Kind, Record};
 
 /// Schema versions, oldest first. Never edit one that has shipped: add another.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE records (
     infohash   BLOB PRIMARY KEY CHECK (length(infohash) = 20),
     kind       TEXT NOT NULL CHECK (kind IN ('post', 'comment')),
@@ -59,7 +60,20 @@ CREATE TABLE post_stats (
     last_comment INTEGER
 ) STRICT;
 CREATE INDEX post_stats_by_community ON post_stats (community);
-"#];
+"#,
+    r#"
+-- Torrents found on a tracker that proved not to be upseed records, so
+-- that discovery does not fetch them again.
+CREATE TABLE foreign_torrents (
+    infohash BLOB PRIMARY KEY CHECK (length(infohash) = 20),
+    reason   TEXT NOT NULL,
+    seen_at  INTEGER NOT NULL
+) STRICT;
+"#,
+];
+
+/// The source name of counts that come from the user's client.
+pub const CLIENT_SOURCE: &str = "client";
 
 /// Why we seed a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +141,29 @@ pub enum StoreError {
         /// The verification error.
         reason: String,
     },
+}
+
+/// The current seeders of each torrent in one batch of counts: the highest
+/// count any tracker reports, or the client's count when no tracker
+/// reported the torrent. Trackers win because a client repeats what a
+/// tracker told it at its last announce, which may be half an hour old.
+pub fn current_seeders(counts: &[SwarmCount]) -> std::collections::HashMap<InfoHash, u32> {
+    let mut trackers = std::collections::HashMap::new();
+    let mut client = std::collections::HashMap::new();
+    for c in counts {
+        let Some(seeders) = c.seeders else { continue };
+        let map = if c.source == CLIENT_SOURCE {
+            &mut client
+        } else {
+            &mut trackers
+        };
+        let entry: &mut u32 = map.entry(c.infohash).or_default();
+        *entry = (*entry).max(seeders);
+    }
+    for (hash, seeders) in client {
+        trackers.entry(hash).or_insert(seeders);
+    }
+    trackers
 }
 
 /// The local store.
@@ -342,7 +379,7 @@ impl Store {
     }
 
     /// Stores a batch of counts seen at `now`, and updates each post's
-    /// current seeders (the highest any source reports now), in one transaction.
+    /// current seeders (see [`current_seeders`]), in one transaction.
     pub fn put_counts(&mut self, counts: &[SwarmCount], now: u64) -> Result<(), StoreError> {
         let path = self.path.clone();
         let sqlite = move |source| StoreError::Sqlite {
@@ -360,8 +397,6 @@ impl Store {
             let mut stats = tx
                 .prepare("UPDATE post_stats SET seeders = max(?2, 0) WHERE infohash = ?1")
                 .map_err(&sqlite)?;
-            let mut best: std::collections::HashMap<InfoHash, u32> =
-                std::collections::HashMap::new();
             for c in counts {
                 insert
                     .execute(params![
@@ -373,11 +408,8 @@ impl Store {
                         now as i64
                     ])
                     .map_err(&sqlite)?;
-                if let Some(s) = c.seeders {
-                    let entry = best.entry(c.infohash).or_default();
-                    *entry = (*entry).max(s);
-                }
             }
+            let best = current_seeders(counts);
             for (hash, seeders) in best {
                 stats
                     .execute(params![hash.as_bytes(), seeders])
@@ -413,14 +445,86 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.sqlite())
     }
 
-    /// Who seeds a record now: the highest latest count over all sources.
+    /// Who seeds a record now: the highest count among the trackers'
+    /// latest answers, or the client's latest count when no tracker
+    /// answered for it (see [`current_seeders`]).
     pub fn seeders(&self, infohash: InfoHash) -> Result<u32, StoreError> {
+        let counts = self.counts(infohash)?;
+        let latest = |client: bool| {
+            let rows = counts
+                .iter()
+                .filter(|(c, _)| (c.source == CLIENT_SOURCE) == client);
+            let newest = rows.clone().map(|(_, at)| *at).max()?;
+            rows.filter(|(_, at)| *at == newest)
+                .filter_map(|(c, _)| c.seeders)
+                .max()
+        };
+        Ok(latest(false).or_else(|| latest(true)).unwrap_or(0))
+    }
+
+    /// Every stored record's infohash.
+    pub fn record_hashes(&self) -> Result<Vec<InfoHash>, StoreError> {
+        self.hashes("SELECT infohash FROM records")
+    }
+
+    /// Infohashes that need no fetching: stored records and known foreign torrents.
+    pub fn known_hashes(&self) -> Result<std::collections::HashSet<InfoHash>, StoreError> {
         Ok(self
-            .counts(infohash)?
-            .iter()
-            .filter_map(|(c, _)| c.seeders)
-            .max()
-            .unwrap_or(0))
+            .hashes("SELECT infohash FROM records UNION ALL SELECT infohash FROM foreign_torrents")?
+            .into_iter()
+            .collect())
+    }
+
+    /// Our votes, by infohash.
+    pub fn votes(&self) -> Result<Vec<(InfoHash, Vote)>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT infohash, reason FROM votes")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hash, reason) = row.map_err(self.sqlite())?;
+            let vote = if reason == "authored" {
+                Vote::Authored
+            } else {
+                Vote::Upvoted
+            };
+            out.extend(hash_from(&hash).map(|h| (h, vote)));
+        }
+        Ok(out)
+    }
+
+    /// Remembers that a torrent is not an upseed record.
+    pub fn put_foreign(
+        &mut self,
+        infohash: InfoHash,
+        reason: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO foreign_torrents (infohash, reason, seen_at) VALUES (?1, ?2, ?3)",
+                params![infohash.as_bytes(), reason, now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    fn hashes(&self, sql: &str) -> Result<Vec<InfoHash>, StoreError> {
+        let mut statement = self.conn.prepare(sql).map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(hash_from(&row.map_err(self.sqlite())?));
+        }
+        Ok(out)
     }
 
     /// How many comments a thread has.
@@ -552,6 +656,30 @@ mod tests {
         assert!(store.signals(Some("go")).unwrap().is_empty());
         assert_eq!(store.signals(None).unwrap().len(), 1);
         assert_eq!(store.counts(p.infohash()).unwrap().len(), 2);
+        // A tracker's fresh answer beats the client's stale one.
+        store
+            .put_counts(&[count("client", 5), count("http://t/announce", 1)], 30)
+            .unwrap();
+        assert_eq!(store.seeders(p.infohash()).unwrap(), 1);
+        assert_eq!(store.signals(None).unwrap()[0].seeders, 1);
+        // With no tracker answer, the client's count stands.
+        let c_hash = c.infohash();
+        store
+            .put_counts(
+                &[SwarmCount {
+                    infohash: c_hash,
+                    ..count("client", 4)
+                }],
+                31,
+            )
+            .unwrap();
+        assert_eq!(store.seeders(c_hash).unwrap(), 4);
+        store
+            .put_foreign(InfoHash::from_bytes([9; 20]), "too large", 32)
+            .unwrap();
+        let known = store.known_hashes().unwrap();
+        assert!(known.contains(&InfoHash::from_bytes([9; 20])) && known.contains(&c_hash));
+        assert_eq!(store.record_hashes().unwrap().len(), 2);
     }
 
     #[test]

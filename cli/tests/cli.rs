@@ -37,6 +37,11 @@ fn help_texts() {
         &["comment", "--help"],
         &["feed", "--help"],
         &["thread", "--help"],
+        &["show", "--help"],
+        &["upvote", "--help"],
+        &["unvote", "--help"],
+        &["sync", "--help"],
+        &["doctor", "--help"],
         &["key", "--help"],
         &["inspect", "--help"],
     ] {

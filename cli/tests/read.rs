@@ -148,4 +148,6 @@ fn check_schema(name: &str, schema: schemars::Schema) {
 fn committed_schemas_are_current() {
     check_schema("feed", schemars::schema_for!(FeedJson));
     check_schema("thread", schemars::schema_for!(ThreadJson));
+    check_schema("sync", schemars::schema_for!(upseed::sync::SyncReport));
+    check_schema("doctor", schemars::schema_for!(Vec<upseed::doctor::Check>));
 }

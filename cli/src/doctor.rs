@@ -1,0 +1,279 @@
+//! `upseed doctor`: checks every part of the setup that posting, reading
+//! and seeding depend on, and says how to fix each failure.
+
+use std::path::Path;
+use std::time::Duration;
+
+use upseed_core::{AddTorrent, PostDraft, SecretKey, TorrentClient, TorrentState};
+
+use crate::client::AnyClient;
+use crate::config::{Config, Home};
+use crate::keyfile;
+use crate::scrape;
+use crate::store::Store;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Fine.
+    Ok,
+    /// Works, but may bite later.
+    Warn,
+    /// Broken: upseed cannot work until it is fixed.
+    Fail,
+}
+
+/// One check.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// How it came out.
+    pub outcome: Outcome,
+    /// What was found, and for a failure, the fix.
+    pub detail: String,
+}
+
+fn check(name: &str, outcome: Outcome, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.to_owned(),
+        outcome,
+        detail: detail.into(),
+    }
+}
+
+/// Runs every check. The client checks stop at the first that fails,
+/// since the later ones need a working client.
+pub async fn run(home: &Home, config: &Config, now: u64) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let key = match keyfile::load(&home.identity) {
+        Ok(key) => {
+            checks.push(check(
+                "identity",
+                Outcome::Ok,
+                format!("{} ({})", key.public_key(), home.identity.display()),
+            ));
+            Some(key)
+        }
+        Err(error) => {
+            checks.push(check("identity", Outcome::Fail, format!("{error:#}")));
+            None
+        }
+    };
+    checks.push(match Store::open(&home.store) {
+        Ok(_) => check("store", Outcome::Ok, home.store.display().to_string()),
+        Err(error) => check("store", Outcome::Fail, error.to_string()),
+    });
+    for (name, dir) in [
+        ("posts folder", &config.posts.dir),
+        ("downloads folder", &config.posts.downloads),
+    ] {
+        checks.push(match writable(dir) {
+            Ok(()) => check(name, Outcome::Ok, format!("{} is writable", dir.display())),
+            Err(error) => check(
+                name,
+                Outcome::Fail,
+                format!(
+                    "cannot write to {} ({error}); create it or fix its permissions, or set another folder in [posts]",
+                    dir.display()
+                ),
+            ),
+        });
+    }
+    checks.extend(client_checks(config, key.as_ref(), now).await);
+    checks.extend(tracker_checks(config).await);
+    checks
+}
+
+fn writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(".upseed-doctor");
+    std::fs::write(&probe, b"probe")?;
+    std::fs::remove_file(&probe)
+}
+
+async fn client_checks(config: &Config, key: Option<&SecretKey>, now: u64) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let client = match AnyClient::from_config(config) {
+        Ok(client) => client,
+        Err(error) => {
+            checks.push(check("client", Outcome::Fail, format!("{error:#}")));
+            return checks;
+        }
+    };
+    let info = match client.info().await {
+        Ok(info) => info,
+        Err(error) => {
+            checks.push(check("client", Outcome::Fail, error.to_string()));
+            return checks;
+        }
+    };
+    checks.push(check(
+        "client",
+        Outcome::Ok,
+        format!(
+            "{} {} (API {}) at {}, logged in",
+            info.kind, info.version, info.api_version, config.client.url
+        ),
+    ));
+    let ours = client.list(None).await.map(|l| l.len()).unwrap_or(0);
+    checks.push(match client.queue_report().await {
+        Err(error) => check("queueing", Outcome::Fail, error.to_string()),
+        Ok(queue) if queue.may_hold_back(ours.max(1) * 2) => check(
+            "queueing",
+            Outcome::Warn,
+            format!(
+                "the client queues torrents (at most {} seeding, {} active) and holds {ours} of ours; posts beyond the limit stop seeding. Turn queueing off, or raise the limits well above the number of posts you seed",
+                limit(queue.max_active_uploads),
+                limit(queue.max_active_torrents)
+            ),
+        ),
+        Ok(queue) if queue.queueing => check(
+            "queueing",
+            Outcome::Ok,
+            format!(
+                "queueing is on, with room: at most {} seeding, {} active",
+                limit(queue.max_active_uploads),
+                limit(queue.max_active_torrents)
+            ),
+        ),
+        Ok(_) => check("queueing", Outcome::Ok, "off: every torrent seeds"),
+    });
+    if let Some(key) = key {
+        checks.push(visibility(config, &client, key, now).await);
+    }
+    checks
+}
+
+fn limit(value: Option<i64>) -> String {
+    match value {
+        Some(v) if v >= 0 => v.to_string(),
+        Some(_) => "unlimited".into(),
+        None => "?".into(),
+    }
+}
+
+/// Writes a probe post into the posts folder and has the client check it:
+/// if the client cannot find the file, it cannot see the folder.
+async fn visibility(config: &Config, client: &AnyClient, key: &SecretKey, now: u64) -> Check {
+    const NAME: &str = "client sees the posts folder";
+    let text = format!(
+        "upseed doctor probe {now} {}",
+        hex::encode(key.public_key().as_bytes())
+    );
+    let signed = PostDraft::new(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|d| d.sign(key, now).map_err(|e| e.to_string()));
+    let record = match signed {
+        Ok(record) => record,
+        Err(error) => return check(NAME, Outcome::Fail, error),
+    };
+    let dir = &config.posts.dir;
+    if let Err(error) = crate::app::write_body(dir, &record) {
+        return check(NAME, Outcome::Fail, format!("{error:#}"));
+    }
+    let file = dir.join(record.name());
+    let remote = config.client_path(dir);
+    // No trackers: the probe is never announced.
+    let add = match AddTorrent::from_torrent(record.torrent_bytes::<&str>(&[]), remote.clone()) {
+        Ok(add) => add.with_tags(["upseed-probe"]).with_data_present(),
+        Err(error) => return check(NAME, Outcome::Fail, error.to_string()),
+    };
+    let hash = record.infohash();
+    let outcome: Result<bool, upseed_core::ClientError> = async {
+        client.add(&[add]).await?;
+        let start = tokio::time::Instant::now();
+        loop {
+            let waited = start.elapsed();
+            let status = client.list(Some(&[hash])).await?.into_iter().next();
+            match status {
+                Some(s) if s.progress >= 1.0 && !matches!(s.state, TorrentState::Checking) => {
+                    return Ok(true);
+                }
+                Some(s) if matches!(s.state, TorrentState::Error(_)) => return Ok(false),
+                // Checked and found wanting: the file is not where the client looked.
+                Some(s)
+                    if !matches!(s.state, TorrentState::Checking)
+                        && waited > Duration::from_secs(5) =>
+                {
+                    return Ok(false);
+                }
+                _ if waited > Duration::from_secs(20) => return Ok(false),
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+    .await;
+    let cleanup = client.remove(&[hash], false).await;
+    let _ = std::fs::remove_file(&file);
+    match (outcome, cleanup) {
+        (Ok(true), Ok(())) => check(
+            NAME,
+            Outcome::Ok,
+            format!("the client found a probe post at {remote}"),
+        ),
+        (Ok(false), _) => check(
+            NAME,
+            Outcome::Fail,
+            format!(
+                "upseed wrote {} but the client found nothing at {remote}; if the client runs in a container or on another machine, set [paths] local and remote so that upseed can name the folder as the client sees it",
+                file.display()
+            ),
+        ),
+        (Err(error), _) | (Ok(true), Err(error)) => check(NAME, Outcome::Fail, error.to_string()),
+    }
+}
+
+async fn tracker_checks(config: &Config) -> Vec<Check> {
+    if config.trackers.urls.is_empty() {
+        return vec![check(
+            "trackers",
+            Outcome::Warn,
+            "none configured: others find your posts only through peers they already know. Add one under [trackers] urls",
+        )];
+    }
+    // A random hash: a live tracker answers, with no counts.
+    let probe = upseed_core::InfoHash::from_bytes(rand_hash());
+    let report = scrape::scrape(&config.trackers.urls, &[probe], Duration::from_secs(5)).await;
+    config
+        .trackers
+        .urls
+        .iter()
+        .map(
+            |url| match report.failures.iter().find(|f| &f.tracker == url) {
+                None => check(&format!("tracker {url}"), Outcome::Ok, "answers scrapes"),
+                Some(failure) => check(
+                    &format!("tracker {url}"),
+                    Outcome::Fail,
+                    format!(
+                        "{}; check the URL, or remove the tracker from [trackers] urls",
+                        failure.error
+                    ),
+                ),
+            },
+        )
+        .collect()
+}
+
+fn rand_hash() -> [u8; 20] {
+    let mut bytes = [0u8; 20];
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes[0] = 1;
+    }
+    bytes
+}
+
+/// The checks as text, one per line, with the fix under each failure.
+pub fn text(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let mark = match c.outcome {
+            Outcome::Ok => "ok  ",
+            Outcome::Warn => "warn",
+            Outcome::Fail => "FAIL",
+        };
+        out.push_str(&format!("{mark}  {}: {}\n", c.name, c.detail));
+    }
+    out
+}

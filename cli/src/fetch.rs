@@ -1,0 +1,322 @@
+//! Fetching posts and comments through the user's client: magnet links
+//! with our trackers, watched until complete, then verified from the
+//! client's own metainfo and the downloaded body.
+//!
+//! A read leaves nothing behind: unless the caller keeps it (an upvote),
+//! a torrent this module added is removed with its data once read, or
+//! once it fails. A torrent whose metadata announces more data than the
+//! largest post is dropped as soon as its size is known.
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use upseed_core::text::MAX_POST_BODY;
+use upseed_core::{
+    AddTorrent, Added, ClientError, InfoHash, Magnet, Metainfo, Record, Torrent, TorrentClient,
+    TorrentState, TorrentStatus, VerifyError,
+};
+
+use crate::client::AnyClient;
+use crate::config::Config;
+
+/// The tag on torrents fetched to be read, removed once read.
+pub const READ_TAG: &str = "upseed-read";
+/// The tag on torrents we upvoted.
+pub const VOTE_TAG: &str = "upseed-vote";
+
+/// Why one torrent could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Nobody delivered it in time.
+    #[error(
+        "{infohash} did not arrive within {seconds} s ({state}); nobody seeding it may be online: try again later or pass a longer --timeout"
+    )]
+    TimedOut {
+        /// The torrent.
+        infohash: InfoHash,
+        /// How long we waited.
+        seconds: u64,
+        /// Where it got to.
+        state: String,
+    },
+    /// The torrent is far larger than any post: not ours.
+    #[error(
+        "{infohash} holds {size} bytes, more than any post ({MAX_POST_BODY}); it is not an upseed post and was removed"
+    )]
+    TooLarge {
+        /// The torrent.
+        infohash: InfoHash,
+        /// Its size.
+        size: u64,
+    },
+    /// The metainfo or body does not verify.
+    #[error("{infohash} is not a valid upseed post or comment: {source}")]
+    Invalid {
+        /// The torrent.
+        infohash: InfoHash,
+        /// Why.
+        #[source]
+        source: VerifyError,
+    },
+    /// A file the client wrote cannot be read here.
+    #[error(
+        "cannot read {path} ({reason}), which the client reported for {infohash}; if the client runs elsewhere, map its folders in [paths]"
+    )]
+    Unreadable {
+        /// The torrent.
+        infohash: InfoHash,
+        /// The local path tried.
+        path: String,
+        /// The IO error.
+        reason: String,
+    },
+    /// The client holds it outside upseed's category, so upseed leaves it alone.
+    #[error(
+        "the client already has {infohash} outside upseed's category; upseed does not touch it"
+    )]
+    NotOurs {
+        /// The torrent.
+        infohash: InfoHash,
+    },
+    /// The client vanished or refused.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+impl FetchError {
+    /// Whether the torrent proved not to be an upseed record, so that it
+    /// need not be tried again.
+    pub fn is_foreign(&self) -> bool {
+        matches!(self, Self::TooLarge { .. } | Self::Invalid { .. })
+    }
+}
+
+/// What to fetch and how.
+pub struct Fetch<'a> {
+    /// The user's client.
+    pub client: &'a AnyClient,
+    /// The config: trackers, downloads folder, path mapping.
+    pub config: &'a Config,
+    /// Keep seeding what was fetched (an upvote) instead of removing it.
+    pub keep: bool,
+    /// Give up on a torrent after this long.
+    pub timeout: Duration,
+    /// The time, for verification.
+    pub now: u64,
+}
+
+/// One torrent being watched.
+struct Pending {
+    /// We added it, so we remove it unless kept.
+    added: bool,
+}
+
+impl Fetch<'_> {
+    /// Fetches `hashes` together, returning each one's outcome in order.
+    /// Fails as a whole only when the client cannot be used at all.
+    pub async fn run(
+        &self,
+        hashes: &[InfoHash],
+    ) -> Result<Vec<(InfoHash, Result<Record, FetchError>)>, ClientError> {
+        let mut outcomes: HashMap<InfoHash, Result<Record, FetchError>> = HashMap::new();
+        let mut pending: HashMap<InfoHash, Pending> = HashMap::new();
+        let unique: Vec<InfoHash> = {
+            let mut seen = HashSet::new();
+            hashes.iter().copied().filter(|h| seen.insert(*h)).collect()
+        };
+        let held: HashSet<InfoHash> = self
+            .client
+            .list(Some(&unique))
+            .await?
+            .iter()
+            .map(|t| t.infohash)
+            .collect();
+        let tag = if self.keep { VOTE_TAG } else { READ_TAG };
+        let adds: Vec<AddTorrent> = unique
+            .iter()
+            .filter(|h| !held.contains(h))
+            .map(|h| {
+                let magnet = Magnet {
+                    infohash: *h,
+                    name: None,
+                    trackers: self.config.trackers.urls.clone(),
+                };
+                AddTorrent::from_magnet(
+                    magnet,
+                    self.config.client_path(&self.config.posts.downloads),
+                )
+                .with_tags([tag])
+            })
+            .collect();
+        let added = self.client.add(&adds).await?;
+        for (add, how) in adds.iter().zip(added) {
+            pending.insert(
+                add.infohash,
+                Pending {
+                    added: how == Added::New,
+                },
+            );
+        }
+        for hash in &held {
+            pending.insert(*hash, Pending { added: false });
+            if self.keep {
+                self.client
+                    .add_tags(&[*hash], &[VOTE_TAG.to_owned()])
+                    .await?;
+            }
+        }
+
+        let bar = progress_bar(unique.len());
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut pause = Duration::from_millis(100);
+        let mut last: HashMap<InfoHash, TorrentStatus> = HashMap::new();
+        while !pending.is_empty() {
+            let waiting: Vec<InfoHash> = pending.keys().copied().collect();
+            let listed = self.client.list(Some(&waiting)).await?;
+            let listed: HashMap<InfoHash, TorrentStatus> =
+                listed.into_iter().map(|t| (t.infohash, t)).collect();
+            for hash in waiting {
+                let Some(status) = listed.get(&hash) else {
+                    pending.remove(&hash);
+                    outcomes.insert(hash, Err(FetchError::NotOurs { infohash: hash }));
+                    continue;
+                };
+                if let Some(size) = status.size.filter(|s| *s > MAX_POST_BODY as u64) {
+                    outcomes.insert(
+                        hash,
+                        Err(FetchError::TooLarge {
+                            infohash: hash,
+                            size,
+                        }),
+                    );
+                } else if status.progress >= 1.0
+                    && status.size.is_some()
+                    && !matches!(status.state, TorrentState::Checking)
+                {
+                    outcomes.insert(hash, self.read(status).await);
+                } else {
+                    last.insert(hash, status.clone());
+                    continue;
+                }
+                if let Some(done) = pending.remove(&hash) {
+                    let failed = outcomes.get(&hash).is_some_and(Result::is_err);
+                    if done.added && (!self.keep || failed) {
+                        self.client.remove(&[hash], true).await?;
+                    }
+                }
+                bar.inc(1);
+            }
+            bar.set_message(describe(&last, &pending));
+            if pending.is_empty() {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                for (hash, state) in pending.drain() {
+                    if state.added {
+                        self.client.remove(&[hash], true).await?;
+                    }
+                    let where_ = last
+                        .get(&hash)
+                        .map_or_else(|| "not started".to_owned(), state_words);
+                    outcomes.insert(
+                        hash,
+                        Err(FetchError::TimedOut {
+                            infohash: hash,
+                            seconds: self.timeout.as_secs(),
+                            state: where_,
+                        }),
+                    );
+                }
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+        bar.finish_and_clear();
+        Ok(unique
+            .into_iter()
+            .filter_map(|h| outcomes.remove(&h).map(|o| (h, o)))
+            .collect())
+    }
+
+    /// Reads and verifies a complete torrent from the client's metainfo and
+    /// the body on disk.
+    async fn read(&self, status: &TorrentStatus) -> Result<Record, FetchError> {
+        let infohash = status.infohash;
+        let metainfo = match self.client.metainfo(infohash).await? {
+            Some(Metainfo::Bytes(bytes)) => bytes,
+            Some(Metainfo::File(path)) => self.read_file(infohash, &path)?,
+            None => {
+                return Err(FetchError::Client(ClientError::Invalid(format!(
+                    "the client lists {infohash} as complete but has no metainfo for it; retry"
+                ))));
+            }
+        };
+        let invalid = |source| FetchError::Invalid { infohash, source };
+        let record = Torrent::parse(&metainfo, self.now).map_err(invalid)?.record;
+        if record.infohash() != infohash {
+            return Err(FetchError::Client(ClientError::Invalid(format!(
+                "the client returned the metainfo of {} for {infohash}",
+                record.infohash()
+            ))));
+        }
+        let body = self.read_file(infohash, &status.content_path)?;
+        record.with_body(&body).map_err(invalid)
+    }
+
+    fn read_file(&self, infohash: InfoHash, client_path: &str) -> Result<Vec<u8>, FetchError> {
+        let path = self.config.local_path(client_path);
+        std::fs::read(&path).map_err(|e| FetchError::Unreadable {
+            infohash,
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+fn state_words(status: &TorrentStatus) -> String {
+    match &status.state {
+        TorrentState::FetchingMetadata => "still fetching the metadata: no peer answered".into(),
+        TorrentState::Downloading => format!("{:.0} % downloaded", status.progress * 100.0),
+        TorrentState::QueuedToDownload => {
+            "queued by the client; raise its active downloads limit".into()
+        }
+        TorrentState::Stopped => "stopped in the client".into(),
+        TorrentState::Error(e) => format!("client error: {e}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn describe(
+    last: &HashMap<InfoHash, TorrentStatus>,
+    pending: &HashMap<InfoHash, Pending>,
+) -> String {
+    let metadata = pending
+        .keys()
+        .filter(|h| {
+            last.get(h)
+                .is_none_or(|s| matches!(s.state, TorrentState::FetchingMetadata))
+        })
+        .count();
+    format!(
+        "{metadata} waiting for metadata, {} downloading",
+        pending.len() - metadata
+    )
+}
+
+/// A bar on a terminal's standard error, nothing otherwise.
+fn progress_bar(len: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} fetching {pos}/{len} [{elapsed}] {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}

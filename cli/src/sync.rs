@@ -1,0 +1,287 @@
+//! One refresh of the local store: swarm counts from the client and the
+//! trackers, and discovery of posts and comments that the trackers list
+//! but the store does not know yet.
+//!
+//! Discovery reads a tracker's full scrape (one request for every torrent
+//! it tracks). Hashes the store does not know are fetched through the
+//! client, verified and stored; those that prove not to be upseed records
+//! are remembered and never fetched again.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use anyhow::Result;
+use futures_util::future::join_all;
+use upseed_core::scrape::SwarmCounts;
+use upseed_core::{InfoHash, TorrentClient};
+
+use crate::client::AnyClient;
+use crate::config::Config;
+use crate::fetch::Fetch;
+use crate::scrape::{self, full_scrape};
+use crate::store::{CLIENT_SOURCE, Store, SwarmCount};
+
+/// How a refresh runs.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Fetch at most this many newly discovered torrents.
+    pub fetch_limit: usize,
+    /// Give up on a fetch after this long.
+    pub fetch_timeout: Duration,
+    /// Give up on a tracker request after this long.
+    pub scrape_timeout: Duration,
+}
+
+/// One tracker's part in a refresh.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct TrackerSummary {
+    /// Its announce URL.
+    pub tracker: String,
+    /// Whether it answered with a full scrape (else batches).
+    pub full_scrape: bool,
+    /// Requests sent: HTTP requests or UDP packets.
+    pub requests: usize,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// A torrent that could not be fetched.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct FetchFailure {
+    /// The torrent, as 40 hex digits.
+    pub infohash: String,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// What one refresh did, as `upseed sync --json` prints it.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SyncReport {
+    /// Records in the store before the refresh.
+    pub known: usize,
+    /// Our torrents the client holds.
+    pub client_torrents: usize,
+    /// Each tracker.
+    pub trackers: Vec<TrackerSummary>,
+    /// Counts written to the store.
+    pub counts: usize,
+    /// Unknown torrents the trackers listed.
+    pub discovered: usize,
+    /// Newly stored posts and comments, as 40 hex digits.
+    pub fetched: Vec<String>,
+    /// Discovered torrents that proved not to be upseed records.
+    pub foreign: usize,
+    /// Fetches that failed.
+    pub failed: Vec<FetchFailure>,
+    /// Torrents we wrote or upvoted that the client no longer holds.
+    pub missing_from_client: Vec<String>,
+}
+
+/// One tracker's answer: counts, whether it was a full scrape, requests sent.
+type TrackerAnswer = (Result<HashMap<InfoHash, SwarmCounts>, String>, bool, usize);
+
+async fn ask_tracker(tracker: &str, known: &[InfoHash], timeout: Duration) -> TrackerAnswer {
+    if tracker.starts_with("http://") || tracker.starts_with("https://") {
+        if let Ok(all) = full_scrape(tracker, timeout).await {
+            return (Ok(all), true, 1);
+        }
+    }
+    let report = scrape::scrape(&[tracker.to_owned()], known, timeout).await;
+    let requests = report.requests;
+    if let Some(failure) = report.failures.into_iter().next() {
+        return (Err(failure.error), false, requests);
+    }
+    let counts = report
+        .counts
+        .into_iter()
+        .filter_map(|c| {
+            Some((
+                c.infohash,
+                SwarmCounts {
+                    seeders: c.seeders?,
+                    leechers: c.leechers?,
+                    completed: c.completed?,
+                },
+            ))
+        })
+        .collect();
+    (Ok(counts), false, requests)
+}
+
+/// Refreshes the store at `store` from the client and the config's trackers.
+pub async fn sync(
+    store: &mut Store,
+    config: &Config,
+    client: &AnyClient,
+    options: &SyncOptions,
+    now: u64,
+) -> Result<SyncReport> {
+    let known = store.record_hashes()?;
+    let skip = store.known_hashes()?;
+    let held = client.list(None).await?;
+    let held_set: HashSet<InfoHash> = held.iter().map(|t| t.infohash).collect();
+    let mut counts: Vec<SwarmCount> = held
+        .iter()
+        .map(|t| SwarmCount {
+            infohash: t.infohash,
+            source: CLIENT_SOURCE.to_owned(),
+            seeders: t.seeders,
+            leechers: t.leechers,
+            completed: t.completed,
+        })
+        .collect();
+
+    let answers = join_all(
+        config
+            .trackers
+            .urls
+            .iter()
+            .map(|t| ask_tracker(t, &known, options.scrape_timeout)),
+    )
+    .await;
+    let mut trackers = Vec::new();
+    let mut listed: HashMap<InfoHash, (u32, Vec<SwarmCount>)> = HashMap::new();
+    for (tracker, (answer, full, requests)) in config.trackers.urls.iter().zip(answers) {
+        let error = match answer {
+            Ok(map) => {
+                for hash in &known {
+                    // A tracker that does not list a torrent has no peers for it.
+                    let c = map.get(hash).copied().unwrap_or(SwarmCounts {
+                        seeders: 0,
+                        leechers: 0,
+                        completed: 0,
+                    });
+                    counts.push(count(*hash, tracker, c));
+                }
+                for (hash, c) in map {
+                    if !skip.contains(&hash) && c.seeders > 0 {
+                        let entry = listed.entry(hash).or_default();
+                        entry.0 = entry.0.max(c.seeders);
+                        entry.1.push(count(hash, tracker, c));
+                    }
+                }
+                None
+            }
+            Err(error) => Some(error),
+        };
+        trackers.push(TrackerSummary {
+            tracker: tracker.clone(),
+            full_scrape: full,
+            requests,
+            error,
+        });
+    }
+
+    // The best-seeded first: those are the likeliest to arrive.
+    let mut discovered: Vec<(InfoHash, u32)> = listed.iter().map(|(h, (s, _))| (*h, *s)).collect();
+    discovered.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let wanted: Vec<InfoHash> = discovered
+        .iter()
+        .take(options.fetch_limit)
+        .map(|(h, _)| *h)
+        .collect();
+    let mut fetched = Vec::new();
+    let mut failed = Vec::new();
+    let mut foreign = 0;
+    if !wanted.is_empty() {
+        let fetch = Fetch {
+            client,
+            config,
+            keep: false,
+            timeout: options.fetch_timeout,
+            now,
+        };
+        for (hash, outcome) in fetch.run(&wanted).await? {
+            match outcome {
+                Ok(record) => {
+                    store.put_record(&record, now)?;
+                    if let Some((_, c)) = listed.remove(&hash) {
+                        counts.extend(c);
+                    }
+                    fetched.push(hash.to_string());
+                }
+                Err(error) if error.is_foreign() => {
+                    store.put_foreign(hash, &error.to_string(), now)?;
+                    foreign += 1;
+                }
+                Err(error) => failed.push(FetchFailure {
+                    infohash: hash.to_string(),
+                    error: error.to_string(),
+                }),
+            }
+        }
+    }
+    store.put_counts(&counts, now)?;
+    let missing_from_client = store
+        .votes()?
+        .into_iter()
+        .filter(|(h, _)| !held_set.contains(h))
+        .map(|(h, _)| h.to_string())
+        .collect();
+    Ok(SyncReport {
+        known: known.len(),
+        client_torrents: held.len(),
+        trackers,
+        counts: counts.len(),
+        discovered: discovered.len(),
+        fetched,
+        foreign,
+        failed,
+        missing_from_client,
+    })
+}
+
+fn count(infohash: InfoHash, tracker: &str, c: SwarmCounts) -> SwarmCount {
+    SwarmCount {
+        infohash,
+        source: tracker.to_owned(),
+        seeders: Some(c.seeders),
+        leechers: Some(c.leechers),
+        completed: Some(c.completed),
+    }
+}
+
+impl SyncReport {
+    /// The report as lines of text.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "client: {} of our torrents; store: {} records before, {} new\n",
+            self.client_torrents,
+            self.known,
+            self.fetched.len()
+        );
+        for t in &self.trackers {
+            match &t.error {
+                None => out.push_str(&format!(
+                    "tracker {}: ok, {} ({} request{})\n",
+                    t.tracker,
+                    if t.full_scrape {
+                        "full scrape"
+                    } else {
+                        "batched scrape"
+                    },
+                    t.requests,
+                    if t.requests == 1 { "" } else { "s" }
+                )),
+                Some(e) => out.push_str(&format!("tracker {}: FAILED: {e}\n", t.tracker)),
+            }
+        }
+        out.push_str(&format!(
+            "discovered {} unknown torrents: {} stored, {} not upseed, {} failed\n",
+            self.discovered,
+            self.fetched.len(),
+            self.foreign,
+            self.failed.len()
+        ));
+        for f in &self.failed {
+            out.push_str(&format!("  {}: {}\n", f.infohash, f.error));
+        }
+        if !self.missing_from_client.is_empty() {
+            out.push_str(&format!(
+                "{} of your posts and upvotes are no longer in the client; `upseed upvote` them again to seed\n",
+                self.missing_from_client.len()
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,102 @@
+//! Upvotes and unvotes: an upvote is seeding a post or comment, an unvote
+//! is ceasing to.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use upseed_core::{AddTorrent, InfoHash, Record, TorrentClient};
+
+use crate::client::AnyClient;
+use crate::config::Config;
+use crate::fetch::{Fetch, VOTE_TAG};
+use crate::store::{Store, Vote};
+
+/// How an upvote went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upvoted {
+    /// The body was in the store: the client seeds it at once.
+    FromStore,
+    /// The client downloaded it from the swarm.
+    Downloaded,
+    /// We wrote it; it is seeded already.
+    Authored,
+}
+
+/// Seeds `hash`: from the stored body when we have it, else by having the
+/// client download it. Records the vote once the client holds it.
+pub async fn upvote(
+    store: &mut Store,
+    config: &Config,
+    client: &AnyClient,
+    hash: InfoHash,
+    timeout: Duration,
+    now: u64,
+) -> Result<Upvoted> {
+    if store.vote(hash)? == Some(Vote::Authored) {
+        return Ok(Upvoted::Authored);
+    }
+    let how = match store.record(hash)?.filter(|r| r.body().is_some()) {
+        Some(record) => {
+            seed_stored(config, client, &record).await?;
+            Upvoted::FromStore
+        }
+        None => {
+            let fetch = Fetch {
+                client,
+                config,
+                keep: true,
+                timeout,
+                now,
+            };
+            let outcome = fetch.run(&[hash]).await?.into_iter().next();
+            let record = match outcome {
+                Some((_, Ok(record))) => record,
+                Some((_, Err(error))) => return Err(error.into()),
+                None => bail!("the client did not report {hash}; retry"),
+            };
+            store.put_record(&record, now)?;
+            Upvoted::Downloaded
+        }
+    };
+    store.set_vote(hash, Vote::Upvoted, now)?;
+    Ok(how)
+}
+
+/// Writes a stored record's body into the downloads folder and has the
+/// client seed it without downloading.
+async fn seed_stored(config: &Config, client: &AnyClient, record: &Record) -> Result<()> {
+    let dir = &config.posts.downloads;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::app::write_body(dir, record)?;
+    let add = AddTorrent::from_torrent(
+        record.torrent_bytes(&config.trackers.urls),
+        config.client_path(dir),
+    )?
+    .with_tags([VOTE_TAG])
+    .with_data_present();
+    client.add(&[add]).await?;
+    // Held already (say, mid-read): make sure it carries the vote tag.
+    client
+        .add_tags(&[record.infohash()], &[VOTE_TAG.to_owned()])
+        .await?;
+    Ok(())
+}
+
+/// Stops seeding `hash` and forgets the vote. The data goes too, except a
+/// post or comment we wrote, whose file is kept; that needs `force`.
+pub async fn unvote(
+    store: &mut Store,
+    client: &AnyClient,
+    hash: InfoHash,
+    force: bool,
+) -> Result<()> {
+    let vote = store.vote(hash)?;
+    if vote == Some(Vote::Authored) && !force {
+        bail!(
+            "you wrote {hash}; unvoting it stops the only copy you seed. Pass --force to stop seeding it (your file is kept)"
+        );
+    }
+    client.remove(&[hash], vote != Some(Vote::Authored)).await?;
+    store.remove_vote(hash)?;
+    Ok(())
+}
