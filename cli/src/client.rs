@@ -78,6 +78,9 @@ impl TorrentClient for AnyClient {
     async fn metainfo(&self, hash: InfoHash) -> Result<Option<Metainfo>, ClientError> {
         each!(self, c => c.metainfo(hash).await)
     }
+    async fn announce_now(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        each!(self, c => c.announce_now(hashes).await)
+    }
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
         each!(self, c => c.force_start(hashes).await)
     }

@@ -81,10 +81,10 @@ pub struct SyncReport {
 type TrackerAnswer = (Result<HashMap<InfoHash, SwarmCounts>, String>, bool, usize);
 
 async fn ask_tracker(tracker: &str, known: &[InfoHash], timeout: Duration) -> TrackerAnswer {
-    if tracker.starts_with("http://") || tracker.starts_with("https://") {
-        if let Ok(all) = full_scrape(tracker, timeout).await {
-            return (Ok(all), true, 1);
-        }
+    if (tracker.starts_with("http://") || tracker.starts_with("https://"))
+        && let Ok(all) = full_scrape(tracker, timeout).await
+    {
+        return (Ok(all), true, 1);
     }
     let report = scrape::scrape(&[tracker.to_owned()], known, timeout).await;
     let requests = report.requests;

@@ -408,6 +408,13 @@ pub trait TorrentClient: Send + Sync {
         hash: InfoHash,
     ) -> impl Future<Output = Result<Option<Metainfo>, ClientError>> + Send;
 
+    /// Makes the client announce torrents to their trackers now, for
+    /// instance after a tracker that refused or missed them is back.
+    fn announce_now(
+        &self,
+        hashes: &[InfoHash],
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+
     /// Makes torrents seed regardless of the queue. A torrent that is still
     /// being checked may be queued again when its check ends (Transmission
     /// 3.00 forgets the request): call again for those.

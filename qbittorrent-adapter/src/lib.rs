@@ -478,6 +478,13 @@ impl TorrentClient for Qbittorrent {
         Ok(Some(Metainfo::Bytes(answer.bytes)))
     }
 
+    /// `torrents/reannounce` respects the tracker's minimum interval, so
+    /// this stops and starts them instead, which announces at once.
+    async fn announce_now(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        self.set_running(hashes, false).await?;
+        self.set_running(hashes, true).await
+    }
+
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
         self.hashes_call(
             "torrents/setForceStart",

@@ -11,6 +11,7 @@ pub mod conformance;
 pub mod netns;
 pub mod process;
 pub mod qbittorrent;
+pub mod story;
 pub mod tracker;
 pub mod transmission;
 
@@ -70,4 +71,24 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The `upseed` binary of this workspace, built first if needed (cargo
+/// builds a package's binaries only for that package's own tests).
+pub fn upseed_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> -> target/<profile>/upseed
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target folder");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build", "--quiet", "--locked", "-p", "upseed", "--bin", "upseed",
+        ])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cannot build the upseed binary");
+    dir.join("upseed")
 }

@@ -362,6 +362,11 @@ impl TorrentClient for Transmission {
             .map(|t| Metainfo::File(t.torrent_file)))
     }
 
+    async fn announce_now(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        self.ours_call("torrent-reannounce", hashes, json!({}))
+            .await
+    }
+
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
         self.ours_call("torrent-start-now", hashes, json!({})).await
     }

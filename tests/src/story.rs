@@ -1,0 +1,261 @@
+//! The end-to-end story, shared by the test and the demo: alice on
+//! qBittorrent posts; bob on Transmission shows, upvotes and comments;
+//! alice's thread shows bob's comment and two seeders; bob's top feed of
+//! the day ranks alice's post above carol's, which fewer people seed; and
+//! bob's unvote removes it from his client.
+//!
+//! Every step runs the real `upseed` binary against real daemons. Debian's
+//! opentracker is whitelist-only: after each post the story allows the new
+//! hash, as a community tracker's operator would, and asks the client to
+//! announce again.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use upseed_core::{InfoHash, TorrentClient};
+
+use crate::conformance::{Node, wait_seeding};
+use crate::eventually;
+use crate::qbittorrent::{QbDaemon, QbOptions};
+use crate::tracker::Tracker;
+use crate::transmission::TrDaemon;
+
+/// One user: an upseed home beside a client.
+struct User<'a, N: Node> {
+    name: &'static str,
+    node: &'a N,
+    password: String,
+    home: tempfile::TempDir,
+    upseed: PathBuf,
+    narrate: bool,
+}
+
+impl<N: Node> User<'_, N> {
+    /// Runs `upseed ARGS` as this user; returns stdout, or panics with stderr.
+    fn try_run(&self, args: &[&str]) -> Result<String, String> {
+        if self.narrate {
+            println!("{}$ upseed {}", self.name, args.join(" "));
+        }
+        let out = Command::new(&self.upseed)
+            .arg("--config")
+            .arg(self.home.path().join("config.toml"))
+            .args(args)
+            .env("UPSEED_CLIENT_PASSWORD", &self.password)
+            .env("NO_COLOR", "1")
+            .env_remove("UPSEED_HOME")
+            .output()
+            .expect("run upseed");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.success() {
+            if self.narrate && !args.contains(&"--json") {
+                print!("{stdout}");
+            }
+            Ok(stdout)
+        } else {
+            Err(format!(
+                "{}: upseed {} failed with {}:\n{stderr}",
+                self.name,
+                args.join(" "),
+                out.status
+            ))
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        match self.try_run(args) {
+            Ok(out) => out,
+            Err(error) => panic!("{error}\n{}", self.node.log_tail()),
+        }
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.run(&args)).expect("JSON output")
+    }
+
+    fn init(&self, kind: &str, url: &str, tracker: &Tracker) {
+        self.run(&[
+            "init",
+            "--client",
+            kind,
+            "--url",
+            url,
+            "--username",
+            "tester",
+            "--posts-dir",
+            &self.node.posts_dir().to_string_lossy(),
+            "--downloads-dir",
+            &self.node.downloads_dir().to_string_lossy(),
+            "--tracker",
+            &tracker.announce_url(),
+        ]);
+    }
+
+    /// Publishes with `args` (post or comment), lets the tracker accept the
+    /// new hash, and has the client announce it.
+    async fn publish(&self, args: &[&str], tracker: &Tracker) -> InfoHash {
+        let out = self.json(args);
+        let hash: InfoHash = out["infohash"]
+            .as_str()
+            .and_then(|h| h.parse().ok())
+            .expect("infohash");
+        tracker.allow(&[hash]).await;
+        let client = self.node.client();
+        wait_seeding(&client, hash, Duration::from_secs(30)).await;
+        client.announce_now(&[hash]).await.expect("announce");
+        hash
+    }
+
+    async fn holds(&self, hash: InfoHash) -> bool {
+        !self
+            .node
+            .client()
+            .list(Some(&[hash]))
+            .await
+            .expect("list")
+            .is_empty()
+    }
+}
+
+fn new_user<'a, N: Node>(
+    name: &'static str,
+    node: &'a N,
+    password: &str,
+    upseed: &Path,
+    narrate: bool,
+) -> User<'a, N> {
+    if narrate {
+        println!("\n== {name}");
+    }
+    User {
+        name,
+        node,
+        password: password.to_owned(),
+        home: tempfile::tempdir().expect("temporary folder"),
+        upseed: upseed.to_owned(),
+        narrate,
+    }
+}
+
+/// Runs the whole story with the `upseed` binary at `upseed`, printing
+/// each command and its output when `narrate`. Panics on the first step
+/// that does not do what it should.
+pub async fn run(upseed: &Path, narrate: bool) {
+    let tracker = Tracker::start(crate::host()).await;
+    let alice_qb = QbDaemon::start(QbOptions::default()).await;
+    let carol_qb = QbDaemon::start(QbOptions::default()).await;
+    let bob_tr = TrDaemon::start(crate::host()).await;
+
+    let alice = new_user("alice", &alice_qb, alice_qb.password(), upseed, narrate);
+    alice.init("qbittorrent", alice_qb.url().as_str(), &tracker);
+    let carol = new_user("carol", &carol_qb, carol_qb.password(), upseed, narrate);
+    carol.init("qbittorrent", carol_qb.url().as_str(), &tracker);
+    let bob = new_user("bob", &bob_tr, bob_tr.password(), upseed, narrate);
+    bob.init("transmission", bob_tr.url().as_str(), &tracker);
+    bob.run(&["doctor"]);
+
+    // carol's fixture posts: only carol seeds them.
+    let mut fixtures = Vec::new();
+    for text in ["Fixture one: seeded by its author alone.", "Fixture two."] {
+        fixtures.push(carol.publish(&["post", text], &tracker).await);
+    }
+
+    // 1. alice posts.
+    let post = alice
+        .publish(
+            &[
+                "post",
+                "--title",
+                "Torrents are immutable",
+                "So is this post. Seed it if you like it.",
+            ],
+            &tracker,
+        )
+        .await;
+    let post_hex = post.to_string();
+
+    // 2. bob shows it by infohash: fetched, verified, printed, not kept.
+    let shown = bob.run(&["show", &post_hex]);
+    assert!(shown.contains("So is this post."), "{shown}");
+    assert!(
+        !bob.holds(post).await,
+        "reading without upvoting left the torrent in bob's client"
+    );
+
+    // 3. bob upvotes: his client seeds it.
+    bob.run(&["upvote", &post_hex]);
+    wait_seeding(&bob.node.client(), post, Duration::from_secs(60)).await;
+    bob.node
+        .client()
+        .announce_now(&[post])
+        .await
+        .expect("announce");
+
+    // 4. bob comments.
+    let comment = bob
+        .publish(&["comment", &post_hex, "Seeding is my upvote."], &tracker)
+        .await;
+
+    // 5. alice's thread shows bob's comment and two seeders.
+    let thread = eventually(
+        "alice to see bob's comment and 2 seeders",
+        Duration::from_secs(180),
+        || async {
+            alice.try_run(&["sync", "--json"]).ok()?;
+            let thread = alice.json(&["thread", &post_hex]);
+            let has_comment = thread["comments"]
+                .as_array()?
+                .iter()
+                .any(|c| c["record"]["infohash"] == comment.to_string());
+            (has_comment && thread["post"]["seeders"] == 2).then_some(thread)
+        },
+    )
+    .await;
+    assert_eq!(
+        thread["comments"][0]["record"]["author"]
+            .as_str()
+            .map(str::len),
+        Some(52)
+    );
+    if narrate {
+        alice.run(&["thread", &post_hex]);
+    }
+
+    // 6. bob's top feed of the day ranks alice's post above carol's.
+    let feed = eventually(
+        "bob's feed to list all three posts with counts",
+        Duration::from_secs(180),
+        || async {
+            bob.try_run(&["sync", "--json"]).ok()?;
+            let feed = bob.json(&["feed", "--sort", "top", "--window", "day"]);
+            let items = feed["items"].as_array()?;
+            let seeders = |hash: InfoHash| {
+                items
+                    .iter()
+                    .find(|i| i["record"]["infohash"] == hash.to_string())
+                    .and_then(|i| i["seeders"].as_u64())
+            };
+            let ready = seeders(post) == Some(2) && fixtures.iter().all(|f| seeders(*f) == Some(1));
+            ready.then_some(feed)
+        },
+    )
+    .await;
+    assert_eq!(feed["items"][0]["record"]["infohash"], post_hex);
+    assert_eq!(feed["items"].as_array().map(Vec::len), Some(3));
+    if narrate {
+        bob.run(&["feed", "--sort", "top", "--window", "day"]);
+    }
+
+    // 7. bob unvotes: gone from his client, with its file.
+    bob.run(&["unvote", &post_hex]);
+    assert!(
+        !bob.holds(post).await,
+        "unvote left the torrent in bob's client"
+    );
+    assert!(bob.holds(comment).await, "bob still seeds his own comment");
+    drop((tracker, alice_qb, carol_qb));
+}
