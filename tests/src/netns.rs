@@ -43,6 +43,25 @@ pub fn address_for(_daemon: u8) -> Option<Ipv4Addr> {
     Some(address)
 }
 
+/// Runs this whole program again inside a new network namespace, with the
+/// same arguments and the terminal's input and output, and returns its
+/// exit code; `Err` says why no namespace could be made.
+pub fn reexec_program() -> Result<i32, String> {
+    if !crate::have("unshare") || !crate::have("ip") {
+        return Err("`unshare` (util-linux) and `ip` (iproute2) are needed".into());
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let status = Command::new("unshare")
+        .arg("-n")
+        .arg("--")
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .env(ENV, "1")
+        .status()
+        .map_err(|e| format!("cannot run unshare: {e}"))?;
+    Ok(status.code().unwrap_or(1))
+}
+
 /// Runs the test named `test` (its path in this test binary) inside a new
 /// network namespace. Returns `true` when the caller should return: the
 /// test ran in the child (and this asserts it passed), or it was skipped.
