@@ -68,7 +68,9 @@ pub fn build_feed(
     limit: usize,
     now: u64,
 ) -> Result<FeedJson> {
-    let signals = store.signals(community.map(Community::as_str))?;
+    let community_name = community.map(Community::as_str);
+    let nth = store.nth_newest(community_name, limit)?;
+    let signals = store.signals(community_name, rank::candidates_since(sort, now, nth))?;
     let mut items = Vec::new();
     for (i, s) in rank::top_n(&signals, sort, now, limit).iter().enumerate() {
         items.push(FeedItem {

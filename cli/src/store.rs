@@ -166,6 +166,50 @@ pub fn current_seeders(counts: &[SwarmCount]) -> std::collections::HashMap<InfoH
     trackers
 }
 
+/// Inserts one record and updates its thread's stats, inside `tx`.
+fn insert_record(
+    tx: &rusqlite::Transaction<'_>,
+    record: &Record,
+    now: u64,
+) -> rusqlite::Result<()> {
+    let kind = match record.kind() {
+        Kind::Post => "post",
+        Kind::Comment => "comment",
+    };
+    let body = record.body().map(|b| b.as_bytes().to_vec());
+    tx.prepare_cached("INSERT INTO records (infohash, kind, author, created, community, parent, root, info, body, first_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (infohash) DO UPDATE SET body = COALESCE(records.body, excluded.body)")?.execute(params![
+                record.infohash().as_bytes(),
+                kind,
+                record.author().as_bytes(),
+                record.created() as i64,
+                record.community().map(|c| c.as_str()),
+                record.parent().map(|p| p.as_bytes().to_vec()),
+                record.root().map(|r| r.as_bytes().to_vec()),
+                record.info_bytes(),
+                body,
+                now as i64,
+            ])?;
+    match record.root() {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO post_stats (infohash, created, community) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (infohash) DO NOTHING",
+            )?
+            .execute(params![
+                record.infohash().as_bytes(),
+                record.created() as i64,
+                record.community().map(|c| c.as_str())
+            ])?;
+        }
+        Some(root) => {
+            tx.prepare_cached("UPDATE post_stats SET last_comment = max(coalesce(last_comment, 0), ?2) WHERE infohash = ?1")?.execute(params![root.as_bytes(), record.created() as i64])?;
+        }
+    }
+    Ok(())
+}
+
 /// The local store.
 pub struct Store {
     conn: Connection,
@@ -212,57 +256,7 @@ impl Store {
     /// Stores a verified record, or adds its body to the stored one. For a
     /// comment, the thread's last-comment time moves forward. One transaction.
     pub fn put_record(&mut self, record: &Record, now: u64) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sqlite = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(&sqlite)?;
-        let kind = match record.kind() {
-            Kind::Post => "post",
-            Kind::Comment => "comment",
-        };
-        let body = record.body().map(|b| b.as_bytes().to_vec());
-        tx.execute(
-            "INSERT INTO records (infohash, kind, author, created, community, parent, root, info, body, first_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (infohash) DO UPDATE SET body = COALESCE(records.body, excluded.body)",
-            params![
-                record.infohash().as_bytes(),
-                kind,
-                record.author().as_bytes(),
-                record.created() as i64,
-                record.community().map(|c| c.as_str()),
-                record.parent().map(|p| p.as_bytes().to_vec()),
-                record.root().map(|r| r.as_bytes().to_vec()),
-                record.info_bytes(),
-                body,
-                now as i64,
-            ],
-        )
-        .map_err(&sqlite)?;
-        match record.root() {
-            None => {
-                tx.execute(
-                    "INSERT INTO post_stats (infohash, created, community) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (infohash) DO NOTHING",
-                    params![
-                        record.infohash().as_bytes(),
-                        record.created() as i64,
-                        record.community().map(|c| c.as_str())
-                    ],
-                )
-                .map_err(&sqlite)?;
-            }
-            Some(root) => {
-                tx.execute(
-                    "UPDATE post_stats SET last_comment = max(coalesce(last_comment, 0), ?2) WHERE infohash = ?1",
-                    params![root.as_bytes(), record.created() as i64],
-                )
-                .map_err(&sqlite)?;
-            }
-        }
-        tx.commit().map_err(&sqlite)
+        self.put_records(std::slice::from_ref(record), now)
     }
 
     /// A stored record, verified again, with its body if we have it.
@@ -539,13 +533,19 @@ impl Store {
             .map_err(self.sqlite())
     }
 
-    /// What ranking needs of every post, optionally in one community.
-    pub fn signals(&self, community: Option<&str>) -> Result<Vec<Signals>, StoreError> {
+    /// What ranking needs of every post created at `since` or later (all
+    /// posts when `None`), optionally in one community.
+    pub fn signals(
+        &self,
+        community: Option<&str>,
+        since: Option<u64>,
+    ) -> Result<Vec<Signals>, StoreError> {
         let sql = "SELECT infohash, created, seeders, last_comment FROM post_stats
-                   WHERE ?1 IS NULL OR community = ?1";
+                   WHERE (?1 IS NULL OR community = ?1) AND created >= ?2";
         let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
+        let since = since.map_or(i64::MIN, |s| i64::try_from(s).unwrap_or(i64::MAX));
         let rows = statement
-            .query_map(params![community], |r| {
+            .query_map(params![community, since], |r| {
                 Ok((
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, i64>(1)?,
@@ -567,6 +567,39 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The creation time of the `n`-th newest post (1-based), optionally in
+    /// one community; `None` when there are fewer.
+    pub fn nth_newest(&self, community: Option<&str>, n: usize) -> Result<Option<u64>, StoreError> {
+        if n == 0 {
+            return Ok(None);
+        }
+        self.conn
+            .prepare_cached(
+                "SELECT created FROM post_stats WHERE (?1 IS NULL OR community = ?1)
+                 ORDER BY created DESC LIMIT 1 OFFSET ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![community, (n - 1) as i64], |r| r.get::<_, i64>(0))
+                    .optional()
+            })
+            .map(|c| c.map(i64::unsigned_abs))
+            .map_err(self.sqlite())
+    }
+
+    /// Stores many verified records in one transaction (see [`Self::put_record`]).
+    pub fn put_records(&mut self, records: &[Record], now: u64) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sqlite = move |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        for record in records {
+            insert_record(&tx, record, now).map_err(&sqlite)?;
+        }
+        tx.commit().map_err(&sqlite)
     }
 }
 
@@ -647,21 +680,21 @@ mod tests {
         store
             .put_counts(&[count("client", 2), count("http://t/announce", 3)], 20)
             .unwrap();
-        let signals = store.signals(Some("rust")).unwrap();
+        let signals = store.signals(Some("rust"), None).unwrap();
         assert_eq!(signals.len(), 1);
         assert_eq!(
             (signals[0].seeders, signals[0].last_comment),
             (3, Some(1_500))
         );
-        assert!(store.signals(Some("go")).unwrap().is_empty());
-        assert_eq!(store.signals(None).unwrap().len(), 1);
+        assert!(store.signals(Some("go"), None).unwrap().is_empty());
+        assert_eq!(store.signals(None, None).unwrap().len(), 1);
         assert_eq!(store.counts(p.infohash()).unwrap().len(), 2);
         // A tracker's fresh answer beats the client's stale one.
         store
             .put_counts(&[count("client", 5), count("http://t/announce", 1)], 30)
             .unwrap();
         assert_eq!(store.seeders(p.infohash()).unwrap(), 1);
-        assert_eq!(store.signals(None).unwrap()[0].seeders, 1);
+        assert_eq!(store.signals(None, None).unwrap()[0].seeders, 1);
         // With no tracker answer, the client's count stands.
         let c_hash = c.infohash();
         store

@@ -130,6 +130,26 @@ pub fn in_feed(sort: Sort, s: &Signals, now: u64) -> bool {
     }
 }
 
+/// No post can outrank, in `hot`, a post created this many seconds after
+/// it: the most seeders there can be (`u32::MAX`) are worth
+/// `log10(u32::MAX) × 45000` ≈ 433,483 seconds of age, about 5 days.
+pub const HOT_HORIZON: u64 = 433_484;
+
+/// The oldest creation time a post can have and still make the best
+/// `limit` of `sort`, given `nth_newest`, the creation time of the
+/// `limit`-th newest post (`None` when there are fewer). Older posts need
+/// not be read at all; `None` means every post is a candidate.
+pub fn candidates_since(sort: Sort, now: u64, nth_newest: Option<u64>) -> Option<u64> {
+    match sort {
+        Sort::Top(window) => window.seconds().map(|w| now.saturating_sub(w)),
+        // The `limit` newest outrank anything older by the horizon or more.
+        Sort::Hot => nth_newest.map(|c| c.saturating_sub(HOT_HORIZON)),
+        Sort::New => nth_newest,
+        // A new comment can lift a post of any age.
+        Sort::Active => None,
+    }
+}
+
 /// Orders two posts: the better one first.
 pub fn compare(sort: Sort, a: &Signals, b: &Signals) -> Ordering {
     key(sort, b)
@@ -258,5 +278,23 @@ mod tests {
             all.truncate(20);
             assert_eq!(top_n(&posts, sort, NOW, 20), all, "{sort:?}");
         }
+    }
+
+    #[test]
+    fn nothing_older_than_the_horizon_outranks_in_hot() {
+        let old = hot(u32::MAX, NOW);
+        assert!(old < hot(1, NOW + HOT_HORIZON));
+        assert!(old > hot(1, NOW + HOT_HORIZON - 60), "the horizon is tight");
+        assert_eq!(
+            candidates_since(Sort::Hot, NOW, Some(NOW - 10)),
+            Some(NOW - 10 - HOT_HORIZON)
+        );
+        assert_eq!(candidates_since(Sort::Hot, NOW, None), None);
+        assert_eq!(
+            candidates_since(Sort::Top(Window::Week), NOW, Some(0)),
+            Some(NOW - 7 * 86_400)
+        );
+        assert_eq!(candidates_since(Sort::Top(Window::All), NOW, Some(5)), None);
+        assert_eq!(candidates_since(Sort::Active, NOW, Some(5)), None);
     }
 }

@@ -129,3 +129,46 @@ fn every_bit_of_one_torrent_is_covered() {
         assert!(result.is_err(), "flipping bit {at} was accepted");
     }
 }
+
+fn signals() -> impl Strategy<Value = Vec<upseed_core::rank::Signals>> {
+    use upseed_core::rank::Signals;
+    proptest::collection::vec(
+        (
+            any::<[u8; 20]>(),
+            0u64..4_000_000,
+            prop_oneof![0u32..5, any::<u32>()],
+            proptest::option::of(0u64..4_000_000),
+        ),
+        0..200,
+    )
+    .prop_map(|rows| {
+        rows.into_iter()
+            .map(|(hash, age, seeders, comment)| Signals {
+                infohash: upseed_core::InfoHash::from_bytes(hash),
+                created: 1_800_000_000 - age,
+                seeders,
+                last_comment: comment.map(|c| 1_800_000_000 - c),
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    /// Reading only the candidates that `candidates_since` names gives the
+    /// same feed as reading every post.
+    #[test]
+    fn candidates_since_loses_no_post(posts in signals(), limit in 1usize..60, sort in 0usize..8) {
+        use upseed_core::rank::{self, Sort, Window};
+        let sort = [
+            Sort::Hot, Sort::New, Sort::Active, Sort::Top(Window::Day), Sort::Top(Window::Week),
+            Sort::Top(Window::Month), Sort::Top(Window::Year), Sort::Top(Window::All),
+        ][sort];
+        let now = 1_800_000_000;
+        let mut created: Vec<u64> = posts.iter().map(|p| p.created).collect();
+        created.sort_unstable_by(|a, b| b.cmp(a));
+        let nth = created.get(limit - 1).copied();
+        let since = rank::candidates_since(sort, now, nth);
+        let read: Vec<_> = posts.iter().filter(|p| since.is_none_or(|s| p.created >= s)).cloned().collect();
+        prop_assert_eq!(rank::top_n(&read, sort, now, limit), rank::top_n(&posts, sort, now, limit));
+    }
+}
