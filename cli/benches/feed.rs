@@ -66,9 +66,13 @@ fn store(n: usize) -> PathBuf {
             draft = draft.title(&format!("Title {i}")).unwrap();
         }
         if i % 5 == 0 {
-            draft = draft.community(["rust", "music", "news", "books"][i % 4]).unwrap();
+            draft = draft
+                .community(["rust", "music", "news", "books"][i % 4])
+                .unwrap();
         }
-        let record = draft.sign(&keys[i % keys.len()], NOW - state % YEAR).unwrap();
+        let record = draft
+            .sign(&keys[i % keys.len()], NOW - state % YEAR)
+            .unwrap();
         counts.push(SwarmCount {
             infohash: record.infohash(),
             source: "http://tracker.test/announce".into(),
