@@ -94,7 +94,7 @@ fn store(n: usize) -> PathBuf {
     path
 }
 
-fn size(path: &PathBuf) -> u64 {
+fn size(path: &std::path::Path) -> u64 {
     ["", "-wal"]
         .iter()
         .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())

@@ -70,6 +70,12 @@ CREATE TABLE foreign_torrents (
     seen_at  INTEGER NOT NULL
 ) STRICT;
 "#,
+    r#"
+-- Feeds read only the posts that can still rank: by creation time.
+CREATE INDEX post_stats_by_created ON post_stats (created);
+CREATE INDEX post_stats_by_community_created ON post_stats (community, created);
+DROP INDEX post_stats_by_community;
+"#,
 ];
 
 /// The source name of counts that come from the user's client.
@@ -540,8 +546,27 @@ impl Store {
         community: Option<&str>,
         since: Option<u64>,
     ) -> Result<Vec<Signals>, StoreError> {
-        let sql = "SELECT infohash, created, seeders, last_comment FROM post_stats
-                   WHERE (?1 IS NULL OR community = ?1) AND created >= ?2";
+        // One statement per case, so that SQLite picks the right plan for
+        // each: an `OR` on the community would scan every post, and a range
+        // from the beginning of time would walk the whole index.
+        let sql = match (community, since) {
+            (Some(_), Some(_)) => {
+                "SELECT infohash, created, seeders, last_comment FROM post_stats
+                 WHERE community = ?1 AND created >= ?2"
+            }
+            (Some(_), None) => {
+                "SELECT infohash, created, seeders, last_comment FROM post_stats
+                 WHERE community = ?1 AND ?2 IS NOT NULL"
+            }
+            (None, Some(_)) => {
+                "SELECT infohash, created, seeders, last_comment FROM post_stats
+                 WHERE ?1 IS NULL AND created >= ?2"
+            }
+            (None, None) => {
+                "SELECT infohash, created, seeders, last_comment FROM post_stats
+                 WHERE ?1 IS NULL AND ?2 IS NOT NULL"
+            }
+        };
         let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
         let since = since.map_or(i64::MIN, |s| i64::try_from(s).unwrap_or(i64::MAX));
         let rows = statement
@@ -576,10 +601,16 @@ impl Store {
             return Ok(None);
         }
         self.conn
-            .prepare_cached(
-                "SELECT created FROM post_stats WHERE (?1 IS NULL OR community = ?1)
-                 ORDER BY created DESC LIMIT 1 OFFSET ?2",
-            )
+            .prepare_cached(match community {
+                Some(_) => {
+                    "SELECT created FROM post_stats WHERE community = ?1
+                     ORDER BY created DESC LIMIT 1 OFFSET ?2"
+                }
+                None => {
+                    "SELECT created FROM post_stats WHERE ?1 IS NULL
+                     ORDER BY created DESC LIMIT 1 OFFSET ?2"
+                }
+            })
             .and_then(|mut s| {
                 s.query_row(params![community, (n - 1) as i64], |r| r.get::<_, i64>(0))
                     .optional()

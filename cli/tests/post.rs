@@ -4,8 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::{init, text, upseed};
 use std::time::Duration;
 
 use upseed::store::{Store, Vote};
@@ -15,45 +19,6 @@ use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
 use upseed_tests::transmission::TrDaemon;
 use upseed_tests::{have, host};
-
-fn upseed(home: &Path, password: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_upseed"))
-        .arg("--config")
-        .arg(home.join("config.toml"))
-        .args(args)
-        .env("UPSEED_CLIENT_PASSWORD", password)
-        .env_remove("UPSEED_HOME")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn init<N: Node>(home: &Path, node: &N, kind: &str, url: &str, password: &str, tracker: &Tracker) {
-    let out = upseed(
-        home,
-        password,
-        &[
-            "init",
-            "--client",
-            kind,
-            "--url",
-            url,
-            "--username",
-            "tester",
-            "--posts-dir",
-            &node.posts_dir().to_string_lossy(),
-            "--downloads-dir",
-            &node.downloads_dir().to_string_lossy(),
-            "--tracker",
-            &tracker.announce_url(),
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(home.join("identity.key").exists() && home.join("config.toml").exists());
-}
 
 async fn post_and_check<N: Node>(home: &Path, node: &N, password: &str) -> InfoHash {
     let out = upseed(
@@ -114,6 +79,7 @@ async fn post_seeds_on_qbittorrent() {
         daemon.url().as_str(),
         daemon.password(),
         &tracker,
+        &[],
     );
     post_and_check(home.path(), &daemon, daemon.password()).await;
 
@@ -139,6 +105,7 @@ async fn post_seeds_on_transmission() {
         daemon.url().as_str(),
         daemon.password(),
         &tracker,
+        &[],
     );
     post_and_check(home.path(), &daemon, daemon.password()).await;
 

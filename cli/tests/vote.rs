@@ -5,8 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{init, text, upseed};
 use std::time::Duration;
 
 use sha1::Digest;
@@ -17,45 +21,22 @@ use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
 use upseed_tests::{have, host};
 
-fn upseed(home: &Path, password: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_upseed"))
-        .arg("--config")
-        .arg(home.join("config.toml"))
-        .args(args)
-        .env("UPSEED_CLIENT_PASSWORD", password)
-        .env_remove("UPSEED_HOME")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn ok(out: &Output) -> String {
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
 }
 
-fn init(home: &Path, daemon: &QbDaemon, tracker: &Tracker, extra: &[&str]) {
-    let mut args = vec![
-        "init".to_owned(),
-        "--client".into(),
-        "qbittorrent".into(),
-        "--url".into(),
-        daemon.url().to_string(),
-        "--username".into(),
-        "tester".into(),
-        "--posts-dir".into(),
-        daemon.posts_dir().to_string_lossy().into_owned(),
-        "--downloads-dir".into(),
-        daemon.downloads_dir().to_string_lossy().into_owned(),
-        "--tracker".into(),
-        tracker.announce_url(),
-    ];
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ok(&upseed(home, daemon.password(), &args));
+fn qb_init(home: &Path, daemon: &QbDaemon, tracker: &Tracker, extra: &[&str]) {
+    let url = daemon.url().to_string();
+    init(
+        home,
+        daemon,
+        "qbittorrent",
+        &url,
+        daemon.password(),
+        tracker,
+        extra,
+    );
 }
 
 /// A plain single-file torrent of `len` bytes, seeded by `daemon`.
@@ -112,8 +93,8 @@ async fn show_upvote_unvote_and_refusals() {
     let mut bob_qb = QbDaemon::start(QbOptions::default()).await;
     let (alice, bob) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (alice.path(), bob.path());
-    init(a, &alice_qb, &tracker, &[]);
-    init(b, &bob_qb, &tracker, &[]);
+    qb_init(a, &alice_qb, &tracker, &[]);
+    qb_init(b, &bob_qb, &tracker, &[]);
     let (apw, bpw) = (alice_qb.password().to_owned(), bob_qb.password().to_owned());
 
     let out = ok(&upseed(
@@ -232,7 +213,7 @@ async fn show_upvote_unvote_and_refusals() {
     assert!(!out.contains("FAIL"), "{out}");
     let carol = tempfile::tempdir().unwrap();
     let local = bob_qb.posts_dir();
-    init(
+    qb_init(
         carol.path(),
         &bob_qb,
         &tracker,

@@ -78,21 +78,8 @@ impl<N: Node> User<'_, N> {
     }
 
     fn init(&self, kind: &str, url: &str, tracker: &Tracker) {
-        self.run(&[
-            "init",
-            "--client",
-            kind,
-            "--url",
-            url,
-            "--username",
-            "tester",
-            "--posts-dir",
-            &self.node.posts_dir().to_string_lossy(),
-            "--downloads-dir",
-            &self.node.downloads_dir().to_string_lossy(),
-            "--tracker",
-            &tracker.announce_url(),
-        ]);
+        let args = init_args(self.node, kind, url, tracker);
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     /// Publishes with `args` (post or comment), lets the tracker accept the
@@ -119,6 +106,28 @@ impl<N: Node> User<'_, N> {
             .expect("list")
             .is_empty()
     }
+}
+
+/// `upseed init` arguments for a user of `node`'s client at `url`, with
+/// the node's folders and the tracker.
+pub fn init_args<N: Node>(node: &N, kind: &str, url: &str, tracker: &Tracker) -> Vec<String> {
+    [
+        "init",
+        "--client",
+        kind,
+        "--url",
+        url,
+        "--username",
+        "tester",
+        "--posts-dir",
+        &node.posts_dir().to_string_lossy(),
+        "--downloads-dir",
+        &node.downloads_dir().to_string_lossy(),
+        "--tracker",
+        &tracker.announce_url(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 fn new_user<'a, N: Node>(
