@@ -536,15 +536,14 @@ async fn show(home: &Home, args: ShowArgs) -> Result<()> {
                 timeout: Duration::from_secs(args.timeout),
                 now: now(),
             };
-            let record = match fetch.run(&[hash]).await?.into_iter().next() {
-                Some((_, Ok(record))) => record,
-                Some((_, Err(error))) => {
+            let record = match fetch.one(hash).await {
+                Ok(record) => record,
+                Err(error) => {
                     if error.is_foreign() {
                         store.put_foreign(hash, &error.to_string(), now())?;
                     }
                     return Err(error.into());
                 }
-                None => bail!("the client did not report {hash}; retry"),
             };
             store.put_record(&record, now())?;
             record

@@ -241,6 +241,16 @@ impl Fetch<'_> {
             .collect())
     }
 
+    /// Fetches one torrent.
+    pub async fn one(&self, hash: InfoHash) -> Result<Record, FetchError> {
+        match self.run(&[hash]).await?.into_iter().next() {
+            Some((_, outcome)) => outcome,
+            None => Err(FetchError::Client(ClientError::Invalid(format!(
+                "the client did not report {hash}; retry"
+            )))),
+        }
+    }
+
     /// Reads and verifies a complete torrent from the client's metainfo and
     /// the body on disk.
     async fn read(&self, status: &TorrentStatus) -> Result<Record, FetchError> {

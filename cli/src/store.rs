@@ -91,6 +91,15 @@ pub enum Vote {
 }
 
 impl Vote {
+    /// The stored reason; the schema allows only these two.
+    fn parse(reason: &str) -> Self {
+        if reason == "authored" {
+            Self::Authored
+        } else {
+            Self::Upvoted
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Authored => "authored",
@@ -369,13 +378,7 @@ impl Store {
             )
             .optional()
             .map_err(self.sqlite())?;
-        Ok(reason.map(|r| {
-            if r == "authored" {
-                Vote::Authored
-            } else {
-                Vote::Upvoted
-            }
-        }))
+        Ok(reason.as_deref().map(Vote::parse))
     }
 
     /// Stores a batch of counts seen at `now`, and updates each post's
@@ -489,12 +492,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (hash, reason) = row.map_err(self.sqlite())?;
-            let vote = if reason == "authored" {
-                Vote::Authored
-            } else {
-                Vote::Upvoted
-            };
-            out.extend(hash_from(&hash).map(|h| (h, vote)));
+            out.extend(hash_from(&hash).map(|h| (h, Vote::parse(&reason))));
         }
         Ok(out)
     }

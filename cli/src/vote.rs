@@ -48,12 +48,7 @@ pub async fn upvote(
                 timeout,
                 now,
             };
-            let outcome = fetch.run(&[hash]).await?.into_iter().next();
-            let record = match outcome {
-                Some((_, Ok(record))) => record,
-                Some((_, Err(error))) => return Err(error.into()),
-                None => bail!("the client did not report {hash}; retry"),
-            };
+            let record = fetch.one(hash).await?;
             store.put_record(&record, now)?;
             Upvoted::Downloaded
         }
