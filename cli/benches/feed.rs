@@ -17,6 +17,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use upseed::render::build_feed;
 use upseed::store::{Store, SwarmCount};
 use upseed_core::rank::{self, Sort, Window, top_n};
+use upseed_core::retention::FadePolicy;
 use upseed_core::{PostDraft, SecretKey};
 
 const NOW: u64 = 1_763_683_200;
@@ -83,7 +84,9 @@ fn store(n: usize) -> PathBuf {
         batch.push(record);
         if batch.len() == batch.capacity() || i + 1 == n {
             store.put_records(&batch, NOW).unwrap();
-            store.put_counts(&counts, NOW).unwrap();
+            store
+                .put_counts(&counts, NOW, &FadePolicy::default())
+                .unwrap();
             batch.clear();
             counts.clear();
         }

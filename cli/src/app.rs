@@ -17,6 +17,7 @@ use crate::client::AnyClient;
 use crate::config::{self, Config, Home};
 use crate::fetch::{Fetch, FetchError};
 use crate::keyfile;
+use crate::progress::Progress;
 use crate::render::{self, Style};
 use crate::store::{Store, Vote};
 use crate::vote;
@@ -74,6 +75,14 @@ enum Command {
     Sync(SyncArgs),
     /// Check the config, the client, the folders and the trackers, and say how to fix what fails.
     Doctor(DoctorArgs),
+    /// Apply the retention policy: delete long-faded threads from the store, and stop
+    /// seeding what [seeding] leaves out. Your own posts stay unless you pass --authored.
+    Gc(GcArgs),
+    /// Keep a post or comment whatever the retention policy says: gc never stops
+    /// seeding it or deletes its thread.
+    Pin(PinArgs),
+    /// Undo `pin`.
+    Unpin(PinArgs),
     /// Ranked posts from your store.
     Feed(FeedArgs),
     /// A post and its comment tree.
@@ -201,6 +210,25 @@ struct SyncArgs {
 }
 
 #[derive(Debug, Args)]
+struct GcArgs {
+    /// List what would go, and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Let [seeding] limits stop seeding your own posts and comments too (their files are kept).
+    #[arg(long)]
+    authored: bool,
+    /// Print one JSON document (schema: docs/schema/gc.schema.json).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct PinArgs {
+    /// A stored post or comment: an infohash, a unique prefix of one, or a magnet link.
+    reference: String,
+}
+
+#[derive(Debug, Args)]
 struct DoctorArgs {
     /// Print one JSON document (schema: docs/schema/doctor.schema.json).
     #[arg(long)]
@@ -213,6 +241,8 @@ enum FeedSort {
     New,
     Active,
     Top,
+    /// The share of readers who keep seeding (Wilson lower bound).
+    Best,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -378,6 +408,8 @@ fn init(home: &Home, args: InitArgs) -> Result<()> {
         trackers: config::TrackersSection {
             urls: args.trackers,
         },
+        retention: config::RetentionSection::default(),
+        seeding: config::SeedingSection::default(),
     };
     for folder in [&dir, &config.posts.dir, &config.posts.downloads] {
         std::fs::create_dir_all(folder)
@@ -535,6 +567,7 @@ async fn show(home: &Home, args: ShowArgs) -> Result<()> {
                 keep: false,
                 timeout: Duration::from_secs(args.timeout),
                 now: now(),
+                progress: Progress::new(!args.json),
             };
             let record = match fetch.one(hash).await {
                 Ok(record) => record,
@@ -595,6 +628,7 @@ async fn sync(home: &Home, config: &Config, args: SyncArgs) -> Result<()> {
         fetch_limit: args.fetch_limit,
         fetch_timeout: Duration::from_secs(args.timeout),
         scrape_timeout: Duration::from_secs(5),
+        progress: Progress::new(!args.json),
     };
     let report = crate::sync::sync(&mut store, config, &client, &options, now()).await?;
     if args.json {
@@ -622,6 +656,45 @@ async fn doctor(home: &Home, config: &Config, args: DoctorArgs) -> Result<()> {
     Ok(())
 }
 
+async fn gc(home: &Home, config: &Config, args: GcArgs) -> Result<()> {
+    let mut store = Store::open(&home.store)?;
+    // Without an identity nothing is ours; an unreadable one stops gc.
+    let me = if home.identity.exists() {
+        Some(keyfile::load(&home.identity)?.public_key())
+    } else {
+        None
+    };
+    let options = crate::gc::GcOptions {
+        dry_run: args.dry_run,
+        include_authored: args.authored,
+        progress: Progress::new(!args.json),
+    };
+    let report = crate::gc::gc(&mut store, config, me, options, now()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(())
+}
+
+fn pin(home: &Home, args: PinArgs, on: bool) -> Result<()> {
+    let mut store = Store::open(&home.store)?;
+    let hash = resolve(&store, &args.reference)?;
+    if store.record(hash)?.is_none() {
+        bail!("{hash} is not in your store; `upseed show {hash}` fetches it first");
+    }
+    if on {
+        store.pin(hash, now())?;
+        println!("pinned {hash}: gc keeps it");
+    } else if store.unpin(hash)? {
+        println!("unpinned {hash}");
+    } else {
+        println!("{hash} was not pinned");
+    }
+    Ok(())
+}
+
 fn feed(home: &Home, args: FeedArgs) -> Result<()> {
     let store = Store::open(&home.store)?;
     let window = match args.window {
@@ -636,6 +709,7 @@ fn feed(home: &Home, args: FeedArgs) -> Result<()> {
         FeedSort::New => Sort::New,
         FeedSort::Active => Sort::Active,
         FeedSort::Top => Sort::Top(window),
+        FeedSort::Best => Sort::Best,
     };
     let community = args
         .community
@@ -680,6 +754,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show(&home, args).await?,
         Command::Sync(args) => sync(&home, &load()?, args).await?,
         Command::Doctor(args) => doctor(&home, &load()?, args).await?,
+        Command::Gc(args) => gc(&home, &load()?, args).await?,
+        Command::Pin(args) => pin(&home, args, true)?,
+        Command::Unpin(args) => pin(&home, args, false)?,
         Command::Feed(args) => feed(&home, args)?,
         Command::Thread(args) => thread(&home, args)?,
         Command::Key(KeyCommand::New { key }) => {

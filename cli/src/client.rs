@@ -84,4 +84,7 @@ impl TorrentClient for AnyClient {
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
         each!(self, c => c.force_start(hashes).await)
     }
+    fn requests_sent(&self) -> u64 {
+        each!(self, c => c.requests_sent())
+    }
 }

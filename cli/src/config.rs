@@ -13,8 +13,10 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use upseed_core::retention::{FadePolicy, SeedPolicy};
 use upseed_core::{ClientKind, Password};
 
 /// The files of one upseed user.
@@ -110,6 +112,73 @@ pub struct TrackersSection {
     pub urls: Vec<String>,
 }
 
+/// `[retention]`: when posts nobody seeds leave the feeds, then the store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSection {
+    /// Refreshes in a row that must count no seeder before a post fades.
+    pub fade_after_refreshes: u32,
+    /// How long a post must go unseeded before it fades.
+    #[serde(with = "humantime_serde")]
+    pub grace: Duration,
+    /// How long a faded post stays in the store before `gc` deletes it.
+    #[serde(with = "humantime_serde")]
+    pub keep: Duration,
+}
+
+impl Default for RetentionSection {
+    fn default() -> Self {
+        let policy = FadePolicy::default();
+        Self {
+            fade_after_refreshes: policy.refreshes,
+            grace: Duration::from_secs(policy.grace),
+            keep: Duration::from_secs(policy.retention),
+        }
+    }
+}
+
+impl RetentionSection {
+    /// The section as core's policy.
+    pub fn policy(&self) -> FadePolicy {
+        FadePolicy {
+            refreshes: self.fade_after_refreshes,
+            grace: self.grace.as_secs(),
+            retention: self.keep.as_secs(),
+        }
+    }
+}
+
+/// `[seeding]`: how much of other people's work the user keeps seeding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeedingSection {
+    /// The most torrents to seed, your own posts and pins included.
+    pub max_torrents: usize,
+    /// How long an upvote seeds; `0s` for ever.
+    #[serde(with = "humantime_serde")]
+    pub upvote_max_age: Duration,
+}
+
+impl Default for SeedingSection {
+    fn default() -> Self {
+        let policy = SeedPolicy::default();
+        Self {
+            max_torrents: policy.max_torrents,
+            upvote_max_age: Duration::from_secs(policy.upvote_max_age.unwrap_or(0)),
+        }
+    }
+}
+
+impl SeedingSection {
+    /// The section as core's policy.
+    pub fn policy(&self) -> SeedPolicy {
+        SeedPolicy {
+            max_torrents: self.max_torrents,
+            upvote_max_age: Some(self.upvote_max_age.as_secs()).filter(|s| *s > 0),
+        }
+    }
+}
+
 /// The whole config.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,6 +193,12 @@ pub struct Config {
     /// Trackers.
     #[serde(default)]
     pub trackers: TrackersSection,
+    /// Fading and retention.
+    #[serde(default)]
+    pub retention: RetentionSection,
+    /// The seeded set.
+    #[serde(default)]
+    pub seeding: SeedingSection,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -186,6 +261,25 @@ impl Config {
                 .filter(|u| !u.is_empty())
                 .collect();
         }
+        if let Some(n) = env("UPSEED_RETENTION_FADE_AFTER_REFRESHES") {
+            self.retention.fade_after_refreshes = n.parse().with_context(|| {
+                format!("UPSEED_RETENTION_FADE_AFTER_REFRESHES `{n}` is not a whole number")
+            })?;
+        }
+        if let Some(d) = env("UPSEED_RETENTION_GRACE") {
+            self.retention.grace = duration("UPSEED_RETENTION_GRACE", &d)?;
+        }
+        if let Some(d) = env("UPSEED_RETENTION_KEEP") {
+            self.retention.keep = duration("UPSEED_RETENTION_KEEP", &d)?;
+        }
+        if let Some(n) = env("UPSEED_SEEDING_MAX_TORRENTS") {
+            self.seeding.max_torrents = n.parse().with_context(|| {
+                format!("UPSEED_SEEDING_MAX_TORRENTS `{n}` is not a whole number")
+            })?;
+        }
+        if let Some(d) = env("UPSEED_SEEDING_UPVOTE_MAX_AGE") {
+            self.seeding.upvote_max_age = duration("UPSEED_SEEDING_UPVOTE_MAX_AGE", &d)?;
+        }
         Ok(())
     }
 
@@ -246,6 +340,31 @@ impl Config {
         }
         PathBuf::from(remote_path)
     }
+}
+
+/// A duration such as `36h` or `30days` from the environment variable `name`.
+fn duration(name: &str, text: &str) -> Result<Duration> {
+    humantime::parse_duration(text).with_context(|| {
+        format!("{name} `{text}` is not a duration; write one such as `36h` or `30days`")
+    })
+}
+
+/// A duration as the config writes it: whole days, hours, minutes or
+/// seconds, such as `90days` or `36h`, which `humantime` reads back.
+pub fn duration_text(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".to_owned(),
+        86_400 => "1day".to_owned(),
+        _ if s.is_multiple_of(86_400) => format!("{}days", s / 86_400),
+        _ if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+fn duration_string(d: Duration) -> String {
+    toml_string(&duration_text(d))
 }
 
 /// `qbittorrent` or `transmission`.
@@ -322,12 +441,33 @@ downloads = {downloads}
 [trackers]
 # Announce URLs put in every post, comment and magnet link.
 urls = [{trackers}]
+
+[retention]
+# A post nobody seeds leaves the feeds once this many refreshes (`upseed sync`)
+# in a row counted no seeder, over at least `grace`. A seeder brings it back.
+fade_after_refreshes = {fade_after_refreshes}
+grace = {grace}
+# `upseed gc` deletes a faded post, with its comments, from the store this long
+# after it faded, unless you wrote, upvoted or pinned anything in its thread.
+keep = {keep}
+
+[seeding]
+# The most torrents you seed: your posts, upvotes and pins. `upseed gc` stops
+# the oldest upvotes beyond it. Your own posts stop only with `gc --authored`.
+max_torrents = {max_torrents}
+# Upvotes stop seeding after this long unless pinned; "0s" keeps them for ever.
+upvote_max_age = {upvote_max_age}
 "#,
         url = toml_string(config.client.url.as_str()),
         category = toml_string(&config.client.category),
         dir = toml_string(&config.posts.dir.display().to_string()),
         downloads = toml_string(&config.posts.downloads.display().to_string()),
         trackers = trackers.join(", "),
+        fade_after_refreshes = config.retention.fade_after_refreshes,
+        grace = duration_string(config.retention.grace),
+        keep = duration_string(config.retention.keep),
+        max_torrents = config.seeding.max_torrents,
+        upvote_max_age = duration_string(config.seeding.upvote_max_age),
     )
 }
 
@@ -360,6 +500,11 @@ mod tests {
             trackers: TrackersSection {
                 urls: vec!["http://127.0.0.1:6969/announce".into()],
             },
+            retention: RetentionSection {
+                grace: Duration::from_secs(36 * 3600),
+                ..RetentionSection::default()
+            },
+            seeding: SeedingSection::default(),
         }
     }
 
@@ -370,6 +515,15 @@ mod tests {
         let back: Config = toml::from_str(&text).unwrap();
         assert_eq!(back, config);
         insta::assert_snapshot!("config-template", text);
+    }
+
+    #[test]
+    fn durations_read_back() {
+        for secs in [0, 59, 60, 3_600, 36 * 3_600, 86_400, 90 * 86_400, 90_061] {
+            let d = Duration::from_secs(secs);
+            assert_eq!(humantime::parse_duration(&duration_text(d)).unwrap(), d);
+        }
+        assert_eq!(duration_text(Duration::from_secs(90 * 86_400)), "90days");
     }
 
     #[test]

@@ -8,10 +8,8 @@
 //! largest post is dropped as soon as its size is known.
 
 use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use upseed_core::text::MAX_POST_BODY;
 use upseed_core::{
     AddTorrent, Added, ClientError, InfoHash, Magnet, Metainfo, Record, Torrent, TorrentClient,
@@ -20,6 +18,7 @@ use upseed_core::{
 
 use crate::client::AnyClient;
 use crate::config::Config;
+use crate::progress::Progress;
 
 /// The tag on torrents fetched to be read, removed once read.
 pub const READ_TAG: &str = "upseed-read";
@@ -105,6 +104,8 @@ pub struct Fetch<'a> {
     pub timeout: Duration,
     /// The time, for verification.
     pub now: u64,
+    /// Whether to show a bar.
+    pub progress: Progress,
 }
 
 /// One torrent being watched.
@@ -168,7 +169,7 @@ impl Fetch<'_> {
             }
         }
 
-        let bar = progress_bar(unique.len());
+        let bar = self.progress.bar(unique.len(), "fetching");
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut pause = Duration::from_millis(100);
         let mut last: HashMap<InfoHash, TorrentStatus> = HashMap::new();
@@ -314,19 +315,4 @@ fn describe(
         "{metadata} waiting for metadata, {} downloading",
         pending.len() - metadata
     )
-}
-
-/// A bar on a terminal's standard error, nothing otherwise.
-fn progress_bar(len: usize) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} fetching {pos}/{len} [{elapsed}] {msg}")
-    {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
 }

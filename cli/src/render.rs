@@ -14,6 +14,8 @@ pub struct FeedItem {
     pub rank: usize,
     /// Who seeds it now, the author included: its upvotes.
     pub seeders: u32,
+    /// How many finished downloading it: its reads.
+    pub downloads: u32,
     /// Comments known in its thread.
     pub comments: usize,
     /// The post.
@@ -76,6 +78,7 @@ pub fn build_feed(
         items.push(FeedItem {
             rank: i + 1,
             seeders: s.seeders,
+            downloads: s.downloads,
             comments: store.comment_count(s.infohash)?,
             record: known(store, s.infohash)?.to_json(),
         });
@@ -106,6 +109,7 @@ pub fn build_thread(store: &Store, hash: InfoHash, sort: ThreadSort) -> Result<T
         Some(root) => known(store, root)?,
         None => found,
     };
+    let current = store.current(post.infohash())?;
     let mut comments = Vec::new();
     for c in store.thread(post.infohash())? {
         let seeders = store.seeders(c.infohash())?;
@@ -125,7 +129,8 @@ pub fn build_thread(store: &Store, hash: InfoHash, sort: ThreadSort) -> Result<T
     Ok(ThreadJson {
         post: FeedItem {
             rank: 1,
-            seeders: store.seeders(post.infohash())?,
+            seeders: current.seeders,
+            downloads: current.downloads,
             comments: comments.len(),
             record: post.to_json(),
         },
@@ -254,8 +259,13 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
             .as_ref()
             .map(|c| format!(" in {c}"))
             .unwrap_or_default();
+        let reads = if item.downloads > 0 {
+            format!(" · {}", plural(item.downloads as usize, "read", "reads"))
+        } else {
+            String::new()
+        };
         out.push_str(&style.dim(&format!(
-            "     {} · {} · by {}{} · {} · {}",
+            "     {}{reads} · {} · by {}{} · {} · {}",
             plural(item.seeders as usize, "seeder", "seeders"),
             plural(item.comments, "comment", "comments"),
             author(r),

@@ -1,6 +1,7 @@
-//! Asking trackers for swarm counts: HTTP (BEP 48) in batches of 64, UDP
-//! (BEP 15) in packets of 74, every tracker at once. A tracker that is down
-//! or slow is reported and holds up nobody.
+//! Asking trackers for swarm counts: HTTP (BEP 48) in batches of 64, at
+//! most four requests at once per tracker; UDP (BEP 15) in packets of 74;
+//! every tracker at once. A tracker that is down or slow is reported and
+//! holds up nobody.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -77,29 +78,41 @@ pub async fn scrape(trackers: &[String], hashes: &[InfoHash], timeout: Duration)
     report
 }
 
+/// HTTP scrape requests in flight at once, per tracker.
+pub const HTTP_CONCURRENCY: usize = 4;
+
 async fn over_http(
     http: &reqwest::Client,
     announce: &str,
     hashes: &[InfoHash],
     requests: &mut usize,
 ) -> Result<HashMap<InfoHash, SwarmCounts>, String> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+
     let url = scrape::scrape_url(announce).map_err(|e| e.to_string())?;
     let join = if url.contains('?') { '&' } else { '?' };
-    let mut out = HashMap::new();
-    for batch in hashes.chunks(HTTP_BATCH) {
-        *requests += 1;
-        let response = http
-            .get(format!("{url}{join}{}", scrape::http_query(batch)))
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {url}: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("{url} answered HTTP {}", response.status()));
-        }
-        let body = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-        out.extend(scrape::parse_http(&body).map_err(|e| e.to_string())?);
-    }
-    Ok(out)
+    let url = &url;
+    let sent = &std::sync::atomic::AtomicUsize::new(0);
+    let answers: Result<Vec<HashMap<InfoHash, SwarmCounts>>, String> =
+        stream::iter(hashes.chunks(HTTP_BATCH))
+            .map(|batch| async move {
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let response = http
+                    .get(format!("{url}{join}{}", scrape::http_query(batch)))
+                    .send()
+                    .await
+                    .map_err(|e| format!("cannot reach {url}: {e}"))?;
+                if !response.status().is_success() {
+                    return Err(format!("{url} answered HTTP {}", response.status()));
+                }
+                let body = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+                scrape::parse_http(&body).map_err(|e| e.to_string())
+            })
+            .buffer_unordered(HTTP_CONCURRENCY)
+            .try_collect()
+            .await;
+    *requests += sent.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(answers?.into_iter().flatten().collect())
 }
 
 /// The most a full scrape may return before it is abandoned for batches:

@@ -7,13 +7,15 @@
 //! info dict and body and verified again when loaded, so a damaged or
 //! hand-edited database cannot smuggle in a record that does not verify.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use upseed_core::rank::Signals;
-use upseed_core::{InfoHash, Kind, Record};
+use upseed_core::retention::{FadePolicy, Life, SeedReason, Seeded, Silence};
+use upseed_core::{InfoHash, Kind, PublicKey, Record};
 
 /// Schema versions, oldest first. Never edit one that has shipped: add another.
 const MIGRATIONS: &[&str] = &[
@@ -75,6 +77,35 @@ CREATE TABLE foreign_torrents (
 CREATE INDEX post_stats_by_created ON post_stats (created);
 CREATE INDEX post_stats_by_community_created ON post_stats (community, created);
 DROP INDEX post_stats_by_community;
+"#,
+    r#"
+-- Reads (completed downloads) for `best`, and the silence that fades a post.
+ALTER TABLE post_stats ADD COLUMN downloads INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE post_stats ADD COLUMN silent_refreshes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE post_stats ADD COLUMN silent_since INTEGER;
+ALTER TABLE post_stats ADD COLUMN faded INTEGER NOT NULL DEFAULT 0;
+
+-- The latest count per torrent and source. `swarm` keeps the history, one
+-- row per change, so that unchanged counts do not grow the store.
+CREATE TABLE swarm_latest (
+    infohash  BLOB NOT NULL,
+    source    TEXT NOT NULL,
+    seeders   INTEGER,
+    leechers  INTEGER,
+    completed INTEGER,
+    seen_at   INTEGER NOT NULL,
+    PRIMARY KEY (infohash, source)
+) STRICT, WITHOUT ROWID;
+INSERT INTO swarm_latest (infohash, source, seeders, leechers, completed, seen_at)
+    SELECT infohash, source, seeders, leechers, completed, max(seen_at)
+    FROM swarm GROUP BY infohash, source;
+CREATE INDEX swarm_by_time ON swarm (seen_at);
+
+-- Records the user keeps whatever the retention policy says.
+CREATE TABLE pins (
+    infohash BLOB PRIMARY KEY REFERENCES records (infohash),
+    since    INTEGER NOT NULL
+) STRICT;
 "#,
 ];
 
@@ -158,27 +189,49 @@ pub enum StoreError {
     },
 }
 
-/// The current seeders of each torrent in one batch of counts: the highest
-/// count any tracker reports, or the client's count when no tracker
-/// reported the torrent. Trackers win because a client repeats what a
-/// tracker told it at its last announce, which may be half an hour old.
-pub fn current_seeders(counts: &[SwarmCount]) -> std::collections::HashMap<InfoHash, u32> {
-    let mut trackers = std::collections::HashMap::new();
-    let mut client = std::collections::HashMap::new();
+/// What one batch of counts says of a torrent now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Current {
+    /// Who seeds it.
+    pub seeders: u32,
+    /// How many finished downloading it: its reads.
+    pub downloads: u32,
+}
+
+/// The current counts of each torrent in one batch: for seeders and for
+/// downloads, the highest count any tracker reports, or the client's
+/// count when no tracker reported the torrent. Trackers win because a
+/// client repeats what a tracker told it at its last announce, which may
+/// be half an hour old.
+pub fn current_counts(counts: &[SwarmCount]) -> HashMap<InfoHash, Current> {
+    let mut trackers: HashMap<InfoHash, Current> = HashMap::new();
+    let mut client: HashMap<InfoHash, Current> = HashMap::new();
     for c in counts {
-        let Some(seeders) = c.seeders else { continue };
         let map = if c.source == CLIENT_SOURCE {
             &mut client
         } else {
             &mut trackers
         };
-        let entry: &mut u32 = map.entry(c.infohash).or_default();
-        *entry = (*entry).max(seeders);
+        let Some(seeders) = c.seeders else { continue };
+        let entry = map.entry(c.infohash).or_default();
+        entry.seeders = entry.seeders.max(seeders);
+        entry.downloads = entry.downloads.max(c.completed.unwrap_or(0));
     }
-    for (hash, seeders) in client {
-        trackers.entry(hash).or_insert(seeders);
+    for (hash, current) in client {
+        trackers.entry(hash).or_insert(current);
     }
     trackers
+}
+
+/// What one batch of counts changed in the feeds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CountsWritten {
+    /// Rows added to the history: counts that changed since last seen.
+    pub changes: usize,
+    /// Posts that left the feeds with this batch.
+    pub faded: usize,
+    /// Faded posts that someone seeds again.
+    pub revived: usize,
 }
 
 /// Inserts one record and updates its thread's stats, inside `tx`.
@@ -358,13 +411,28 @@ impl Store {
 
     /// Forgets our vote; returns whether there was one.
     pub fn remove_vote(&mut self, infohash: InfoHash) -> Result<bool, StoreError> {
-        self.conn
-            .execute(
-                "DELETE FROM votes WHERE infohash = ?1",
-                params![infohash.as_bytes()],
-            )
-            .map(|n| n > 0)
-            .map_err(self.sqlite())
+        self.remove_votes(&[infohash]).map(|n| n > 0)
+    }
+
+    /// Forgets our votes, in one transaction; returns how many there were.
+    pub fn remove_votes(&mut self, hashes: &[InfoHash]) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let sqlite = move |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        let mut removed = 0;
+        {
+            let mut delete = tx
+                .prepare("DELETE FROM votes WHERE infohash = ?1")
+                .map_err(&sqlite)?;
+            for hash in hashes {
+                removed += delete.execute(params![hash.as_bytes()]).map_err(&sqlite)?;
+            }
+        }
+        tx.commit().map_err(&sqlite)?;
+        Ok(removed)
     }
 
     /// Why we seed a record, if we do.
@@ -381,45 +449,102 @@ impl Store {
         Ok(reason.as_deref().map(Vote::parse))
     }
 
-    /// Stores a batch of counts seen at `now`, and updates each post's
-    /// current seeders (see [`current_seeders`]), in one transaction.
-    pub fn put_counts(&mut self, counts: &[SwarmCount], now: u64) -> Result<(), StoreError> {
+    /// Stores a batch of counts seen at `now` and updates each post's
+    /// current counts (see [`current_counts`]) and silence (see
+    /// [`upseed_core::retention`]), in one transaction. Call it once per
+    /// refresh: each call is one refresh for fading.
+    pub fn put_counts(
+        &mut self,
+        counts: &[SwarmCount],
+        now: u64,
+        fade: &FadePolicy,
+    ) -> Result<CountsWritten, StoreError> {
         let path = self.path.clone();
         let sqlite = move |source| StoreError::Sqlite {
             path: path.clone(),
             source,
         };
+        let mut written = CountsWritten::default();
         let tx = self.conn.transaction().map_err(&sqlite)?;
         {
-            let mut insert = tx
+            // History only where the count changed since its source last said.
+            let mut history = tx
                 .prepare(
                     "INSERT OR REPLACE INTO swarm (infohash, source, seeders, leechers, completed, seen_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (
+                         SELECT 1 FROM swarm_latest WHERE infohash = ?1 AND source = ?2
+                         AND seeders IS ?3 AND leechers IS ?4 AND completed IS ?5)",
+                )
+                .map_err(&sqlite)?;
+            let mut latest = tx
+                .prepare(
+                    "INSERT INTO swarm_latest (infohash, source, seeders, leechers, completed, seen_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (infohash, source) DO UPDATE SET seeders = excluded.seeders,
+                     leechers = excluded.leechers, completed = excluded.completed,
+                     seen_at = excluded.seen_at",
+                )
+                .map_err(&sqlite)?;
+            for c in counts {
+                let row = params![
+                    c.infohash.as_bytes(),
+                    c.source,
+                    c.seeders,
+                    c.leechers,
+                    c.completed,
+                    now as i64
+                ];
+                written.changes += history.execute(row).map_err(&sqlite)?;
+                latest.execute(row).map_err(&sqlite)?;
+            }
+            let mut silence = tx
+                .prepare(
+                    "SELECT silent_refreshes, silent_since, faded FROM post_stats WHERE infohash = ?1",
                 )
                 .map_err(&sqlite)?;
             let mut stats = tx
-                .prepare("UPDATE post_stats SET seeders = max(?2, 0) WHERE infohash = ?1")
+                .prepare(
+                    "UPDATE post_stats SET seeders = ?2, downloads = ?3, silent_refreshes = ?4,
+                     silent_since = ?5, faded = ?6 WHERE infohash = ?1",
+                )
                 .map_err(&sqlite)?;
-            for c in counts {
-                insert
+            for (hash, current) in current_counts(counts) {
+                let Some((refreshes, since, was_faded)) = silence
+                    .query_row(params![hash.as_bytes()], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Option<i64>>(1)?,
+                            r.get::<_, bool>(2)?,
+                        ))
+                    })
+                    .optional()
+                    .map_err(&sqlite)?
+                else {
+                    // A comment: counted, never ranked.
+                    continue;
+                };
+                let before = Silence {
+                    refreshes: u32::try_from(refreshes).unwrap_or(u32::MAX),
+                    since: since.map(i64::unsigned_abs),
+                };
+                let after = before.after(current.seeders, now);
+                let faded = fade.life(after, now) != Life::Live;
+                written.faded += usize::from(faded && !was_faded);
+                written.revived += usize::from(!faded && was_faded);
+                stats
                     .execute(params![
-                        c.infohash.as_bytes(),
-                        c.source,
-                        c.seeders,
-                        c.leechers,
-                        c.completed,
-                        now as i64
+                        hash.as_bytes(),
+                        current.seeders,
+                        current.downloads,
+                        after.refreshes,
+                        after.since.map(|s| s as i64),
+                        faded
                     ])
                     .map_err(&sqlite)?;
             }
-            let best = current_seeders(counts);
-            for (hash, seeders) in best {
-                stats
-                    .execute(params![hash.as_bytes(), seeders])
-                    .map_err(&sqlite)?;
-            }
         }
-        tx.commit().map_err(&sqlite)
+        tx.commit().map_err(&sqlite)?;
+        Ok(written)
     }
 
     /// The latest counts of a record, per source.
@@ -427,8 +552,8 @@ impl Store {
         let mut statement = self
             .conn
             .prepare(
-                "SELECT source, seeders, leechers, completed, max(seen_at) FROM swarm
-                 WHERE infohash = ?1 GROUP BY source ORDER BY source",
+                "SELECT source, seeders, leechers, completed, seen_at FROM swarm_latest
+                 WHERE infohash = ?1 ORDER BY source",
             )
             .map_err(self.sqlite())?;
         let rows = statement
@@ -450,19 +575,28 @@ impl Store {
 
     /// Who seeds a record now: the highest count among the trackers'
     /// latest answers, or the client's latest count when no tracker
-    /// answered for it (see [`current_seeders`]).
+    /// answered for it (see [`current_counts`]).
     pub fn seeders(&self, infohash: InfoHash) -> Result<u32, StoreError> {
+        Ok(self.current(infohash)?.seeders)
+    }
+
+    /// A record's current seeders and downloads, by the rule of
+    /// [`current_counts`] over each source's latest answer. Of the
+    /// trackers, only those that answered last count.
+    pub fn current(&self, infohash: InfoHash) -> Result<Current, StoreError> {
         let counts = self.counts(infohash)?;
         let latest = |client: bool| {
             let rows = counts
                 .iter()
                 .filter(|(c, _)| (c.source == CLIENT_SOURCE) == client);
             let newest = rows.clone().map(|(_, at)| *at).max()?;
-            rows.filter(|(_, at)| *at == newest)
-                .filter_map(|(c, _)| c.seeders)
-                .max()
+            let rows: Vec<SwarmCount> = rows
+                .filter(|(_, at)| *at == newest)
+                .map(|(c, _)| c.clone())
+                .collect();
+            current_counts(&rows).remove(&infohash)
         };
-        Ok(latest(false).or_else(|| latest(true)).unwrap_or(0))
+        Ok(latest(false).or_else(|| latest(true)).unwrap_or_default())
     }
 
     /// Every stored record's infohash.
@@ -471,7 +605,7 @@ impl Store {
     }
 
     /// Infohashes that need no fetching: stored records and known foreign torrents.
-    pub fn known_hashes(&self) -> Result<std::collections::HashSet<InfoHash>, StoreError> {
+    pub fn known_hashes(&self) -> Result<HashSet<InfoHash>, StoreError> {
         Ok(self
             .hashes("SELECT infohash FROM records UNION ALL SELECT infohash FROM foreign_torrents")?
             .into_iter()
@@ -538,7 +672,8 @@ impl Store {
     }
 
     /// What ranking needs of every post created at `since` or later (all
-    /// posts when `None`), optionally in one community.
+    /// posts when `None`), optionally in one community. Faded posts are
+    /// left out.
     pub fn signals(
         &self,
         community: Option<&str>,
@@ -549,20 +684,20 @@ impl Store {
         // from the beginning of time would walk the whole index.
         let sql = match (community, since) {
             (Some(_), Some(_)) => {
-                "SELECT infohash, created, seeders, last_comment FROM post_stats
-                 WHERE community = ?1 AND created >= ?2"
+                "SELECT infohash, created, seeders, last_comment, downloads FROM post_stats
+                 WHERE community = ?1 AND created >= ?2 AND faded = 0"
             }
             (Some(_), None) => {
-                "SELECT infohash, created, seeders, last_comment FROM post_stats
-                 WHERE community = ?1 AND ?2 IS NOT NULL"
+                "SELECT infohash, created, seeders, last_comment, downloads FROM post_stats
+                 WHERE community = ?1 AND ?2 IS NOT NULL AND faded = 0"
             }
             (None, Some(_)) => {
-                "SELECT infohash, created, seeders, last_comment FROM post_stats
-                 WHERE ?1 IS NULL AND created >= ?2"
+                "SELECT infohash, created, seeders, last_comment, downloads FROM post_stats
+                 WHERE ?1 IS NULL AND created >= ?2 AND faded = 0"
             }
             (None, None) => {
-                "SELECT infohash, created, seeders, last_comment FROM post_stats
-                 WHERE ?1 IS NULL AND ?2 IS NOT NULL"
+                "SELECT infohash, created, seeders, last_comment, downloads FROM post_stats
+                 WHERE ?1 IS NULL AND ?2 IS NOT NULL AND faded = 0"
             }
         };
         let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
@@ -574,17 +709,19 @@ impl Store {
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, i64>(4)?,
                 ))
             })
             .map_err(self.sqlite())?;
         let mut out = Vec::new();
         for row in rows {
-            let (hash, created, seeders, last) = row.map_err(self.sqlite())?;
+            let (hash, created, seeders, last, downloads) = row.map_err(self.sqlite())?;
             if let Some(infohash) = hash_from(&hash) {
                 out.push(Signals {
                     infohash,
                     created: created.unsigned_abs(),
                     seeders: u32::try_from(seeders).unwrap_or(0),
+                    downloads: u32::try_from(downloads).unwrap_or(0),
                     last_comment: last.map(i64::unsigned_abs),
                 });
             }
@@ -592,8 +729,8 @@ impl Store {
         Ok(out)
     }
 
-    /// The creation time of the `n`-th newest post (1-based), optionally in
-    /// one community; `None` when there are fewer.
+    /// The creation time of the `n`-th newest post that has not faded
+    /// (1-based), optionally in one community; `None` when there are fewer.
     pub fn nth_newest(&self, community: Option<&str>, n: usize) -> Result<Option<u64>, StoreError> {
         if n == 0 {
             return Ok(None);
@@ -601,11 +738,11 @@ impl Store {
         self.conn
             .prepare_cached(match community {
                 Some(_) => {
-                    "SELECT created FROM post_stats WHERE community = ?1
+                    "SELECT created FROM post_stats WHERE community = ?1 AND faded = 0
                      ORDER BY created DESC LIMIT 1 OFFSET ?2"
                 }
                 None => {
-                    "SELECT created FROM post_stats WHERE ?1 IS NULL
+                    "SELECT created FROM post_stats WHERE ?1 IS NULL AND faded = 0
                      ORDER BY created DESC LIMIT 1 OFFSET ?2"
                 }
             })
@@ -632,9 +769,228 @@ impl Store {
     }
 }
 
+/// A faded post whose retention has run out, and what deleting it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// The post.
+    pub infohash: InfoHash,
+    /// Comments stored in its thread, deleted with it.
+    pub comments: usize,
+    /// When a refresh first saw it unseeded.
+    pub silent_since: u64,
+}
+
+/// Retention: pins, the seeded set, and deleting what has expired.
+impl Store {
+    /// Pins a stored record, so that neither the seeded-set bounds nor
+    /// retention remove it.
+    pub fn pin(&mut self, infohash: InfoHash, now: u64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO pins (infohash, since) VALUES (?1, ?2) ON CONFLICT (infohash) DO NOTHING",
+                params![infohash.as_bytes(), now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// Unpins a record; returns whether it was pinned.
+    pub fn unpin(&mut self, infohash: InfoHash) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM pins WHERE infohash = ?1",
+                params![infohash.as_bytes()],
+            )
+            .map(|n| n > 0)
+            .map_err(self.sqlite())
+    }
+
+    /// Whether a record is pinned.
+    pub fn pinned(&self, infohash: InfoHash) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pins WHERE infohash = ?1)",
+                params![infohash.as_bytes()],
+                |r| r.get(0),
+            )
+            .map_err(self.sqlite())
+    }
+
+    /// Everything we seed, with why, since when, and whether it is pinned.
+    pub fn seeded(&self) -> Result<Vec<Seeded>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT v.infohash, v.reason, v.since, p.infohash IS NOT NULL
+                 FROM votes v LEFT JOIN pins p ON p.infohash = v.infohash",
+            )
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            })
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hash, reason, since, pinned) = row.map_err(self.sqlite())?;
+            if let Some(infohash) = hash_from(&hash) {
+                out.push(Seeded {
+                    infohash,
+                    reason: match Vote::parse(&reason) {
+                        Vote::Authored => SeedReason::Authored,
+                        Vote::Upvoted => SeedReason::Upvoted,
+                    },
+                    since: since.unsigned_abs(),
+                    pinned,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Faded posts past their retention at `now`, oldest silence first,
+    /// leaving out every thread in which `me` wrote, or that holds a
+    /// record we seed or pinned.
+    pub fn expired(
+        &self,
+        fade: &FadePolicy,
+        now: u64,
+        me: Option<PublicKey>,
+    ) -> Result<Vec<Expired>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT s.infohash, s.silent_refreshes, s.silent_since,
+                    (SELECT count(*) FROM records c WHERE c.root = s.infohash)
+                 FROM post_stats s
+                 WHERE s.faded = 1 AND NOT EXISTS (
+                     SELECT 1 FROM records r
+                     WHERE (r.infohash = s.infohash OR r.root = s.infohash)
+                     AND (r.author IS ?1
+                          OR EXISTS (SELECT 1 FROM votes v WHERE v.infohash = r.infohash)
+                          OR EXISTS (SELECT 1 FROM pins p WHERE p.infohash = r.infohash)))
+                 ORDER BY s.silent_since, s.infohash",
+            )
+            .map_err(self.sqlite())?;
+        let me = me.map(|k| k.as_bytes().to_vec());
+        let rows = statement
+            .query_map(params![me], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hash, refreshes, since, comments) = row.map_err(self.sqlite())?;
+            let silence = Silence {
+                refreshes: u32::try_from(refreshes).unwrap_or(u32::MAX),
+                since: since.map(i64::unsigned_abs),
+            };
+            if let (Some(infohash), Some(silent_since), Life::Expired) =
+                (hash_from(&hash), silence.since, fade.life(silence, now))
+            {
+                out.push(Expired {
+                    infohash,
+                    comments: usize::try_from(comments).unwrap_or(0),
+                    silent_since,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes posts with their threads and counts, in one transaction.
+    /// Returns how many records went.
+    pub fn delete_threads(&mut self, posts: &[InfoHash]) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let sqlite = move |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        let mut deleted = 0;
+        {
+            let mut members = tx
+                .prepare("SELECT infohash FROM records WHERE infohash = ?1 OR root = ?1")
+                .map_err(&sqlite)?;
+            let mut each = Vec::new();
+            for table in ["post_stats", "swarm", "swarm_latest", "pins", "votes"] {
+                each.push(
+                    tx.prepare(&format!("DELETE FROM {table} WHERE infohash = ?1"))
+                        .map_err(&sqlite)?,
+                );
+            }
+            let mut record = tx
+                .prepare("DELETE FROM records WHERE infohash = ?1")
+                .map_err(&sqlite)?;
+            for post in posts {
+                let hashes: Vec<Vec<u8>> = members
+                    .query_map(params![post.as_bytes()], |r| r.get(0))
+                    .map_err(&sqlite)?
+                    .collect::<Result<_, _>>()
+                    .map_err(&sqlite)?;
+                for hash in hashes {
+                    for statement in &mut each {
+                        statement.execute(params![hash]).map_err(&sqlite)?;
+                    }
+                    deleted += record.execute(params![hash]).map_err(&sqlite)?;
+                }
+            }
+        }
+        tx.commit().map_err(&sqlite)?;
+        Ok(deleted)
+    }
+
+    /// Count history rows older than `before`; with `delete`, deletes them.
+    /// The latest count of every source stays.
+    pub fn old_history(&mut self, before: u64, delete: bool) -> Result<usize, StoreError> {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        let sql = if delete {
+            "DELETE FROM swarm WHERE seen_at < ?1"
+        } else {
+            "SELECT count(*) FROM swarm WHERE seen_at < ?1"
+        };
+        let result = if delete {
+            self.conn.execute(sql, params![before])
+        } else {
+            self.conn
+                .query_row(sql, params![before], |r| r.get::<_, i64>(0))
+                .map(|n| usize::try_from(n).unwrap_or(0))
+        };
+        result.map_err(self.sqlite())
+    }
+
+    /// How many posts are in the feeds, and how many have faded.
+    pub fn post_counts(&self) -> Result<(usize, usize), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) - coalesce(sum(faded), 0), coalesce(sum(faded), 0) FROM post_stats",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .map(|(live, faded)| {
+                (
+                    usize::try_from(live).unwrap_or(0),
+                    usize::try_from(faded).unwrap_or(0),
+                )
+            })
+            .map_err(self.sqlite())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use upseed_core::retention::FadePolicy;
     use upseed_core::{CommentDraft, PostDraft, SecretKey};
 
     fn post(text: &str, community: Option<&str>) -> Record {
@@ -707,7 +1063,11 @@ mod tests {
             completed: None,
         };
         store
-            .put_counts(&[count("client", 2), count("http://t/announce", 3)], 20)
+            .put_counts(
+                &[count("client", 2), count("http://t/announce", 3)],
+                20,
+                &FadePolicy::default(),
+            )
             .unwrap();
         let signals = store.signals(Some("rust"), None).unwrap();
         assert_eq!(signals.len(), 1);
@@ -720,7 +1080,11 @@ mod tests {
         assert_eq!(store.counts(p.infohash()).unwrap().len(), 2);
         // A tracker's fresh answer beats the client's stale one.
         store
-            .put_counts(&[count("client", 5), count("http://t/announce", 1)], 30)
+            .put_counts(
+                &[count("client", 5), count("http://t/announce", 1)],
+                30,
+                &FadePolicy::default(),
+            )
             .unwrap();
         assert_eq!(store.seeders(p.infohash()).unwrap(), 1);
         assert_eq!(store.signals(None, None).unwrap()[0].seeders, 1);
@@ -733,6 +1097,7 @@ mod tests {
                     ..count("client", 4)
                 }],
                 31,
+                &FadePolicy::default(),
             )
             .unwrap();
         assert_eq!(store.seeders(c_hash).unwrap(), 4);
@@ -742,6 +1107,117 @@ mod tests {
         let known = store.known_hashes().unwrap();
         assert!(known.contains(&InfoHash::from_bytes([9; 20])) && known.contains(&c_hash));
         assert_eq!(store.record_hashes().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn unseeded_posts_fade_come_back_and_expire_unless_protected() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("store.db")).unwrap();
+        let fade = FadePolicy {
+            refreshes: 2,
+            grace: 100,
+            retention: 1_000,
+        };
+        let me = SecretKey::from_seed(&[5; 32]).public_key();
+        let stranger = |text: &str| {
+            PostDraft::new(text)
+                .unwrap()
+                .sign(&SecretKey::from_seed(&[7; 32]), 1_000)
+                .unwrap()
+        };
+        let (quiet, kept, pinned, mine) = (
+            stranger("quiet"),
+            stranger("kept"),
+            stranger("pinned"),
+            post("mine", None),
+        );
+        let reply = CommentDraft::reply_to("a reply", &quiet)
+            .unwrap()
+            .sign(&SecretKey::from_seed(&[8; 32]), 1_001)
+            .unwrap();
+        store
+            .put_records(
+                &[
+                    quiet.clone(),
+                    kept.clone(),
+                    pinned.clone(),
+                    mine.clone(),
+                    reply.clone(),
+                ],
+                1,
+            )
+            .unwrap();
+        store.set_vote(kept.infohash(), Vote::Upvoted, 1).unwrap();
+        store.pin(pinned.infohash(), 1).unwrap();
+        let zero = |r: &Record, source: &str| SwarmCount {
+            infohash: r.infohash(),
+            source: source.into(),
+            seeders: Some(0),
+            leechers: Some(0),
+            completed: Some(4),
+        };
+        let all = |source: &str| -> Vec<SwarmCount> {
+            [&quiet, &kept, &pinned, &mine, &reply]
+                .iter()
+                .map(|r| zero(r, source))
+                .collect()
+        };
+        let written = store.put_counts(&all("t"), 2_000, &fade).unwrap();
+        assert_eq!((written.faded, written.changes), (0, 5));
+        assert_eq!(store.post_counts().unwrap(), (4, 0));
+        // Two refreshes, but not yet the grace period.
+        let written = store.put_counts(&all("t"), 2_050, &fade).unwrap();
+        assert_eq!(
+            (written.faded, written.changes),
+            (0, 0),
+            "unchanged counts add no history"
+        );
+        let written = store.put_counts(&all("t"), 2_100, &fade).unwrap();
+        assert_eq!(written.faded, 4);
+        assert!(
+            store.signals(None, None).unwrap().is_empty(),
+            "faded posts leave the feeds"
+        );
+        assert_eq!(store.nth_newest(None, 1).unwrap(), None);
+        assert_eq!(store.current(quiet.infohash()).unwrap().downloads, 4);
+
+        // A seeder brings a post back at once.
+        let mut back = zero(&kept, "t");
+        back.seeders = Some(1);
+        let written = store.put_counts(&[back], 2_200, &fade).unwrap();
+        assert_eq!(written.revived, 1);
+        assert_eq!(store.signals(None, None).unwrap().len(), 1);
+
+        assert!(store.expired(&fade, 3_099, Some(me)).unwrap().is_empty());
+        let expired = store.expired(&fade, 3_100, Some(me)).unwrap();
+        assert_eq!(
+            expired,
+            vec![Expired {
+                infohash: quiet.infohash(),
+                comments: 1,
+                silent_since: 2_000
+            }],
+            "the pinned post and mine stay; the upvoted one is live again"
+        );
+        assert_eq!(
+            store.expired(&fade, 3_100, None).unwrap().len(),
+            2,
+            "without knowing who I am, my unvoted post is not protected"
+        );
+        assert_eq!(store.old_history(2_001, false).unwrap(), 5);
+        assert_eq!(store.delete_threads(&[quiet.infohash()]).unwrap(), 2);
+        assert!(store.record(quiet.infohash()).unwrap().is_none());
+        assert!(store.record(reply.infohash()).unwrap().is_none());
+        assert!(store.counts(reply.infohash()).unwrap().is_empty());
+        assert_eq!(store.old_history(2_001, true).unwrap(), 3);
+        assert_eq!(store.old_history(2_001, false).unwrap(), 0);
+        assert_eq!(
+            store.counts(mine.infohash()).unwrap().len(),
+            1,
+            "the latest count outlives the history"
+        );
+        assert!(store.unpin(pinned.infohash()).unwrap());
+        assert!(!store.pinned(pinned.infohash()).unwrap());
     }
 
     #[test]

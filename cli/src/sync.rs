@@ -18,6 +18,7 @@ use upseed_core::{InfoHash, TorrentClient};
 use crate::client::AnyClient;
 use crate::config::Config;
 use crate::fetch::Fetch;
+use crate::progress::Progress;
 use crate::scrape::{self, full_scrape};
 use crate::store::{CLIENT_SOURCE, Store, SwarmCount};
 
@@ -30,6 +31,8 @@ pub struct SyncOptions {
     pub fetch_timeout: Duration,
     /// Give up on a tracker request after this long.
     pub scrape_timeout: Duration,
+    /// Whether to show progress bars.
+    pub progress: Progress,
 }
 
 /// One tracker's part in a refresh.
@@ -75,6 +78,22 @@ pub struct SyncReport {
     pub failed: Vec<FetchFailure>,
     /// Torrents we wrote or upvoted that the client no longer holds.
     pub missing_from_client: Vec<String>,
+    /// HTTP requests this refresh sent to the client, fetches included.
+    pub client_requests: u64,
+    /// Requests sent to trackers: HTTP requests and UDP packets.
+    pub tracker_requests: usize,
+    /// Counts that changed since their source last gave them, kept as history.
+    pub changed_counts: usize,
+    /// Posts that left the feeds: nobody seeded them for long enough.
+    pub faded: usize,
+    /// Faded posts that someone seeds again.
+    pub revived: usize,
+    /// Posts in the feeds after the refresh.
+    pub live_posts: usize,
+    /// Faded posts still in the store.
+    pub faded_posts: usize,
+    /// How long the refresh took, in milliseconds.
+    pub elapsed_ms: u64,
 }
 
 /// One tracker's answer: counts, whether it was a full scrape, requests sent.
@@ -116,9 +135,13 @@ pub async fn sync(
     options: &SyncOptions,
     now: u64,
 ) -> Result<SyncReport> {
+    let started = std::time::Instant::now();
+    let requests_before = client.requests_sent();
     let known = store.record_hashes()?;
     let skip = store.known_hashes()?;
+    let step = options.progress.spinner("asking the client");
     let held = client.list(None).await?;
+    step.finish_and_clear();
     let held_set: HashSet<InfoHash> = held.iter().map(|t| t.infohash).collect();
     let mut counts: Vec<SwarmCount> = held
         .iter()
@@ -131,6 +154,10 @@ pub async fn sync(
         })
         .collect();
 
+    let step = options.progress.spinner(&format!(
+        "scraping {} tracker(s)",
+        config.trackers.urls.len()
+    ));
     let answers = join_all(
         config
             .trackers
@@ -139,6 +166,7 @@ pub async fn sync(
             .map(|t| ask_tracker(t, &known, options.scrape_timeout)),
     )
     .await;
+    step.finish_and_clear();
     let mut trackers = Vec::new();
     let mut listed: HashMap<InfoHash, (u32, Vec<SwarmCount>)> = HashMap::new();
     for (tracker, (answer, full, requests)) in config.trackers.urls.iter().zip(answers) {
@@ -190,6 +218,7 @@ pub async fn sync(
             keep: false,
             timeout: options.fetch_timeout,
             now,
+            progress: options.progress,
         };
         for (hash, outcome) in fetch.run(&wanted).await? {
             match outcome {
@@ -211,7 +240,13 @@ pub async fn sync(
             }
         }
     }
-    store.put_counts(&counts, now)?;
+    let step = options
+        .progress
+        .spinner(&format!("storing {} counts", counts.len()));
+    let written = store.put_counts(&counts, now, &config.retention.policy())?;
+    step.finish_and_clear();
+    let (live_posts, faded_posts) = store.post_counts()?;
+    let tracker_requests = trackers.iter().map(|t| t.requests).sum();
     let missing_from_client = store
         .votes()?
         .into_iter()
@@ -228,6 +263,14 @@ pub async fn sync(
         foreign,
         failed,
         missing_from_client,
+        client_requests: client.requests_sent() - requests_before,
+        tracker_requests,
+        changed_counts: written.changes,
+        faded: written.faded,
+        revived: written.revived,
+        live_posts,
+        faded_posts,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
 }
 
@@ -276,6 +319,16 @@ impl SyncReport {
         for f in &self.failed {
             out.push_str(&format!("  {}: {}\n", f.infohash, f.error));
         }
+        out.push_str(&format!(
+            "feeds: {} posts live, {} faded ({} faded now, {} back); {} requests to the client, {} to trackers, {:.1} s\n",
+            self.live_posts,
+            self.faded_posts,
+            self.faded,
+            self.revived,
+            self.client_requests,
+            self.tracker_requests,
+            self.elapsed_ms as f64 / 1000.0
+        ));
         if !self.missing_from_client.is_empty() {
             out.push_str(&format!(
                 "{} of your posts and upvotes are no longer in the client; `upseed upvote` them again to seed\n",

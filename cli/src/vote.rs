@@ -9,6 +9,7 @@ use upseed_core::{AddTorrent, InfoHash, Record, TorrentClient};
 use crate::client::AnyClient;
 use crate::config::Config;
 use crate::fetch::{Fetch, VOTE_TAG};
+use crate::progress::Progress;
 use crate::store::{Store, Vote};
 
 /// How an upvote went.
@@ -47,6 +48,7 @@ pub async fn upvote(
                 keep: true,
                 timeout,
                 now,
+                progress: Progress::new(true),
             };
             let record = fetch.one(hash).await?;
             store.put_record(&record, now)?;
@@ -91,7 +93,32 @@ pub async fn unvote(
             "you wrote {hash}; unvoting it stops the only copy you seed. Pass --force to stop seeding it (your file is kept)"
         );
     }
-    client.remove(&[hash], vote != Some(Vote::Authored)).await?;
-    store.remove_vote(hash)?;
+    stop_seeding(store, client, &[(hash, vote.unwrap_or(Vote::Upvoted))]).await
+}
+
+/// Removes torrents from the client and forgets their votes, in at most
+/// two client calls: upvotes go with their data, while the files of posts
+/// and comments we wrote are kept.
+pub async fn stop_seeding(
+    store: &mut Store,
+    client: &AnyClient,
+    torrents: &[(InfoHash, Vote)],
+) -> Result<()> {
+    let hashes = |own: bool| -> Vec<InfoHash> {
+        torrents
+            .iter()
+            .filter(|(_, v)| (*v == Vote::Authored) == own)
+            .map(|(h, _)| *h)
+            .collect()
+    };
+    let (own, others) = (hashes(true), hashes(false));
+    if !others.is_empty() {
+        client.remove(&others, true).await?;
+    }
+    if !own.is_empty() {
+        client.remove(&own, false).await?;
+    }
+    let hashes: Vec<InfoHash> = torrents.iter().map(|(h, _)| *h).collect();
+    store.remove_votes(&hashes)?;
     Ok(())
 }

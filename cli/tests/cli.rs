@@ -42,6 +42,9 @@ fn help_texts() {
         &["unvote", "--help"],
         &["sync", "--help"],
         &["doctor", "--help"],
+        &["gc", "--help"],
+        &["pin", "--help"],
+        &["unpin", "--help"],
         &["key", "--help"],
         &["inspect", "--help"],
     ] {

@@ -11,6 +11,7 @@ use std::path::Path;
 use upseed::render::{self, FeedJson, Style, ThreadJson, ThreadSort};
 use upseed::store::{Store, SwarmCount};
 use upseed_core::rank::{Sort, Window};
+use upseed_core::retention::FadePolicy;
 use upseed_core::{CommentDraft, Community, PostDraft, Record, SecretKey};
 
 const NOW: u64 = 1_763_683_200;
@@ -61,6 +62,7 @@ fn store() -> (tempfile::TempDir, Store, Record) {
         .put_counts(
             &[count(&a, 3), count(&b, 1), count(&c1, 2), count(&c3, 1)],
             NOW,
+            &FadePolicy::default(),
         )
         .unwrap();
     (dir, store, a)
@@ -150,4 +152,5 @@ fn committed_schemas_are_current() {
     check_schema("thread", schemars::schema_for!(ThreadJson));
     check_schema("sync", schemars::schema_for!(upseed::sync::SyncReport));
     check_schema("doctor", schemars::schema_for!(Vec<upseed::doctor::Check>));
+    check_schema("gc", schemars::schema_for!(upseed::gc::GcReport));
 }

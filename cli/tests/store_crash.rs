@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use upseed::store::{Store, SwarmCount, Vote};
+use upseed_core::retention::FadePolicy;
 use upseed_core::{InfoHash, PostDraft, SecretKey};
 
 const CHILD: &str = "UPSEED_CRASH_TEST_STORE";
@@ -35,7 +36,9 @@ fn write_forever(path: &str) -> ! {
             leechers: None,
             completed: None,
         };
-        store.put_counts(&[count], n).unwrap();
+        store
+            .put_counts(&[count], n, &FadePolicy::default())
+            .unwrap();
         writeln!(out, "count {hash}").unwrap();
         out.flush().unwrap();
     }

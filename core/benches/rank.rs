@@ -25,6 +25,7 @@ fn posts(n: u32) -> Vec<Signals> {
                 infohash: InfoHash::from_bytes(hash),
                 created: NOW - state % 31_557_600,
                 seeders: (1u32 << (state % 11)) + (state >> 40) as u32 % 7,
+                downloads: (state >> 20) as u32 % 5_000,
                 last_comment: state.is_multiple_of(3).then(|| NOW - state % 86_400),
             }
         })

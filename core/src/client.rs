@@ -422,6 +422,10 @@ pub trait TorrentClient: Send + Sync {
         &self,
         hashes: &[InfoHash],
     ) -> impl Future<Output = Result<(), ClientError>> + Send;
+
+    /// HTTP requests sent to the client so far, logins and handshakes
+    /// included: what a caller's work cost the client.
+    fn requests_sent(&self) -> u64;
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ mod key;
 mod magnet;
 pub mod rank;
 mod record;
+pub mod retention;
 pub mod scrape;
 mod secret;
 pub mod text;

@@ -9,6 +9,13 @@
 //! | `new` | `created` |
 //! | `active` | hot, with the time of the newest comment in place of `created` (Lemmy's "active") |
 //! | `top` | `score`, among posts created within the window; newer first on ties |
+//! | `best` | the Wilson lower bound (z = 1.281551565545, 80 %) of seeders out of readers |
+//!
+//! `best` asks how sure we can be that readers keep a post: of the
+//! `downloads + 1` people who hold a copy (each completed download is a
+//! read, and the author's own copy counts as one), `min(seeders,
+//! downloads + 1)` still seed it. A post read by many and kept by few sinks below a
+//! post kept by nearly everyone who read it, whatever their ages.
 //!
 //! Windows follow Plebbit: day 86,400 s, week 604,800 s, month 2,629,746 s
 //! (a twelfth of a Gregorian year), year 31,557,600 s (a Julian year), all.
@@ -84,6 +91,8 @@ pub enum Sort {
     Active,
     /// Highest score within a window.
     Top(Window),
+    /// Highest share of readers who keep seeding (Wilson lower bound).
+    Best,
 }
 
 /// What ranking knows of one post.
@@ -95,8 +104,32 @@ pub struct Signals {
     pub created: u64,
     /// Who seeds it now, the author included.
     pub seeders: u32,
+    /// How many finished downloading it: its reads.
+    pub downloads: u32,
     /// When its newest comment was created, if it has any.
     pub last_comment: Option<u64>,
+}
+
+/// The z of an 80 % confidence, as Reddit's `best` uses.
+const WILSON_Z: f64 = 1.281_551_565_545;
+
+/// The Wilson score interval's lower bound for `kept` successes out of
+/// `held` trials (0 when there are no trials). `kept` is capped at `held`.
+pub fn wilson(kept: u32, held: u32) -> f64 {
+    if held == 0 {
+        return 0.0;
+    }
+    let n = f64::from(held);
+    let p = f64::from(kept.min(held)) / n;
+    let z2 = WILSON_Z * WILSON_Z;
+    (p + z2 / (2.0 * n) - WILSON_Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt())
+        / (1.0 + z2 / n)
+}
+
+/// `best`'s key: the share of a post's holders (its readers and its
+/// author) who still seed it, as a Wilson lower bound.
+pub fn best(seeders: u32, downloads: u32) -> f64 {
+    wilson(seeders, downloads.saturating_add(1))
 }
 
 /// Reddit's hot formula over `score` and a time.
@@ -117,6 +150,7 @@ fn key(sort: Sort, s: &Signals) -> f64 {
         ),
         Sort::New => s.created as f64,
         Sort::Top(_) => f64::from(s.seeders),
+        Sort::Best => best(s.seeders, s.downloads),
     }
 }
 
@@ -145,8 +179,8 @@ pub fn candidates_since(sort: Sort, now: u64, nth_newest: Option<u64>) -> Option
         // The `limit` newest outrank anything older by the horizon or more.
         Sort::Hot => nth_newest.map(|c| c.saturating_sub(HOT_HORIZON)),
         Sort::New => nth_newest,
-        // A new comment can lift a post of any age.
-        Sort::Active => None,
+        // A new comment can lift a post of any age, and `best` ignores age.
+        Sort::Active | Sort::Best => None,
     }
 }
 
@@ -194,6 +228,7 @@ mod tests {
             infohash: InfoHash::from_bytes([n; 20]),
             created,
             seeders,
+            downloads: 0,
             last_comment: None,
         }
     }
@@ -267,8 +302,18 @@ mod tests {
                     n * 31 % 17,
                 )
             })
+            .map(|mut s| {
+                s.downloads = s.seeders * 3 % 11;
+                s
+            })
             .collect();
-        for sort in [Sort::Hot, Sort::New, Sort::Active, Sort::Top(Window::Day)] {
+        for sort in [
+            Sort::Hot,
+            Sort::New,
+            Sort::Active,
+            Sort::Top(Window::Day),
+            Sort::Best,
+        ] {
             let mut all: Vec<_> = posts
                 .iter()
                 .filter(|s| in_feed(sort, s, NOW))
@@ -278,6 +323,23 @@ mod tests {
             all.truncate(20);
             assert_eq!(top_n(&posts, sort, NOW, 20), all, "{sort:?}");
         }
+    }
+
+    #[test]
+    fn best_prefers_posts_their_readers_keep() {
+        // Reddit's published values for z = 1.281551565545.
+        assert!((wilson(1, 1) - 0.378).abs() < 1e-3);
+        assert!((wilson(10, 10) - 0.859).abs() < 1e-3);
+        assert_eq!(wilson(0, 0), 0.0);
+        assert_eq!(wilson(7, 3), wilson(3, 3), "seeders are capped at holders");
+        assert!(best(5, 4) > best(5, 100), "read by many, kept by few");
+        assert!(best(20, 19) > best(1, 0), "more evidence, more confidence");
+        let mut kept = post(1, NOW - 400 * 86_400, 10);
+        kept.downloads = 9;
+        let mut dropped = post(2, NOW - 60, 10);
+        dropped.downloads = 500;
+        assert_eq!(order(&[dropped, kept], Sort::Best), vec![1, 2]);
+        assert_eq!(candidates_since(Sort::Best, NOW, Some(5)), None);
     }
 
     #[test]

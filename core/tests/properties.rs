@@ -137,16 +137,18 @@ fn signals() -> impl Strategy<Value = Vec<upseed_core::rank::Signals>> {
             any::<[u8; 20]>(),
             0u64..4_000_000,
             prop_oneof![0u32..5, any::<u32>()],
+            prop_oneof![0u32..5, any::<u32>()],
             proptest::option::of(0u64..4_000_000),
         ),
         0..200,
     )
     .prop_map(|rows| {
         rows.into_iter()
-            .map(|(hash, age, seeders, comment)| Signals {
+            .map(|(hash, age, seeders, downloads, comment)| Signals {
                 infohash: upseed_core::InfoHash::from_bytes(hash),
                 created: 1_800_000_000 - age,
                 seeders,
+                downloads,
                 last_comment: comment.map(|c| 1_800_000_000 - c),
             })
             .collect()
@@ -157,11 +159,11 @@ proptest! {
     /// Reading only the candidates that `candidates_since` names gives the
     /// same feed as reading every post.
     #[test]
-    fn candidates_since_loses_no_post(posts in signals(), limit in 1usize..60, sort in 0usize..8) {
+    fn candidates_since_loses_no_post(posts in signals(), limit in 1usize..60, sort in 0usize..9) {
         use upseed_core::rank::{self, Sort, Window};
         let sort = [
             Sort::Hot, Sort::New, Sort::Active, Sort::Top(Window::Day), Sort::Top(Window::Week),
-            Sort::Top(Window::Month), Sort::Top(Window::Year), Sort::Top(Window::All),
+            Sort::Top(Window::Month), Sort::Top(Window::Year), Sort::Top(Window::All), Sort::Best,
         ][sort];
         let now = 1_800_000_000;
         let mut created: Vec<u64> = posts.iter().map(|p| p.created).collect();

@@ -493,4 +493,8 @@ impl TorrentClient for Qbittorrent {
         )
         .await
     }
+
+    fn requests_sent(&self) -> u64 {
+        self.session.requests_sent()
+    }
 }

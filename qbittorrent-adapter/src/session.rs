@@ -51,6 +51,8 @@ pub(crate) struct Session {
     http: Client,
     config: Config,
     login: Mutex<Login>,
+    /// HTTP requests sent, logins included.
+    sent: std::sync::atomic::AtomicU64,
 }
 
 impl Session {
@@ -70,7 +72,17 @@ impl Session {
             http,
             config,
             login: Mutex::new(login),
+            sent: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// HTTP requests sent so far, logins included.
+    pub(crate) fn requests_sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -111,6 +123,7 @@ impl Session {
             ("username", self.config.username.as_str()),
             ("password", password.expose()),
         ];
+        self.count();
         let response = self
             .http
             .post(self.url("auth/login"))
@@ -174,6 +187,7 @@ impl Session {
                 Body::Form(form) => self.http.post(self.url(endpoint)).form(form),
                 Body::Multipart(make) => self.http.post(self.url(endpoint)).multipart(make()),
             };
+            self.count();
             let response = request.send().await.map_err(|e| self.unreachable(&e))?;
             let status = response.status();
             let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;

@@ -370,6 +370,10 @@ impl TorrentClient for Transmission {
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
         self.ours_call("torrent-start-now", hashes, json!({})).await
     }
+
+    fn requests_sent(&self) -> u64 {
+        self.rpc.requests_sent()
+    }
 }
 
 impl Transmission {

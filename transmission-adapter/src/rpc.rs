@@ -54,6 +54,8 @@ pub(crate) struct Rpc {
     tag: AtomicU64,
     /// The RPC version from a 409 answer's header (4.1 and later send it).
     rpc_version_hint: AtomicU32,
+    /// HTTP requests sent, handshakes included.
+    sent: AtomicU64,
 }
 
 impl Rpc {
@@ -71,7 +73,13 @@ impl Rpc {
             server: OnceCell::new(),
             tag: AtomicU64::new(1),
             rpc_version_hint: AtomicU32::new(0),
+            sent: AtomicU64::new(0),
         })
+    }
+
+    /// HTTP requests sent so far, session-id handshakes included.
+    pub(crate) fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -143,6 +151,7 @@ impl Rpc {
                 request =
                     request.basic_auth(user, self.config.password.as_ref().map(|p| p.expose()));
             }
+            self.sent.fetch_add(1, Ordering::Relaxed);
             let response = request.send().await.map_err(|e| self.unreachable(&e))?;
             let status = response.status();
             if status == StatusCode::CONFLICT {

@@ -1,0 +1,200 @@
+//! `upseed gc`: applies the retention policy. Deletes expired threads from
+//! the store, trims old count history, and stops seeding what the seeded
+//! set's bounds leave out. A dry run reports the same plan and changes
+//! nothing.
+//!
+//! The steps run in that order, so a dry run lists exactly what a real run
+//! does: upvotes stopped now become eligible for deletion on a later run,
+//! once their posts have faded for the retention period.
+
+use anyhow::Result;
+use upseed_core::retention::{SeedReason, StopReason};
+use upseed_core::{InfoHash, PublicKey};
+
+use crate::client::AnyClient;
+use crate::config::Config;
+use crate::progress::Progress;
+use crate::store::{Store, Vote};
+
+/// How `gc` runs.
+#[derive(Debug, Clone, Copy)]
+pub struct GcOptions {
+    /// Only report what would go.
+    pub dry_run: bool,
+    /// Let the bounds stop seeding the user's own posts too (files are kept).
+    pub include_authored: bool,
+    /// Whether to show progress bars.
+    pub progress: Progress,
+}
+
+/// A torrent that stops seeding.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Stopped {
+    /// The torrent, as 40 hex digits.
+    pub infohash: String,
+    /// `authored` or `upvoted`.
+    pub vote: String,
+    /// Why it stops.
+    pub reason: String,
+}
+
+/// A thread deleted from the store.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Deleted {
+    /// The post, as 40 hex digits.
+    pub infohash: String,
+    /// Its comments, deleted with it.
+    pub comments: usize,
+    /// When a refresh first counted no seeder for it, unix seconds.
+    pub silent_since: u64,
+}
+
+/// What `gc` did, or would do, as `upseed gc --json` prints it.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct GcReport {
+    /// Nothing was changed.
+    pub dry_run: bool,
+    /// Threads deleted from the store: faded for longer than `[retention] keep`.
+    pub deleted: Vec<Deleted>,
+    /// Records (posts and comments) deleted.
+    pub records_deleted: usize,
+    /// Count history rows older than `[retention] keep` that were deleted.
+    pub history_deleted: usize,
+    /// Torrents that stop seeding.
+    pub stopped: Vec<Stopped>,
+    /// Torrents seeded after gc.
+    pub seeded: usize,
+    /// How many of those are over `[seeding] max_torrents`, because they are
+    /// pinned or yours.
+    pub over_bound: usize,
+}
+
+/// Runs gc on `store` at `now`. The client is contacted only when
+/// something must stop seeding.
+pub async fn gc(
+    store: &mut Store,
+    config: &Config,
+    me: Option<PublicKey>,
+    options: GcOptions,
+    now: u64,
+) -> Result<GcReport> {
+    let fade = config.retention.policy();
+    let expired = store.expired(&fade, now, me)?;
+    let mut records_deleted = expired.iter().map(|e| 1 + e.comments).sum();
+    let before = now.saturating_sub(fade.retention);
+    if !options.dry_run {
+        let bar = options.progress.bar(expired.len(), "deleting threads");
+        records_deleted = 0;
+        // A few hundred threads per transaction keeps each one short, so
+        // a concurrent command waits little for the store.
+        for chunk in expired.chunks(256) {
+            let hashes: Vec<InfoHash> = chunk.iter().map(|e| e.infohash).collect();
+            records_deleted += store.delete_threads(&hashes)?;
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+    }
+    let history_deleted = store.old_history(before, !options.dry_run)?;
+
+    let seeded = store.seeded()?;
+    let plan = config
+        .seeding
+        .policy()
+        .plan(&seeded, now, options.include_authored);
+    let vote_of = |hash: InfoHash| {
+        seeded
+            .iter()
+            .find(|s| s.infohash == hash)
+            .map_or(Vote::Upvoted, |s| match s.reason {
+                SeedReason::Authored => Vote::Authored,
+                SeedReason::Upvoted => Vote::Upvoted,
+            })
+    };
+    let stop: Vec<(InfoHash, Vote)> = plan.stop.iter().map(|(h, _)| (*h, vote_of(*h))).collect();
+    if !options.dry_run && !stop.is_empty() {
+        let client = AnyClient::from_config(config)?;
+        let bar = options
+            .progress
+            .spinner(&format!("stopping {} torrent(s)", stop.len()));
+        crate::vote::stop_seeding(store, &client, &stop).await?;
+        bar.finish_and_clear();
+    }
+    let stopped = plan
+        .stop
+        .iter()
+        .zip(&stop)
+        .map(|((hash, reason), (_, vote))| Stopped {
+            infohash: hash.to_string(),
+            vote: match vote {
+                Vote::Authored => "authored",
+                Vote::Upvoted => "upvoted",
+            }
+            .to_owned(),
+            reason: match reason {
+                StopReason::TooOld { max_age } => format!(
+                    "seeded for longer than {}",
+                    crate::config::duration_text(std::time::Duration::from_secs(*max_age))
+                ),
+                StopReason::OverBound { max_torrents } => {
+                    format!("among the oldest beyond {max_torrents} seeded torrents")
+                }
+            },
+        })
+        .collect();
+    Ok(GcReport {
+        dry_run: options.dry_run,
+        deleted: expired
+            .iter()
+            .map(|e| Deleted {
+                infohash: e.infohash.to_string(),
+                comments: e.comments,
+                silent_since: e.silent_since,
+            })
+            .collect(),
+        records_deleted,
+        history_deleted,
+        stopped,
+        seeded: seeded.len() - stop.len(),
+        over_bound: plan.over_bound,
+    })
+}
+
+impl GcReport {
+    /// The report as lines of text.
+    pub fn text(&self) -> String {
+        let did = if self.dry_run { "would " } else { "" };
+        let done = if self.dry_run { "would be " } else { "" };
+        let mut out = String::new();
+        if self.dry_run {
+            out.push_str("dry run: nothing was changed\n");
+        }
+        for d in &self.deleted {
+            out.push_str(&format!(
+                "{}delete {} ({} comments): unseeded since {}\n",
+                did, d.infohash, d.comments, d.silent_since
+            ));
+        }
+        for s in &self.stopped {
+            out.push_str(&format!(
+                "{}stop seeding {} ({}): {}\n",
+                did, s.infohash, s.vote, s.reason
+            ));
+        }
+        out.push_str(&format!(
+            "{} records and {} history rows {}deleted; {} torrents {}stopped; {} seeded after\n",
+            self.records_deleted,
+            self.history_deleted,
+            done,
+            self.stopped.len(),
+            done,
+            self.seeded
+        ));
+        if self.over_bound > 0 {
+            out.push_str(&format!(
+                "{} seeded torrents stay over [seeding] max_torrents because they are pinned or yours; raise the bound, unpin some, or pass --authored\n",
+                self.over_bound
+            ));
+        }
+        out
+    }
+}
