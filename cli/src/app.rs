@@ -407,6 +407,7 @@ fn init(home: &Home, args: InitArgs) -> Result<()> {
         },
         trackers: config::TrackersSection {
             urls: args.trackers,
+            full_scrape: true,
         },
         retention: config::RetentionSection::default(),
         seeding: config::SeedingSection::default(),

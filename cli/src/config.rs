@@ -104,12 +104,30 @@ pub struct PathsSection {
 }
 
 /// `[trackers]`: announce URLs put in every torrent and magnet.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrackersSection {
     /// Announce URLs, in order of preference.
     #[serde(default)]
     pub urls: Vec<String>,
+    /// Ask HTTP trackers for a full scrape (every torrent they track, in
+    /// one request), which is how `sync` discovers new posts; otherwise
+    /// scrape known torrents in batches.
+    #[serde(default = "yes")]
+    pub full_scrape: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for TrackersSection {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            full_scrape: true,
+        }
+    }
 }
 
 /// `[retention]`: when posts nobody seeds leave the feeds, then the store.
@@ -260,6 +278,11 @@ impl Config {
                 .map(|u| u.trim().to_owned())
                 .filter(|u| !u.is_empty())
                 .collect();
+        }
+        if let Some(full) = env("UPSEED_TRACKERS_FULL_SCRAPE") {
+            self.trackers.full_scrape = full.parse().with_context(|| {
+                format!("UPSEED_TRACKERS_FULL_SCRAPE `{full}` is not `true` or `false`")
+            })?;
         }
         if let Some(n) = env("UPSEED_RETENTION_FADE_AFTER_REFRESHES") {
             self.retention.fade_after_refreshes = n.parse().with_context(|| {
@@ -441,6 +464,10 @@ downloads = {downloads}
 [trackers]
 # Announce URLs put in every post, comment and magnet link.
 urls = [{trackers}]
+# Ask HTTP trackers for every torrent they track in one request: this is how
+# `upseed sync` discovers posts and comments from strangers. Turn it off for big
+# public trackers; known posts are then scraped in batches of 64.
+full_scrape = {full_scrape}
 
 [retention]
 # A post nobody seeds leaves the feeds once this many refreshes (`upseed sync`)
@@ -463,6 +490,7 @@ upvote_max_age = {upvote_max_age}
         dir = toml_string(&config.posts.dir.display().to_string()),
         downloads = toml_string(&config.posts.downloads.display().to_string()),
         trackers = trackers.join(", "),
+        full_scrape = config.trackers.full_scrape,
         fade_after_refreshes = config.retention.fade_after_refreshes,
         grace = duration_string(config.retention.grace),
         keep = duration_string(config.retention.keep),
@@ -499,6 +527,7 @@ mod tests {
             },
             trackers: TrackersSection {
                 urls: vec!["http://127.0.0.1:6969/announce".into()],
+                full_scrape: false,
             },
             retention: RetentionSection {
                 grace: Duration::from_secs(36 * 3600),

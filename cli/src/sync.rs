@@ -99,14 +99,21 @@ pub struct SyncReport {
 /// One tracker's answer: counts, whether it was a full scrape, requests sent.
 type TrackerAnswer = (Result<HashMap<InfoHash, SwarmCounts>, String>, bool, usize);
 
-async fn ask_tracker(tracker: &str, known: &[InfoHash], timeout: Duration) -> TrackerAnswer {
-    if (tracker.starts_with("http://") || tracker.starts_with("https://"))
-        && let Ok(all) = full_scrape(tracker, timeout).await
-    {
-        return (Ok(all), true, 1);
+async fn ask_tracker(
+    tracker: &str,
+    known: &[InfoHash],
+    timeout: Duration,
+    full: bool,
+) -> TrackerAnswer {
+    let mut tried = 0;
+    if full && (tracker.starts_with("http://") || tracker.starts_with("https://")) {
+        tried = 1;
+        if let Ok(all) = full_scrape(tracker, timeout).await {
+            return (Ok(all), true, 1);
+        }
     }
     let report = scrape::scrape(&[tracker.to_owned()], known, timeout).await;
-    let requests = report.requests;
+    let requests = report.requests + tried;
     if let Some(failure) = report.failures.into_iter().next() {
         return (Err(failure.error), false, requests);
     }
@@ -163,7 +170,7 @@ pub async fn sync(
             .trackers
             .urls
             .iter()
-            .map(|t| ask_tracker(t, &known, options.scrape_timeout)),
+            .map(|t| ask_tracker(t, &known, options.scrape_timeout, config.trackers.full_scrape)),
     )
     .await;
     step.finish_and_clear();

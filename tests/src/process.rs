@@ -116,6 +116,11 @@ impl Instance {
         self.dir.path().join("downloads")
     }
 
+    /// The daemon's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.daemon.pid()
+    }
+
     /// The profile folder.
     pub fn profile(&self) -> &Path {
         self.dir.path()
