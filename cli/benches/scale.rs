@@ -37,9 +37,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(10_000);
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(run(n));
+    tokio::runtime::Runtime::new().unwrap().block_on(run(n));
 }
 
 /// Runs a command as this process's only child, then prints its peak
@@ -49,8 +47,8 @@ fn measure(command: &[String]) -> ! {
         .args(&command[1..])
         .status()
         .unwrap();
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
-        .unwrap();
+    let usage =
+        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
     eprintln!("peak_rss_kib {}", usage.max_rss());
     std::process::exit(status.code().unwrap_or(1));
 }
@@ -86,7 +84,11 @@ async fn add_and_seed<N: Node>(name: &str, node: &N, tracker: &Tracker, posts: &
     let adds: Vec<_> = posts.iter().map(|r| seedable(node, r, tracker)).collect();
     let start = Instant::now();
     client.add(&adds).await.unwrap();
-    eprintln!("{name}: added {} in {:.1} s", posts.len(), start.elapsed().as_secs_f64());
+    eprintln!(
+        "{name}: added {} in {:.1} s",
+        posts.len(),
+        start.elapsed().as_secs_f64()
+    );
     let hashes: Vec<InfoHash> = posts.iter().map(Record::infohash).collect();
     loop {
         let list = client.list(Some(&hashes)).await.unwrap();
@@ -164,9 +166,10 @@ fn user_home<N: Node>(
 }
 
 async fn run(n: usize) {
-    let upseed = PathBuf::from(std::env::var("UPSEED_BIN").expect(
-        "set UPSEED_BIN to a release build of upseed; bench/scale does this",
-    ));
+    let upseed = PathBuf::from(
+        std::env::var("UPSEED_BIN")
+            .expect("set UPSEED_BIN to a release build of upseed; bench/scale does this"),
+    );
     let host = upseed_tests::host();
     let tracker = Tracker::start(host).await;
     let qb = QbDaemon::start(QbOptions::default()).await;
@@ -177,7 +180,11 @@ async fn run(n: usize) {
     let started = Instant::now();
     let a: Vec<Record> = (0..n).map(|i| new_post(&format!("qb post {i}"))).collect();
     let b: Vec<Record> = (0..n).map(|i| new_post(&format!("tr post {i}"))).collect();
-    eprintln!("signed {} posts in {:.1} s", 2 * n, started.elapsed().as_secs_f64());
+    eprintln!(
+        "signed {} posts in {:.1} s",
+        2 * n,
+        started.elapsed().as_secs_f64()
+    );
     let all: Vec<Record> = a.iter().chain(&b).cloned().collect();
     let hashes: Vec<InfoHash> = all.iter().map(Record::infohash).collect();
     tracker.allow(&hashes).await;
@@ -211,8 +218,18 @@ async fn run(n: usize) {
     let mut runs = Vec::new();
     let mut stores = Vec::new();
     for (user, kind, url, password) in [
-        ("qbittorrent", "qbittorrent", qb.url().to_string(), qb.password().to_owned()),
-        ("transmission", "transmission", tr.url().to_string(), tr.password().to_owned()),
+        (
+            "qbittorrent",
+            "qbittorrent",
+            qb.url().to_string(),
+            qb.password().to_owned(),
+        ),
+        (
+            "transmission",
+            "transmission",
+            tr.url().to_string(),
+            tr.password().to_owned(),
+        ),
     ] {
         let home = if user == "qbittorrent" {
             user_home(&upseed, &qb, kind, &url, &password, &tracker)
@@ -252,13 +269,22 @@ async fn run(n: usize) {
             .iter()
             .filter(|s| s.seeders > 0)
             .count();
-        assert_eq!(seeded, 2 * n, "{user}: every post has a seeder in the store");
+        assert_eq!(
+            seeded,
+            2 * n,
+            "{user}: every post has a seeder in the store"
+        );
         stores.push((user, filled, size_before, file_size(&store_path)));
         drop(home);
     }
 
-    println!("\n## upseed sync at scale: {n} posts per client, {} known to each user\n", 2 * n);
-    println!("| user's client | tracker | pass | wall s | sync's own ms | peak RSS MiB | client requests | tracker requests | counts | history rows |");
+    println!(
+        "\n## upseed sync at scale: {n} posts per client, {} known to each user\n",
+        2 * n
+    );
+    println!(
+        "| user's client | tracker | pass | wall s | sync's own ms | peak RSS MiB | client requests | tracker requests | counts | history rows |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &runs {
         println!(
@@ -275,7 +301,10 @@ async fn run(n: usize) {
             r.report["changed_counts"],
         );
     }
-    println!("\n| store | fill {} records s | size before sync MiB | after 6 syncs MiB |", 2 * n);
+    println!(
+        "\n| store | fill {} records s | size before sync MiB | after 6 syncs MiB |",
+        2 * n
+    );
     println!("|---|---|---|---|");
     for (user, filled, before, after) in &stores {
         println!(
@@ -284,8 +313,12 @@ async fn run(n: usize) {
             *after as f64 / 1_048_576.0
         );
     }
-    let per_1000 = |before: u64, after: u64| (after.saturating_sub(before)) as f64 / 1024.0 / (n as f64 / 1000.0);
-    println!("\n| client | add + all seeding s | RSS before MiB | RSS seeding {n} MiB | MiB per 1,000 posts |");
+    let per_1000 = |before: u64, after: u64| {
+        (after.saturating_sub(before)) as f64 / 1024.0 / (n as f64 / 1000.0)
+    };
+    println!(
+        "\n| client | add + all seeding s | RSS before MiB | RSS seeding {n} MiB | MiB per 1,000 posts |"
+    );
     println!("|---|---|---|---|---|");
     println!(
         "| qBittorrent | {qb_seed_s:.1} | {:.1} | {:.1} | {:.1} |",

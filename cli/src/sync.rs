@@ -165,13 +165,14 @@ pub async fn sync(
         "scraping {} tracker(s)",
         config.trackers.urls.len()
     ));
-    let answers = join_all(
-        config
-            .trackers
-            .urls
-            .iter()
-            .map(|t| ask_tracker(t, &known, options.scrape_timeout, config.trackers.full_scrape)),
-    )
+    let answers = join_all(config.trackers.urls.iter().map(|t| {
+        ask_tracker(
+            t,
+            &known,
+            options.scrape_timeout,
+            config.trackers.full_scrape,
+        )
+    }))
     .await;
     step.finish_and_clear();
     let mut trackers = Vec::new();
