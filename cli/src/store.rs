@@ -284,6 +284,14 @@ pub struct Store {
     path: String,
 }
 
+/// Maps SQLite's errors to ours, naming the store file.
+fn sqlite_error(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 fn hash_from(bytes: &[u8]) -> Option<InfoHash> {
     <[u8; 20]>::try_from(bytes).ok().map(InfoHash::from_bytes)
 }
@@ -315,10 +323,7 @@ impl Store {
     }
 
     fn sqlite(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+        sqlite_error(&self.path)
     }
 
     /// Stores a verified record, or adds its body to the stored one. For a
@@ -416,11 +421,7 @@ impl Store {
 
     /// Forgets our votes, in one transaction; returns how many there were.
     pub fn remove_votes(&mut self, hashes: &[InfoHash]) -> Result<usize, StoreError> {
-        let path = self.path.clone();
-        let sqlite = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sqlite = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&sqlite)?;
         let mut removed = 0;
         {
@@ -459,11 +460,7 @@ impl Store {
         now: u64,
         fade: &FadePolicy,
     ) -> Result<CountsWritten, StoreError> {
-        let path = self.path.clone();
-        let sqlite = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sqlite = sqlite_error(&self.path);
         let mut written = CountsWritten::default();
         let tx = self.conn.transaction().map_err(&sqlite)?;
         {
@@ -756,11 +753,7 @@ impl Store {
 
     /// Stores many verified records in one transaction (see [`Self::put_record`]).
     pub fn put_records(&mut self, records: &[Record], now: u64) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sqlite = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sqlite = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&sqlite)?;
         for record in records {
             insert_record(&tx, record, now).map_err(&sqlite)?;
@@ -911,11 +904,7 @@ impl Store {
     /// Deletes posts with their threads and counts, in one transaction.
     /// Returns how many records went.
     pub fn delete_threads(&mut self, posts: &[InfoHash]) -> Result<usize, StoreError> {
-        let path = self.path.clone();
-        let sqlite = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sqlite = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&sqlite)?;
         let mut deleted = 0;
         {
