@@ -78,6 +78,11 @@ enum Command {
     /// Apply the retention policy: delete long-faded threads from the store, and stop
     /// seeding what [seeding] leaves out. Your own posts stay unless you pass --authored.
     Gc(GcArgs),
+    /// Run unattended: refresh counts, apply the seeding rules and the retention
+    /// policy on the schedule in [daemon], until SIGTERM or SIGINT.
+    Daemon(DaemonArgs),
+    /// What the daemon last did and will do next, read from the store.
+    Status(StatusArgs),
     /// Keep a post or comment whatever the retention policy says: gc never stops
     /// seeding it or deletes its thread.
     Pin(PinArgs),
@@ -218,6 +223,20 @@ struct GcArgs {
     #[arg(long)]
     authored: bool,
     /// Print one JSON document (schema: docs/schema/gc.schema.json).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DaemonArgs {
+    /// Log one JSON object per line instead of text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// Print one JSON document (schema: docs/schema/status.schema.json).
     #[arg(long)]
     json: bool,
 }
@@ -411,6 +430,7 @@ fn init(home: &Home, args: InitArgs) -> Result<()> {
         },
         retention: config::RetentionSection::default(),
         seeding: config::SeedingSection::default(),
+        daemon: config::DaemonSection::default(),
     };
     for folder in [&dir, &config.posts.dir, &config.posts.downloads] {
         std::fs::create_dir_all(folder)
@@ -602,6 +622,7 @@ async fn upvote(home: &Home, config: &Config, args: VoteArgs) -> Result<()> {
         hash,
         Duration::from_secs(args.timeout),
         now(),
+        "user",
     )
     .await?;
     match how {
@@ -675,6 +696,27 @@ async fn gc(home: &Home, config: &Config, args: GcArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.text());
+    }
+    Ok(())
+}
+
+async fn daemon(home: &Home, config: &Config, args: DaemonArgs) -> Result<()> {
+    use crate::daemon::{Daemon, LogFormat, init_logging};
+    init_logging(if args.log_json {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    });
+    Daemon::new(home, config)?.run().await
+}
+
+fn status(home: &Home, config: &Config, args: StatusArgs) -> Result<()> {
+    let store = Store::open(&home.store)?;
+    let status = crate::status::read(&store, config.seeding.max_torrents, now())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", status.text());
     }
     Ok(())
 }
@@ -756,6 +798,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Sync(args) => sync(&home, &load()?, args).await?,
         Command::Doctor(args) => doctor(&home, &load()?, args).await?,
         Command::Gc(args) => gc(&home, &load()?, args).await?,
+        Command::Daemon(args) => daemon(&home, &load()?, args).await?,
+        Command::Status(args) => status(&home, &load()?, args)?,
         Command::Pin(args) => pin(&home, args, true)?,
         Command::Unpin(args) => pin(&home, args, false)?,
         Command::Feed(args) => feed(&home, args)?,

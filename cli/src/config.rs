@@ -197,6 +197,72 @@ impl SeedingSection {
     }
 }
 
+/// `[daemon]`: what `upseed daemon` does, and how often.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonSection {
+    /// How often to refresh counts and discover posts (and then apply the rules).
+    #[serde(with = "humantime_serde")]
+    pub sync_every: Duration,
+    /// How often to apply the retention policy (`upseed gc`).
+    #[serde(with = "humantime_serde")]
+    pub gc_every: Duration,
+    /// Up to this much random delay on top of each interval.
+    #[serde(with = "humantime_serde")]
+    pub jitter: Duration,
+    /// Give up on a download after this long.
+    #[serde(with = "humantime_serde")]
+    pub fetch_timeout: Duration,
+    /// Fetch at most this many newly discovered posts per refresh.
+    pub fetch_limit: usize,
+    /// Seed the top posts of a feed.
+    pub seed_top: Vec<SeedTopRule>,
+    /// Seed posts you have read that are about to fade.
+    pub rescue: Option<RescueRule>,
+}
+
+impl Default for DaemonSection {
+    fn default() -> Self {
+        Self {
+            sync_every: Duration::from_secs(15 * 60),
+            gc_every: Duration::from_secs(6 * 3600),
+            jitter: Duration::from_secs(60),
+            fetch_timeout: Duration::from_secs(120),
+            fetch_limit: 50,
+            seed_top: Vec::new(),
+            rescue: None,
+        }
+    }
+}
+
+/// `[[daemon.seed_top]]`: seed the best `count` posts of a window.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedTopRule {
+    /// Only this community; every community when absent.
+    pub community: Option<String>,
+    /// `day`, `week`, `month`, `year` or `all`.
+    pub window: upseed_core::rank::Window,
+    /// How many posts.
+    pub count: usize,
+    /// Only log what the rule would seed.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// `[daemon.rescue]`: seed posts you have read before they fade.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescueRule {
+    /// Rescue posts with fewer seeders than this.
+    pub below: u32,
+    /// At most this many rescued posts seeded at once.
+    pub budget: usize,
+    /// Only log what the rule would seed.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 /// The whole config.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +283,9 @@ pub struct Config {
     /// The seeded set.
     #[serde(default)]
     pub seeding: SeedingSection,
+    /// `upseed daemon`.
+    #[serde(default)]
+    pub daemon: DaemonSection,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -484,6 +553,33 @@ keep = {keep}
 max_torrents = {max_torrents}
 # Upvotes stop seeding after this long unless pinned; "0s" keeps them for ever.
 upvote_max_age = {upvote_max_age}
+
+[daemon]
+# `upseed daemon` refreshes counts and discovers posts this often, then applies
+# the seeding rules below;
+sync_every = {sync_every}
+# and applies the retention policy (`upseed gc`) this often.
+gc_every = {gc_every}
+# Up to this much random delay is added to each interval.
+jitter = {jitter}
+# A download gives up after fetch_timeout; a refresh fetches at most fetch_limit new posts.
+fetch_timeout = {fetch_timeout}
+fetch_limit = {fetch_limit}
+
+# Seed the best `count` posts of a window, in one community or in all (repeat
+# the table for more rules). With dry_run, the daemon only logs what it would seed.
+# [[daemon.seed_top]]
+# community = "rust"
+# window = "week"
+# count = 10
+# dry_run = false
+
+# Seed posts you have read that fewer than `below` people seed, so they do not
+# fade, with at most `budget` such rescues seeded at once.
+# [daemon.rescue]
+# below = 2
+# budget = 20
+# dry_run = false
 "#,
         url = toml_string(config.client.url.as_str()),
         category = toml_string(&config.client.category),
@@ -496,6 +592,11 @@ upvote_max_age = {upvote_max_age}
         keep = duration_string(config.retention.keep),
         max_torrents = config.seeding.max_torrents,
         upvote_max_age = duration_string(config.seeding.upvote_max_age),
+        sync_every = duration_string(config.daemon.sync_every),
+        gc_every = duration_string(config.daemon.gc_every),
+        jitter = duration_string(config.daemon.jitter),
+        fetch_timeout = duration_string(config.daemon.fetch_timeout),
+        fetch_limit = config.daemon.fetch_limit,
     )
 }
 
@@ -534,6 +635,7 @@ mod tests {
                 ..RetentionSection::default()
             },
             seeding: SeedingSection::default(),
+            daemon: DaemonSection::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 mod app;
 pub mod client;
 pub mod config;
+pub mod daemon;
 pub mod doctor;
 pub mod fetch;
 pub mod gc;
@@ -11,6 +12,7 @@ pub mod keyfile;
 pub mod progress;
 pub mod render;
 pub mod scrape;
+pub mod status;
 pub mod store;
 pub mod sync;
 pub mod vote;

@@ -107,6 +107,27 @@ CREATE TABLE pins (
     since    INTEGER NOT NULL
 ) STRICT;
 "#,
+    r#"
+-- Who cast a vote: the user, or one of the daemon's rules.
+ALTER TABLE votes ADD COLUMN origin TEXT NOT NULL DEFAULT 'user';
+
+-- What `upseed daemon` did last and will do next, for `upseed status`.
+CREATE TABLE daemon_steps (
+    step       TEXT PRIMARY KEY,
+    started    INTEGER,
+    finished   INTEGER,
+    outcome    TEXT,
+    summary    TEXT,
+    runs       INTEGER NOT NULL DEFAULT 0,
+    errors     INTEGER NOT NULL DEFAULT 0,
+    failures   INTEGER NOT NULL DEFAULT 0,
+    next_at    INTEGER
+) STRICT;
+CREATE TABLE daemon_state (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The source name of counts that come from the user's client.
@@ -973,6 +994,175 @@ impl Store {
                 )
             })
             .map_err(self.sqlite())
+    }
+}
+
+/// What the daemon last did in one of its steps, and when it runs next.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct StepRecord {
+    /// `sync`, `seed` or `gc`.
+    pub step: String,
+    /// When the last run started, unix seconds.
+    pub started: Option<u64>,
+    /// When the last run finished, unix seconds; before `started` while it runs.
+    pub finished: Option<u64>,
+    /// `ok` or `failed`.
+    pub outcome: Option<String>,
+    /// One line on what it did, or why it failed.
+    pub summary: Option<String>,
+    /// Runs so far.
+    pub runs: u64,
+    /// Failed runs so far, all survived.
+    pub errors: u64,
+    /// Failures in a row, which set the back-off.
+    pub failures: u32,
+    /// When it runs next, unix seconds.
+    pub next_at: Option<u64>,
+}
+
+/// The daemon's bookkeeping, read by `upseed status`.
+impl Store {
+    /// Marks a step as started.
+    pub fn step_started(&mut self, step: &str, now: u64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO daemon_steps (step, started) VALUES (?1, ?2)
+                 ON CONFLICT (step) DO UPDATE SET started = excluded.started",
+                params![step, now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// Records how a step ended and when it runs next.
+    pub fn step_finished(&mut self, record: &StepRecord) -> Result<(), StoreError> {
+        let int = |v: Option<u64>| v.map(|v| v as i64);
+        self.conn
+            .execute(
+                "INSERT INTO daemon_steps (step, started, finished, outcome, summary, runs, errors, failures, next_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (step) DO UPDATE SET started = excluded.started, finished = excluded.finished,
+                 outcome = excluded.outcome, summary = excluded.summary, runs = excluded.runs,
+                 errors = excluded.errors, failures = excluded.failures, next_at = excluded.next_at",
+                params![
+                    record.step,
+                    int(record.started),
+                    int(record.finished),
+                    record.outcome,
+                    record.summary,
+                    record.runs as i64,
+                    record.errors as i64,
+                    record.failures,
+                    int(record.next_at)
+                ],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// Every step the daemon has recorded, by name.
+    pub fn steps(&self) -> Result<Vec<StepRecord>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT step, started, finished, outcome, summary, runs, errors, failures, next_at
+                 FROM daemon_steps ORDER BY step",
+            )
+            .map_err(self.sqlite())?;
+        let unsigned = |v: Option<i64>| v.map(i64::unsigned_abs);
+        let rows = statement
+            .query_map([], |r| {
+                Ok(StepRecord {
+                    step: r.get(0)?,
+                    started: unsigned(r.get(1)?),
+                    finished: unsigned(r.get(2)?),
+                    outcome: r.get(3)?,
+                    summary: r.get(4)?,
+                    runs: r.get::<_, i64>(5)?.unsigned_abs(),
+                    errors: r.get::<_, i64>(6)?.unsigned_abs(),
+                    failures: u32::try_from(r.get::<_, i64>(7)?).unwrap_or(u32::MAX),
+                    next_at: unsigned(r.get(8)?),
+                })
+            })
+            .map_err(self.sqlite())?;
+        rows.collect::<Result<_, _>>().map_err(self.sqlite())
+    }
+
+    /// Sets a daemon fact: `pid`, `started`, `heartbeat` or `stopped`.
+    pub fn set_daemon_state(&mut self, key: &str, value: u64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO daemon_state (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// A daemon fact, if recorded.
+    pub fn daemon_state(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM daemon_state WHERE key = ?1",
+                params![key],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|v| v.map(i64::unsigned_abs))
+            .map_err(self.sqlite())
+    }
+
+    /// Records a vote cast by `origin` (`user`, or a daemon rule's name).
+    pub fn set_vote_from(
+        &mut self,
+        infohash: InfoHash,
+        vote: Vote,
+        origin: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.set_vote(infohash, vote, now)?;
+        self.conn
+            .execute(
+                "UPDATE votes SET origin = ?2 WHERE infohash = ?1 AND reason = 'upvoted'",
+                params![infohash.as_bytes(), origin],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// How many of our votes `origin` cast.
+    pub fn votes_from(&self, origin: &str) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM votes WHERE origin = ?1",
+                params![origin],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(self.sqlite())
+    }
+
+    /// Posts we hold the text of and do not seed, with fewer than `below`
+    /// seeders and not faded, fewest seeders first, then newest.
+    pub fn rescue_candidates(&self, below: u32, limit: usize) -> Result<Vec<InfoHash>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT s.infohash FROM post_stats s JOIN records r ON r.infohash = s.infohash
+                 WHERE s.seeders < ?1 AND s.faded = 0 AND r.body IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.infohash = s.infohash)
+                 ORDER BY s.seeders, s.created DESC LIMIT ?2",
+            )
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map(params![below, limit as i64], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(hash_from(&row.map_err(self.sqlite())?));
+        }
+        Ok(out)
     }
 }
 

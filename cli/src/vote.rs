@@ -24,7 +24,8 @@ pub enum Upvoted {
 }
 
 /// Seeds `hash`: from the stored body when we have it, else by having the
-/// client download it. Records the vote once the client holds it.
+/// client download it. Records the vote, cast by `origin` (`user` or a
+/// daemon rule), once the client holds it.
 pub async fn upvote(
     store: &mut Store,
     config: &Config,
@@ -32,6 +33,7 @@ pub async fn upvote(
     hash: InfoHash,
     timeout: Duration,
     now: u64,
+    origin: &str,
 ) -> Result<Upvoted> {
     if store.vote(hash)? == Some(Vote::Authored) {
         return Ok(Upvoted::Authored);
@@ -48,14 +50,14 @@ pub async fn upvote(
                 keep: true,
                 timeout,
                 now,
-                progress: Progress::new(true),
+                progress: Progress::new(origin == "user"),
             };
             let record = fetch.one(hash).await?;
             store.put_record(&record, now)?;
             Upvoted::Downloaded
         }
     };
-    store.set_vote(hash, Vote::Upvoted, now)?;
+    store.set_vote_from(hash, Vote::Upvoted, origin, now)?;
     Ok(how)
 }
 

@@ -135,4 +135,16 @@ impl Instance {
     pub fn stop(&mut self) {
         self.daemon.stop(Duration::from_secs(5));
     }
+
+    /// Starts the daemon again with `command`, after a [`Self::stop`] or a
+    /// crash, keeping the profile folder.
+    pub fn respawn(&mut self, name: &'static str, command: Command, log: &Path) {
+        self.daemon.stop(Duration::from_secs(5));
+        self.daemon = Daemon::spawn(name, command, log);
+    }
+
+    /// Whether the daemon is still running.
+    pub fn running(&mut self) -> bool {
+        self.daemon.running()
+    }
 }

@@ -55,7 +55,48 @@ fn password_hash(password: &str) -> String {
     )
 }
 
+fn command(profile: &std::path::Path, web_port: u16) -> Command {
+    let mut command = Command::new("qbittorrent-nox");
+    command
+        .arg(format!("--profile={}", profile.display()))
+        .arg(format!("--webui-port={web_port}"));
+    command
+}
+
+async fn wait_answering(url: &url::Url) {
+    let probe = format!("{url}api/v2/app/webapiVersion");
+    crate::eventually(
+        "qbittorrent-nox to answer",
+        Duration::from_secs(20),
+        || async { reqwest::get(&probe).await.ok().map(drop) },
+    )
+    .await;
+}
+
 impl QbDaemon {
+    /// Stops qbittorrent-nox; [`Self::start_again`] brings it back.
+    pub fn stop(&mut self) {
+        self.instance.stop();
+    }
+
+    /// Starts qbittorrent-nox again on the same profile and port, after
+    /// [`Self::stop`], and waits until its Web UI answers.
+    pub async fn start_again(&mut self) {
+        let port = self.url.port().expect("the Web UI URL has a port");
+        let profile = self.instance.profile().to_owned();
+        self.instance.respawn(
+            "qbittorrent-nox",
+            command(&profile, port),
+            &profile.join("stdout.log"),
+        );
+        wait_answering(&self.url).await;
+        assert!(
+            self.instance.running(),
+            "qbittorrent-nox exited\n{}",
+            self.instance.log_tail()
+        );
+    }
+
     /// Starts qbittorrent-nox and waits until its Web UI answers.
     pub async fn start(options: QbOptions) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
@@ -116,19 +157,13 @@ WebUI\SessionTimeout=86400
             max_fail = options.max_auth_failures,
         );
         std::fs::write(config_dir.join("qBittorrent.conf"), conf).expect("write qBittorrent.conf");
-        let mut command = Command::new("qbittorrent-nox");
-        command
-            .arg(format!("--profile={}", dir.path().display()))
-            .arg(format!("--webui-port={web_port}"));
-        let mut daemon = Daemon::spawn("qbittorrent-nox", command, &dir.path().join("stdout.log"));
+        let mut daemon = Daemon::spawn(
+            "qbittorrent-nox",
+            command(dir.path(), web_port),
+            &dir.path().join("stdout.log"),
+        );
         let url: url::Url = format!("http://{ip}:{web_port}/").parse().expect("url");
-        let probe = format!("{url}api/v2/app/webapiVersion");
-        crate::eventually(
-            "qbittorrent-nox to answer",
-            Duration::from_secs(20),
-            || async { reqwest::get(&probe).await.ok().map(drop) },
-        )
-        .await;
+        wait_answering(&url).await;
         assert!(
             daemon.running(),
             "qbittorrent-nox exited\n{}",

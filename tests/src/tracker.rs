@@ -22,7 +22,47 @@ pub struct Tracker {
     _dir: tempfile::TempDir,
 }
 
+fn command(conf: &std::path::Path, ip: Ipv4Addr, port: u16) -> Command {
+    let mut command = Command::new("opentracker");
+    command.arg("-f").arg(conf).args([
+        "-i",
+        &ip.to_string(),
+        "-p",
+        &port.to_string(),
+        "-P",
+        &port.to_string(),
+        "-A",
+        &ip.to_string(),
+    ]);
+    command
+}
+
+async fn wait_answering(ip: Ipv4Addr, port: u16) {
+    let tracker_url = format!("http://{ip}:{port}/stats?mode=torr");
+    crate::eventually("opentracker to answer", Duration::from_secs(10), || async {
+        reqwest::get(&tracker_url).await.ok().map(drop)
+    })
+    .await;
+}
+
 impl Tracker {
+    /// Stops the tracker; [`Self::start_again`] brings it back. Peers it
+    /// knew are forgotten, as after a real tracker's restart.
+    pub fn stop(&mut self) {
+        self.daemon.stop(Duration::from_secs(5));
+    }
+
+    /// Starts the tracker again on the same port with the same whitelist.
+    pub async fn start_again(&mut self) {
+        let conf = self._dir.path().join("opentracker.conf");
+        self.daemon = Daemon::spawn(
+            "opentracker",
+            command(&conf, self.ip, self.port),
+            &self._dir.path().join("opentracker.log"),
+        );
+        wait_answering(self.ip, self.port).await;
+    }
+
     /// Starts opentracker on `ip` with an empty whitelist, HTTP and UDP on one free port.
     pub async fn start(ip: Ipv4Addr) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
@@ -37,23 +77,12 @@ impl Tracker {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
         }
         let port = crate::free_port(ip);
-        let mut command = Command::new("opentracker");
-        command.arg("-f").arg(&conf).args([
-            "-i",
-            &ip.to_string(),
-            "-p",
-            &port.to_string(),
-            "-P",
-            &port.to_string(),
-            "-A",
-            &ip.to_string(),
-        ]);
-        let mut daemon = Daemon::spawn("opentracker", command, &dir.path().join("opentracker.log"));
-        let tracker_url = format!("http://{ip}:{port}/stats?mode=torr");
-        crate::eventually("opentracker to answer", Duration::from_secs(10), || async {
-            reqwest::get(&tracker_url).await.ok().map(drop)
-        })
-        .await;
+        let mut daemon = Daemon::spawn(
+            "opentracker",
+            command(&conf, ip, port),
+            &dir.path().join("opentracker.log"),
+        );
+        wait_answering(ip, port).await;
         assert!(
             daemon.running(),
             "opentracker exited\n{}",

@@ -1,0 +1,360 @@
+//! `upseed daemon` on real daemons, through faults: alice's daemon runs
+//! while bob keeps posting and commenting, and alice's qBittorrent is
+//! restarted, then down for a while; the tracker goes down; alice's
+//! folders turn read-only; another command holds the store. The daemon
+//! must never crash, lose or duplicate anything, or touch a torrent that
+//! is not ours; it stops cleanly on SIGTERM, at once on a second signal,
+//! and resumes after `kill -9`.
+//!
+//! `UPSEED_SOAK_SECS` sets the length of the soak (default 100 s).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{init, text, upseed};
+use serde_json::Value;
+use upseed::store::Store;
+use upseed_core::{InfoHash, TorrentClient};
+use upseed_tests::conformance::{Node, new_post, seedable};
+use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
+use upseed_tests::tracker::Tracker;
+use upseed_tests::{have, host};
+
+const CONFIG: &str = r#"
+[daemon]
+sync_every = "3s"
+gc_every = "20s"
+jitter = "1s"
+fetch_timeout = "20s"
+fetch_limit = 20
+
+[[daemon.seed_top]]
+window = "day"
+count = 3
+
+[daemon.rescue]
+below = 3
+budget = 4
+"#;
+
+fn start_daemon(home: &Path, password: &str, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_upseed"))
+        .arg("--config")
+        .arg(home.join("config.toml"))
+        .args(["daemon", "--log-json"])
+        .env("UPSEED_CLIENT_PASSWORD", password)
+        .env_remove("UPSEED_HOME")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &Child, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, signal).unwrap();
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().or(Some(-1));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+fn status(home: &Path, password: &str) -> Value {
+    let out = upseed(home, password, &["status", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn step<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == name)
+        .unwrap_or(&Value::Null)
+}
+
+/// Makes `dirs` read-only with read-only bind mounts (`on`), or undoes
+/// that; `false` when this process may not mount.
+fn read_only(dirs: &[&Path], on: bool) -> bool {
+    let run = |args: &[&str], dir: &Path| {
+        Command::new(args[0])
+            .args(&args[1..])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    dirs.iter().all(|dir| {
+        if on {
+            run(&["mount", "--bind", &dir.display().to_string()], dir)
+                && run(&["mount", "-o", "remount,ro,bind"], dir)
+        } else {
+            run(&["umount"], dir)
+        }
+    })
+}
+
+/// Bob posts (and now and then comments) and announces it; returns the infohashes.
+async fn bob_writes(bob: &Path, bob_qb: &QbDaemon, tracker: &Tracker, n: usize) -> Vec<String> {
+    let pw = bob_qb.password().to_owned();
+    let body = format!("bob's post number {n}");
+    let out = if n % 3 == 2 {
+        // Comment on his own first post: a thread grows.
+        let first = Store::open(&bob.join("store.db"))
+            .unwrap()
+            .signals(None, None)
+            .unwrap()
+            .first()
+            .map(|s| s.infohash.to_string());
+        match first {
+            Some(post) => upseed(bob, &pw, &["comment", "--json", &post, &body]),
+            None => upseed(bob, &pw, &["post", "--json", &body]),
+        }
+    } else {
+        upseed(bob, &pw, &["post", "--json", &body])
+    };
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hash: InfoHash = json["infohash"].as_str().unwrap().parse().unwrap();
+    tracker.allow(&[hash]).await;
+    bob_qb.client().announce_now(&[hash]).await.unwrap();
+    vec![hash.to_string()]
+}
+
+#[tokio::test]
+async fn the_daemon_survives_faults_and_loses_nothing() {
+    if !have("qbittorrent-nox") || !have("opentracker") {
+        return;
+    }
+    let soak = Duration::from_secs(
+        std::env::var("UPSEED_SOAK_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(100)
+            .max(100),
+    );
+    let mut tracker = Tracker::start(host()).await;
+    let mut alice_qb = QbDaemon::start(QbOptions::default()).await;
+    let bob_qb = QbDaemon::start(QbOptions::default()).await;
+    let (alice, bob) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (alice.path(), bob.path());
+    let (apw, bpw) = (alice_qb.password().to_owned(), bob_qb.password().to_owned());
+    let (alice_url, bob_url) = (alice_qb.url().to_string(), bob_qb.url().to_string());
+    init(a, &alice_qb, "qbittorrent", &alice_url, &apw, &tracker, &[]);
+    init(b, &bob_qb, "qbittorrent", &bob_url, &bpw, &tracker, &[]);
+    let config = std::fs::read_to_string(a.join("config.toml")).unwrap();
+    let config = config[..config.find("[daemon]").unwrap()].to_owned() + CONFIG;
+    std::fs::write(a.join("config.toml"), config).unwrap();
+
+    // A torrent in another category of alice's client: never to be touched.
+    let mut other = alice_qb.config();
+    other.category = "not-upseed".into();
+    let other = upseed_qbittorrent::Qbittorrent::new(other).unwrap();
+    let foreign = new_post("someone else's torrent");
+    tracker.allow(&[foreign.infohash()]).await;
+    other
+        .add(&[seedable(&alice_qb, &foreign, &tracker)])
+        .await
+        .unwrap();
+
+    let log = a.join("daemon.log");
+    let mut daemon = start_daemon(a, &apw, &log);
+    let started = Instant::now();
+    let mut written: Vec<String> = Vec::new();
+    let mut n = 0;
+    let mut faults: Vec<&str> = Vec::new();
+    let mut locked: Option<rusqlite::Connection> = None;
+    let dirs = [alice_qb.posts_dir(), alice_qb.downloads_dir()];
+    let dir_refs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
+    let mut read_only_on = false;
+    let writing_until = soak.saturating_sub(Duration::from_secs(20));
+    let at = |s: u64| Duration::from_secs(s) * u32::try_from(soak.as_secs() / 100).unwrap().max(1);
+    let plan = [at(15), at(30), at(50), at(62), at(72), at(80), at(85)];
+    let mut next_fault = 0;
+    while started.elapsed() < soak {
+        assert!(
+            daemon.try_wait().unwrap().is_none(),
+            "the daemon exited:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        if started.elapsed() < writing_until {
+            written.extend(bob_writes(b, &bob_qb, &tracker, n).await);
+            n += 1;
+        }
+        if next_fault < plan.len() && started.elapsed() >= plan[next_fault] {
+            match next_fault {
+                0 => {
+                    alice_qb.stop();
+                    alice_qb.start_again().await;
+                    faults.push("client restarted");
+                }
+                1 => {
+                    alice_qb.stop();
+                    faults.push("client down");
+                }
+                2 => alice_qb.start_again().await,
+                3 => {
+                    tracker.stop();
+                    faults.push("tracker down");
+                }
+                4 => {
+                    tracker.start_again().await;
+                    // The tracker forgot its peers; bob announces again.
+                    let hashes: Vec<InfoHash> =
+                        written.iter().map(|h| h.parse().unwrap()).collect();
+                    bob_qb.client().announce_now(&hashes).await.unwrap();
+                    if read_only(&dir_refs, true) {
+                        read_only_on = true;
+                        faults.push("folders read-only");
+                    }
+                }
+                5 => {
+                    if read_only_on {
+                        assert!(
+                            read_only(&dir_refs, false),
+                            "cannot undo the read-only mounts"
+                        );
+                        read_only_on = false;
+                    }
+                    let conn = rusqlite::Connection::open(a.join("store.db")).unwrap();
+                    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+                    locked = Some(conn);
+                    faults.push("store locked");
+                }
+                _ => {
+                    if let Some(conn) = locked.take() {
+                        conn.execute_batch("COMMIT").unwrap();
+                    }
+                }
+            }
+            next_fault += 1;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    if read_only_on {
+        read_only(&dir_refs, false);
+    }
+    drop(locked);
+
+    // Everything bob wrote reaches alice's store.
+    let wanted: BTreeSet<String> = written.iter().cloned().collect();
+    upseed_tests::eventually(
+        "every post and comment of bob's in alice's store",
+        Duration::from_secs(90),
+        || async {
+            let store = Store::open(&a.join("store.db")).ok()?;
+            let have: BTreeSet<String> = store
+                .record_hashes()
+                .ok()?
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            wanted.is_subset(&have).then_some(())
+        },
+    )
+    .await;
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon exited");
+
+    // Nothing lost or duplicated in the client; the foreign torrent untouched.
+    let store = Store::open(&a.join("store.db")).unwrap();
+    let votes = store.votes().unwrap();
+    let held = alice_qb.client().list(None).await.unwrap();
+    let held_set: BTreeSet<InfoHash> = held.iter().map(|t| t.infohash).collect();
+    assert_eq!(held.len(), held_set.len(), "no torrent twice");
+    for (hash, _) in &votes {
+        assert!(held_set.contains(hash), "voted {hash} is not in the client");
+    }
+    assert!(!held_set.contains(&foreign.infohash()));
+    let theirs = other.list(Some(&[foreign.infohash()])).await.unwrap();
+    assert_eq!(
+        theirs.len(),
+        1,
+        "the other category's torrent is still there"
+    );
+    assert_eq!(
+        theirs[0].tags,
+        vec!["upseed-post".to_owned()],
+        "and its tags are as they were"
+    );
+
+    // What the daemon did, from another terminal.
+    let report = status(a, &apw);
+    assert_eq!(report["running"], true, "{report}");
+    let sync = step(&report, "sync");
+    assert!(sync["runs"].as_u64().unwrap() >= 5, "{report}");
+    assert!(
+        sync["errors"].as_u64().unwrap() >= 1,
+        "the client outage was survived: {report}"
+    );
+    assert_eq!(sync["outcome"], "ok", "{report}");
+    let seeded = votes.len();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("retrying in"), "backoff is logged");
+    assert!(
+        !logged.contains(&apw),
+        "the password never appears in the log"
+    );
+    for line in logged.lines() {
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+    }
+    eprintln!(
+        "soak {} s: {} posts and comments by bob, faults survived: {:?}; sync runs {}, errors {}; seed runs {}, gc runs {}, gc errors {}; {seeded} torrents seeded by alice",
+        soak.as_secs(),
+        written.len(),
+        faults,
+        sync["runs"],
+        sync["errors"],
+        step(&report, "seed")["runs"],
+        step(&report, "gc")["runs"],
+        step(&report, "gc")["errors"],
+    );
+
+    // SIGTERM: the current step finishes, then a clean exit.
+    signal(&daemon, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(wait_exit(&mut daemon, Duration::from_secs(60)), Some(0));
+    let report = status(a, &apw);
+    assert_eq!(report["running"], false, "{report}");
+    let records_before = store.record_hashes().unwrap().len();
+    drop(store);
+
+    // kill -9 mid-run, then a restart resumes and loses nothing.
+    let mut daemon = start_daemon(a, &apw, &a.join("daemon2.log"));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let mut daemon = start_daemon(a, &apw, &a.join("daemon3.log"));
+    let runs_before = step(&status(a, &apw), "sync")["runs"].as_u64().unwrap_or(0);
+    upseed_tests::eventually(
+        "a sync after the restart",
+        Duration::from_secs(60),
+        || async {
+            let s = status(a, &apw);
+            (step(&s, "sync")["runs"].as_u64().unwrap_or(0) > runs_before
+                && step(&s, "sync")["outcome"] == "ok")
+                .then_some(())
+        },
+    )
+    .await;
+    let store = Store::open(&a.join("store.db")).unwrap();
+    assert!(store.record_hashes().unwrap().len() >= records_before);
+
+    // Two signals: out at once.
+    signal(&daemon, nix::sys::signal::Signal::SIGTERM);
+    signal(&daemon, nix::sys::signal::Signal::SIGINT);
+    let code = wait_exit(&mut daemon, Duration::from_secs(10));
+    assert!(matches!(code, Some(0 | 130)), "{code:?}");
+}
