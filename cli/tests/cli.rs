@@ -43,6 +43,8 @@ fn help_texts() {
         &["sync", "--help"],
         &["doctor", "--help"],
         &["gc", "--help"],
+        &["daemon", "--help"],
+        &["status", "--help"],
         &["pin", "--help"],
         &["unpin", "--help"],
         &["key", "--help"],

@@ -153,4 +153,5 @@ fn committed_schemas_are_current() {
     check_schema("sync", schemars::schema_for!(upseed::sync::SyncReport));
     check_schema("doctor", schemars::schema_for!(Vec<upseed::doctor::Check>));
     check_schema("gc", schemars::schema_for!(upseed::gc::GcReport));
+    check_schema("status", schemars::schema_for!(upseed::status::Status));
 }
