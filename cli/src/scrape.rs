@@ -35,10 +35,12 @@ pub struct ScrapeReport {
 
 /// Scrapes `hashes` on every tracker at once, each within `timeout` per request.
 pub async fn scrape(trackers: &[String], hashes: &[InfoHash], timeout: Duration) -> ScrapeReport {
+    // No kept-alive connections: opentracker closes each one after its
+    // answer, and reusing one it is closing fails the request.
     let http = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
-        .pool_idle_timeout(Duration::from_secs(5))
+        .pool_max_idle_per_host(0)
         .build()
         .map_err(|e| format!("cannot set up HTTP: {e}"));
     let jobs = trackers.iter().map(|tracker| {
@@ -96,16 +98,26 @@ async fn over_http(
     let answers: Result<Vec<HashMap<InfoHash, SwarmCounts>>, String> =
         stream::iter(hashes.chunks(HTTP_BATCH))
             .map(|batch| async move {
-                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let response = http
-                    .get(format!("{url}{join}{}", scrape::http_query(batch)))
-                    .send()
-                    .await
-                    .map_err(|e| format!("cannot reach {url}: {e}"))?;
+                let query = format!("{url}{join}{}", scrape::http_query(batch));
+                // A tracker may close a kept-alive connection just as it is
+                // reused (opentracker does, under load): retry that once.
+                let mut attempt = 0;
+                let response = loop {
+                    attempt += 1;
+                    sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    match http.get(&query).send().await {
+                        Ok(response) => break response,
+                        Err(e) if attempt < 2 && !e.is_timeout() => {}
+                        Err(e) => return Err(format!("cannot reach {url}: {}", e.without_url())),
+                    }
+                };
                 if !response.status().is_success() {
                     return Err(format!("{url} answered HTTP {}", response.status()));
                 }
-                let body = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| format!("{url}: {}", e.without_url()))?;
                 scrape::parse_http(&body).map_err(|e| e.to_string())
             })
             .buffer_unordered(HTTP_CONCURRENCY)

@@ -11,7 +11,9 @@ use upseed::config::Config;
 use upseed_core::rank::Window;
 
 fn example(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/examples")
+        .join(name)
 }
 
 #[test]
@@ -71,14 +73,21 @@ fn the_example_unit_runs_the_daemon_and_holds_no_secret() {
     };
     let exec = get("Service", "ExecStart");
     let argv: Vec<&str> = exec.split_whitespace().collect();
-    assert!(argv[0].ends_with("/upseed") && argv[1] == "daemon", "{exec}");
+    assert!(
+        argv[0].ends_with("/upseed") && argv[1] == "daemon",
+        "{exec}"
+    );
     // The flags parse as the binary's own.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_upseed"))
         .args(&argv[1..])
         .arg("--help")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(get("Service", "KillSignal"), "SIGTERM");
     assert_eq!(get("Service", "Restart"), "on-failure");
     assert_eq!(get("Install", "WantedBy"), "default.target");

@@ -85,3 +85,32 @@ async fn batches_over_http_and_udp_and_a_dead_tracker_holds_up_nobody() {
         start.elapsed()
     );
 }
+
+/// 20,000 hashes: exactly ⌈N/64⌉ HTTP requests and 1 + ⌈N/74⌉ UDP packets,
+/// none failing, five times in a row (opentracker closes each HTTP
+/// connection, which once broke batches sent over kept-alive ones).
+#[tokio::test]
+async fn twenty_thousand_hashes_in_exact_batches() {
+    if !have("opentracker") {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let hashes: Vec<InfoHash> = (0..20_000u32)
+        .map(|i| {
+            let mut bytes = [7u8; 20];
+            bytes[..4].copy_from_slice(&i.to_be_bytes());
+            InfoHash::from_bytes(bytes)
+        })
+        .collect();
+    tracker.allow(&hashes).await;
+    for (url, requests) in [
+        (tracker.announce_url(), 20_000usize.div_ceil(64)),
+        (tracker.udp_announce_url(), 1 + 20_000usize.div_ceil(74)),
+    ] {
+        for _ in 0..5 {
+            let report = scrape(std::slice::from_ref(&url), &hashes, Duration::from_secs(5)).await;
+            assert!(report.failures.is_empty(), "{:?}", report.failures);
+            assert_eq!(report.requests, requests, "{url}");
+        }
+    }
+}
