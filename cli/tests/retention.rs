@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{init, text, upseed};
+use common::{TwoUsers, holds, init, text, two_users, upseed};
 use serde_json::Value;
 use upseed::store::{Store, Vote};
 use upseed_core::{InfoHash, Record, TorrentClient};
@@ -100,15 +100,6 @@ async fn sync_costs_the_client_the_same_for_10_or_300_posts() {
     );
 }
 
-async fn holds(daemon: &QbDaemon, hash: InfoHash) -> bool {
-    !daemon
-        .client()
-        .list(Some(&[hash]))
-        .await
-        .unwrap()
-        .is_empty()
-}
-
 fn hashes(list: &Value, field: &str) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -122,15 +113,16 @@ async fn posts_fade_and_gc_bounds_what_we_seed() {
     if !have("qbittorrent-nox") || !have("opentracker") {
         return;
     }
-    let tracker = Tracker::start(host()).await;
-    let alice_qb = QbDaemon::start(QbOptions::default()).await;
-    let bob_qb = QbDaemon::start(QbOptions::default()).await;
-    let (alice, bob) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let TwoUsers {
+        tracker,
+        alice_qb,
+        bob_qb,
+        alice,
+        bob,
+        apw,
+        bpw,
+    } = two_users().await;
     let (a, b) = (alice.path(), bob.path());
-    let (apw, bpw) = (alice_qb.password().to_owned(), bob_qb.password().to_owned());
-    let (alice_url, bob_url) = (alice_qb.url().to_string(), bob_qb.url().to_string());
-    init(a, &alice_qb, "qbittorrent", &alice_url, &apw, &tracker, &[]);
-    init(b, &bob_qb, "qbittorrent", &bob_url, &bpw, &tracker, &[]);
     set_config(
         a,
         &[

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{init, text, upseed};
+use common::{holds, init, text, upseed};
 use std::time::Duration;
 
 use sha1::Digest;
@@ -72,15 +72,6 @@ async fn plain_torrent(daemon: &QbDaemon, tracker: &Tracker, len: usize) -> Info
     daemon.client().add(&[add]).await.unwrap();
     wait_seeding(&daemon.client(), hash, Duration::from_secs(20)).await;
     hash
-}
-
-async fn holds(daemon: &QbDaemon, hash: InfoHash) -> bool {
-    !daemon
-        .client()
-        .list(Some(&[hash]))
-        .await
-        .unwrap()
-        .is_empty()
 }
 
 #[tokio::test]

@@ -5,7 +5,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use upseed_core::{InfoHash, TorrentClient};
 use upseed_tests::conformance::Node;
+use upseed_tests::host;
+use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::story::init_args;
 use upseed_tests::tracker::Tracker;
 
@@ -43,4 +46,50 @@ pub(crate) fn init<N: Node>(
     let out = upseed(home, password, &args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(home.join("identity.key").exists() && home.join("config.toml").exists());
+}
+
+/// Whether `daemon`'s client holds `hash` in upseed's category.
+pub(crate) async fn holds(daemon: &QbDaemon, hash: InfoHash) -> bool {
+    !daemon
+        .client()
+        .list(Some(&[hash]))
+        .await
+        .unwrap()
+        .is_empty()
+}
+
+/// Alice and bob, each with a real qBittorrent of their own and an
+/// initialised upseed home, sharing one tracker.
+pub(crate) struct TwoUsers {
+    pub(crate) tracker: Tracker,
+    pub(crate) alice_qb: QbDaemon,
+    pub(crate) bob_qb: QbDaemon,
+    pub(crate) alice: tempfile::TempDir,
+    pub(crate) bob: tempfile::TempDir,
+    /// Alice's client password.
+    pub(crate) apw: String,
+    /// Bob's client password.
+    pub(crate) bpw: String,
+}
+
+/// Starts the tracker and both clients, and runs `upseed init` for both.
+pub(crate) async fn two_users() -> TwoUsers {
+    let tracker = Tracker::start(host()).await;
+    let alice_qb = QbDaemon::start(QbOptions::default()).await;
+    let bob_qb = QbDaemon::start(QbOptions::default()).await;
+    let (alice, bob) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (apw, bpw) = (alice_qb.password().to_owned(), bob_qb.password().to_owned());
+    for (home, qb, pw) in [(&alice, &alice_qb, &apw), (&bob, &bob_qb, &bpw)] {
+        let url = qb.url().to_string();
+        init(home.path(), qb, "qbittorrent", &url, pw, &tracker, &[]);
+    }
+    TwoUsers {
+        tracker,
+        alice_qb,
+        bob_qb,
+        alice,
+        bob,
+        apw,
+        bpw,
+    }
 }
