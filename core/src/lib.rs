@@ -25,6 +25,7 @@ mod bencode;
 mod client;
 mod header;
 mod infohash;
+pub mod item;
 mod json;
 mod key;
 mod magnet;

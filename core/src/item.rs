@@ -1,0 +1,382 @@
+//! DHT items (BEP 44 mutable values): a user's outbox, community boards
+//! and reply boards. Their byte formats, the keys and salts they live
+//! under, and their limits; pure, so that any implementation can check
+//! them against PROTOCOL.md §17.
+//!
+//! A board is a multi-writer item: its key pair is derived from public
+//! facts (a community name and a time bucket, or a post's infohash), so
+//! anyone may append to it, and anyone may erase it. Nobody can forge a
+//! post through one: a board lists infohashes only, and every record it
+//! names is verified like any other before it is stored.
+
+use sha2::{Digest, Sha256};
+
+use crate::bencode::{self, Value, Writer};
+use crate::{Community, InfoHash, PublicKey, SecretKey};
+
+/// The most bytes a DHT item's value may hold. BEP 44 allows 1,000 bytes
+/// of bencoded value; a raw value of 996 bytes is 1,000 bencoded.
+pub const MAX_ITEM_VALUE: usize = 996;
+
+/// The salt of a user's outbox item, under the user's own key.
+pub const OUTBOX_SALT: &[u8] = b"upseed/outbox/1";
+
+/// The salt of every board item (community and reply boards).
+pub const BOARD_SALT: &[u8] = b"upseed/board/1";
+
+/// A community board covers posts created within one bucket of this many
+/// seconds (6 hours).
+pub const BUCKET_SECS: u64 = 6 * 3600;
+
+/// Each bucket of a community is split over this many boards, by the
+/// first byte of the post's infohash.
+pub const SHARDS: u8 = 4;
+
+/// The format tag at the start of a board's value.
+const BOARD_TAG: &[u8] = b"u1";
+
+/// The most infohashes one board holds: (996 − 2) / 20.
+pub const BOARD_CAPACITY: usize = (MAX_ITEM_VALUE - BOARD_TAG.len()) / 20;
+
+/// Longest display name in an outbox, in bytes.
+pub const MAX_NAME: usize = 64;
+
+/// Longest "about" text in an outbox, in bytes.
+pub const MAX_ABOUT: usize = 280;
+
+/// What is wrong with a DHT item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemError {
+    /// The value would not fit in a DHT item.
+    #[error(
+        "the {what} would be {len} bytes, over the {MAX_ITEM_VALUE}-byte limit of a DHT item; {fix}"
+    )]
+    TooLarge {
+        /// Which item.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// How to make it fit.
+        fix: &'static str,
+    },
+    /// The value is not in the item's format.
+    #[error("the {what} is malformed ({reason}); it was written by something else, and is ignored")]
+    Malformed {
+        /// Which item.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn derive(parts: &[&[u8]]) -> SecretKey {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u32).to_be_bytes());
+        hash.update(part);
+    }
+    SecretKey::from_seed(&hash.finalize().into())
+}
+
+/// The time bucket of a creation time.
+pub const fn bucket_of(created: u64) -> u64 {
+    created / BUCKET_SECS
+}
+
+/// The shard of a post on its community's boards.
+pub fn shard_of(post: InfoHash) -> u8 {
+    post.as_bytes()[0] % SHARDS
+}
+
+/// The key pair of one community board: anyone can derive it from the
+/// community's name, the bucket and the shard.
+pub fn community_board(community: &Community, bucket: u64, shard: u8) -> SecretKey {
+    derive(&[
+        b"upseed/community-board/1",
+        community.as_str().as_bytes(),
+        &bucket.to_be_bytes(),
+        &[shard],
+    ])
+}
+
+/// The key pair of a post's reply board: anyone can derive it from the
+/// post's infohash.
+pub fn reply_board(post: InfoHash) -> SecretKey {
+    derive(&[b"upseed/reply-board/1", post.as_bytes()])
+}
+
+/// A board's value: `u1` then up to [`BOARD_CAPACITY`] infohashes of 20
+/// bytes, newest first. Duplicates are dropped, and the oldest beyond the
+/// capacity.
+pub fn encode_board(hashes: &[InfoHash]) -> Vec<u8> {
+    let mut out = BOARD_TAG.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    for hash in hashes
+        .iter()
+        .filter(|h| seen.insert(**h))
+        .take(BOARD_CAPACITY)
+    {
+        out.extend_from_slice(hash.as_bytes());
+    }
+    out
+}
+
+/// The infohashes of a board's value.
+pub fn decode_board(value: &[u8]) -> Result<Vec<InfoHash>, ItemError> {
+    let malformed = |reason: &str| ItemError::Malformed {
+        what: "board",
+        reason: reason.to_owned(),
+    };
+    let rest = value
+        .strip_prefix(BOARD_TAG)
+        .ok_or_else(|| malformed("it does not start with `u1`"))?;
+    if rest.len() % 20 != 0 {
+        return Err(malformed("its length is not a whole number of infohashes"));
+    }
+    Ok(rest
+        .chunks_exact(20)
+        .filter_map(|c| <[u8; 20]>::try_from(c).ok())
+        .map(InfoHash::from_bytes)
+        .collect())
+}
+
+/// `new` first, then `old`, without duplicates: what a writer puts back
+/// on a board it appends to.
+pub fn merge(new: &[InfoHash], old: &[InfoHash]) -> Vec<InfoHash> {
+    let mut seen = std::collections::HashSet::new();
+    new.iter()
+        .chain(old)
+        .filter(|h| seen.insert(**h))
+        .copied()
+        .collect()
+}
+
+/// A user's outbox: who they are, what they wrote and upvoted, whom they
+/// follow, and the replies to their posts they have seen. Each list is
+/// newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outbox {
+    /// A display name.
+    pub name: Option<String>,
+    /// A few words about the user.
+    pub about: Option<String>,
+    /// Posts and comments the user wrote.
+    pub posts: Vec<InfoHash>,
+    /// Posts and comments the user upvotes (seeds).
+    pub upvotes: Vec<InfoHash>,
+    /// Keys the user follows.
+    pub follows: Vec<PublicKey>,
+    /// Comments on the user's posts, kept so that an erased reply board
+    /// cannot erase a thread.
+    pub replies: Vec<InfoHash>,
+}
+
+fn concat<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    items.flatten().copied().collect()
+}
+
+impl Outbox {
+    /// The canonical bencoded value: a dict with `a` (about), `f`
+    /// (follows, 32-byte keys), `n` (name), `p` (posts), `r` (replies), `u`
+    /// (upvotes), lists as concatenated fixed-size entries, empty ones
+    /// left out. Lists are cut, oldest entries first, replies before
+    /// upvotes before follows before posts, until the value fits.
+    pub fn encode(&self) -> Result<Vec<u8>, ItemError> {
+        if let Some(name) = &self.name
+            && name.len() > MAX_NAME
+        {
+            return Err(ItemError::TooLarge {
+                what: "outbox",
+                len: name.len(),
+                fix: "shorten the display name to 64 bytes",
+            });
+        }
+        if let Some(about) = &self.about
+            && about.len() > MAX_ABOUT
+        {
+            return Err(ItemError::TooLarge {
+                what: "outbox",
+                len: about.len(),
+                fix: "shorten the about text to 280 bytes",
+            });
+        }
+        let mut fit = self.clone();
+        loop {
+            let value = fit.write();
+            if value.len() <= MAX_ITEM_VALUE {
+                return Ok(value);
+            }
+            if fit.replies.pop().is_none()
+                && fit.upvotes.pop().is_none()
+                && fit.follows.pop().is_none()
+                && fit.posts.pop().is_none()
+            {
+                return Err(ItemError::TooLarge {
+                    what: "outbox",
+                    len: value.len(),
+                    fix: "shorten the display name or the about text",
+                });
+            }
+        }
+    }
+
+    fn write(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(MAX_ITEM_VALUE);
+        let hashes = |list: &[InfoHash]| concat(list.iter().map(|h| h.as_bytes().as_slice()));
+        let follows = concat(self.follows.iter().map(|k| k.as_bytes().as_slice()));
+        w.dict(|d| {
+            if let Some(about) = &self.about {
+                d.key(b"a").bytes(about.as_bytes());
+            }
+            if !follows.is_empty() {
+                d.key(b"f").bytes(&follows);
+            }
+            if let Some(name) = &self.name {
+                d.key(b"n").bytes(name.as_bytes());
+            }
+            if !self.posts.is_empty() {
+                d.key(b"p").bytes(&hashes(&self.posts));
+            }
+            if !self.replies.is_empty() {
+                d.key(b"r").bytes(&hashes(&self.replies));
+            }
+            if !self.upvotes.is_empty() {
+                d.key(b"u").bytes(&hashes(&self.upvotes));
+            }
+        });
+        w.into_bytes()
+    }
+
+    /// Reads an outbox value. Unknown keys are ignored, for later versions.
+    pub fn decode(value: &[u8]) -> Result<Self, ItemError> {
+        let malformed = |reason: String| ItemError::Malformed {
+            what: "outbox",
+            reason,
+        };
+        let Value::Dict(pairs) = bencode::decode(value).map_err(|e| malformed(e.to_string()))?
+        else {
+            return Err(malformed("it is not a dictionary".into()));
+        };
+        let mut out = Self::default();
+        for (key, value) in pairs {
+            let Value::Bytes(bytes) = value else {
+                return Err(malformed(format!(
+                    "`{}` is a {}",
+                    String::from_utf8_lossy(key),
+                    value.type_name()
+                )));
+            };
+            let text = || {
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|_| malformed("a text is not UTF-8".into()))
+            };
+            let hashes = || -> Result<Vec<InfoHash>, ItemError> {
+                if bytes.len() % 20 != 0 {
+                    return Err(malformed("a list of infohashes has a partial entry".into()));
+                }
+                Ok(bytes
+                    .chunks_exact(20)
+                    .filter_map(|c| <[u8; 20]>::try_from(c).ok())
+                    .map(InfoHash::from_bytes)
+                    .collect())
+            };
+            match key {
+                b"a" => out.about = Some(text()?),
+                b"n" => out.name = Some(text()?),
+                b"p" => out.posts = hashes()?,
+                b"r" => out.replies = hashes()?,
+                b"u" => out.upvotes = hashes()?,
+                b"f" => {
+                    if bytes.len() % 32 != 0 {
+                        return Err(malformed("the follows have a partial key".into()));
+                    }
+                    out.follows = bytes
+                        .chunks_exact(32)
+                        .filter_map(|c| <[u8; 32]>::try_from(c).ok())
+                        .filter_map(|c| PublicKey::from_bytes(&c).ok())
+                        .collect();
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(n: u8) -> InfoHash {
+        InfoHash::from_bytes([n; 20])
+    }
+
+    #[test]
+    fn boards_round_trip_drop_duplicates_and_cap() {
+        let value = encode_board(&[h(1), h(2), h(1)]);
+        assert_eq!(value.len(), 2 + 40);
+        assert_eq!(decode_board(&value).unwrap(), vec![h(1), h(2)]);
+        let many: Vec<InfoHash> = (0..=255).map(h).collect();
+        let full = encode_board(&many);
+        assert!(full.len() <= MAX_ITEM_VALUE);
+        assert_eq!(decode_board(&full).unwrap().len(), BOARD_CAPACITY);
+        assert_eq!(BOARD_CAPACITY, 49);
+        assert!(decode_board(b"u1abc").is_err());
+        assert!(decode_board(b"xx").is_err());
+        assert_eq!(merge(&[h(3), h(1)], &[h(1), h(2)]), vec![h(3), h(1), h(2)]);
+    }
+
+    #[test]
+    fn board_keys_are_derived_from_public_facts() {
+        let rust = Community::normalize("rust").unwrap();
+        let go = Community::normalize("go").unwrap();
+        let a = community_board(&rust, 10, 0).public_key();
+        assert_eq!(a, community_board(&rust, 10, 0).public_key());
+        assert_ne!(a, community_board(&rust, 11, 0).public_key());
+        assert_ne!(a, community_board(&rust, 10, 1).public_key());
+        assert_ne!(a, community_board(&go, 10, 0).public_key());
+        assert_ne!(
+            reply_board(h(1)).public_key(),
+            reply_board(h(2)).public_key()
+        );
+        assert_eq!(bucket_of(BUCKET_SECS * 3 + 5), 3);
+        assert!(shard_of(h(7)) < SHARDS);
+    }
+
+    #[test]
+    fn outboxes_round_trip_and_cut_to_fit() {
+        let me = SecretKey::from_seed(&[1; 32]).public_key();
+        let outbox = Outbox {
+            name: Some("alice".into()),
+            about: Some("writes about seeds".into()),
+            posts: vec![h(1), h(2)],
+            upvotes: vec![h(3)],
+            follows: vec![me],
+            replies: vec![h(4)],
+        };
+        let value = outbox.encode().unwrap();
+        crate::check_canonical(&value).unwrap();
+        assert_eq!(Outbox::decode(&value).unwrap(), outbox);
+
+        let busy = Outbox {
+            posts: (0..40).map(h).collect(),
+            replies: (40..80).map(h).collect(),
+            ..outbox.clone()
+        };
+        let value = busy.encode().unwrap();
+        assert!(value.len() <= MAX_ITEM_VALUE);
+        let back = Outbox::decode(&value).unwrap();
+        assert_eq!(back.posts.len(), 40, "posts are cut last");
+        assert!(back.replies.len() < 40);
+        assert_eq!(back.replies[0], h(40), "the newest replies stay");
+
+        let long = Outbox {
+            about: Some("x".repeat(MAX_ABOUT + 1)),
+            ..Outbox::default()
+        };
+        assert!(matches!(long.encode(), Err(ItemError::TooLarge { .. })));
+        assert!(Outbox::decode(b"i1e").is_err());
+        assert!(Outbox::decode(b"d1:p3:abce").is_err());
+        assert_eq!(Outbox::decode(b"d1:z1:?e").unwrap(), Outbox::default());
+    }
+}
