@@ -125,6 +125,7 @@ fn sync(upseed: &Path, home: &Path, tracker: &str, full: bool) -> (f64, u64, ser
         .args(["sync", "--json", "--fetch-limit", "0"])
         .env("UPSEED_TRACKERS_URLS", tracker)
         .env("UPSEED_TRACKERS_FULL_SCRAPE", full.to_string())
+        .env("UPSEED_DHT_ENABLED", "false")
         .output()
         .unwrap();
     let wall = start.elapsed().as_secs_f64();

@@ -15,6 +15,7 @@ use upseed_core::{
 
 use crate::client::AnyClient;
 use crate::config::{self, Config, Home};
+use crate::dht::Dht;
 use crate::fetch::{Fetch, FetchError};
 use crate::keyfile;
 use crate::progress::Progress;
@@ -83,6 +84,12 @@ enum Command {
     Daemon(DaemonArgs),
     /// What the daemon last did and will do next, read from the store.
     Status(StatusArgs),
+    /// Follow an author: `sync` fetches what their outbox on the DHT names.
+    Follow(FollowArgs),
+    /// Stop following an author.
+    Unfollow(FollowArgs),
+    /// Set the display name and about text your outbox publishes.
+    Profile(ProfileArgs),
     /// Keep a post or comment whatever the retention policy says: gc never stops
     /// seeding it or deletes its thread.
     Pin(PinArgs),
@@ -239,6 +246,22 @@ struct StatusArgs {
     /// Print one JSON document (schema: docs/schema/status.schema.json).
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct FollowArgs {
+    /// Their public key, as `upseed key show` prints it (z-base-32 or hex).
+    key: String,
+}
+
+#[derive(Debug, Args)]
+struct ProfileArgs {
+    /// A display name (at most 64 bytes); an empty one clears it.
+    #[arg(long)]
+    name: Option<String>,
+    /// A few words about you (at most 280 bytes); an empty text clears it.
+    #[arg(long)]
+    about: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -431,6 +454,7 @@ fn init(home: &Home, args: InitArgs) -> Result<()> {
         retention: config::RetentionSection::default(),
         seeding: config::SeedingSection::default(),
         daemon: config::DaemonSection::default(),
+        dht: config::DhtSection::default(),
     };
     for folder in [&dir, &config.posts.dir, &config.posts.downloads] {
         std::fs::create_dir_all(folder)
@@ -511,6 +535,24 @@ async fn post(home: &Home, config: &Config, args: PostArgs) -> Result<()> {
     publish(home, config, &record, "upseed-post", args.json).await
 }
 
+/// Joins the DHT when `[dht]` enables it; a failure is a warning, since
+/// every command works without it.
+async fn join_dht(config: &Config) -> Option<Dht> {
+    match tokio::time::timeout(Duration::from_secs(20), Dht::join(&config.dht)).await {
+        Ok(Ok(dht)) => dht,
+        Ok(Err(e)) => {
+            eprintln!("warning: {e}");
+            None
+        }
+        Err(_) => {
+            eprintln!(
+                "warning: the DHT did not answer within 20 s; check UDP access or [dht] bootstrap"
+            );
+            None
+        }
+    }
+}
+
 /// An infohash, a unique prefix of one (6+ hex digits), or a magnet link,
 /// among the records in the store.
 fn resolve(store: &Store, reference: &str) -> Result<InfoHash> {
@@ -552,6 +594,14 @@ async fn publish(
     let mut store = Store::open(&home.store)?;
     store.put_record(record, now())?;
     store.set_vote(record.infohash(), Vote::Authored, now())?;
+    if let Some(dht) = join_dht(config).await {
+        let key = keyfile::load(&home.identity)?;
+        if let Err(e) = crate::discover::announce(&dht, &store, &key, record).await {
+            eprintln!(
+                "warning: not announced on the DHT: {e:#}; `upseed sync` publishes your outbox again"
+            );
+        }
+    }
     let magnet = Magnet::for_record(record, &config.trackers.urls);
     if json {
         let out = serde_json::json!({ "infohash": record.infohash(), "magnet": magnet.to_string(), "record": record.to_json() });
@@ -625,6 +675,7 @@ async fn upvote(home: &Home, config: &Config, args: VoteArgs) -> Result<()> {
         "user",
     )
     .await?;
+    republish(home, config, &store).await?;
     match how {
         vote::Upvoted::Authored => println!("{hash}: you wrote it, and your client seeds it"),
         vote::Upvoted::FromStore | vote::Upvoted::Downloaded => {
@@ -652,7 +703,17 @@ async fn sync(home: &Home, config: &Config, args: SyncArgs) -> Result<()> {
         scrape_timeout: Duration::from_secs(5),
         progress: Progress::new(!args.json),
     };
-    let report = crate::sync::sync(&mut store, config, &client, &options, now()).await?;
+    let mut report = crate::sync::sync(&mut store, config, &client, &options, now()).await?;
+    crate::sync::sync_dht(
+        &mut report,
+        &mut store,
+        config,
+        &client,
+        &home.identity,
+        &options,
+        now(),
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -721,6 +782,57 @@ fn status(home: &Home, config: &Config, args: StatusArgs) -> Result<()> {
     Ok(())
 }
 
+async fn follow(home: &Home, config: &Config, args: FollowArgs, on: bool) -> Result<()> {
+    let key: upseed_core::PublicKey = args.key.parse()?;
+    let mut store = Store::open(&home.store)?;
+    let changed = if on {
+        store.follow(key, now())?
+    } else {
+        store.unfollow(key)?
+    };
+    match (on, changed) {
+        (true, true) => println!("following {key}; `upseed sync` fetches their posts"),
+        (true, false) => println!("already following {key}"),
+        (false, true) => println!("no longer following {key}"),
+        (false, false) => println!("you were not following {key}"),
+    }
+    republish(home, config, &store).await
+}
+
+/// Publishes our outbox after a change to it, warning when it cannot.
+async fn republish(home: &Home, config: &Config, store: &Store) -> Result<()> {
+    if let Some(dht) = join_dht(config).await {
+        let key = keyfile::load(&home.identity)?;
+        if let Err(e) = crate::discover::publish_outbox(&dht, store, &key).await {
+            eprintln!("warning: your outbox was not published: {e:#}; `upseed sync` tries again");
+        }
+    }
+    Ok(())
+}
+
+async fn profile(home: &Home, config: &Config, args: ProfileArgs) -> Result<()> {
+    let key = keyfile::load(&home.identity)?;
+    let mut store = Store::open(&home.store)?;
+    let mut outbox = store.outbox(key.public_key())?;
+    let clear = |v: Option<String>, old: Option<String>| match v {
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(v),
+        None => old,
+    };
+    outbox.name = clear(args.name, outbox.name);
+    outbox.about = clear(args.about, outbox.about);
+    // Refuse what cannot be published before storing it.
+    outbox.encode()?;
+    store.set_profile("name", outbox.name.as_deref())?;
+    store.set_profile("about", outbox.about.as_deref())?;
+    println!(
+        "profile: {} / {}",
+        outbox.name.as_deref().unwrap_or("(no name)"),
+        outbox.about.as_deref().unwrap_or("(no about)")
+    );
+    republish(home, config, &store).await
+}
+
 fn pin(home: &Home, args: PinArgs, on: bool) -> Result<()> {
     let mut store = Store::open(&home.store)?;
     let hash = resolve(&store, &args.reference)?;
@@ -738,8 +850,65 @@ fn pin(home: &Home, args: PinArgs, on: bool) -> Result<()> {
     Ok(())
 }
 
-fn feed(home: &Home, args: FeedArgs) -> Result<()> {
-    let store = Store::open(&home.store)?;
+/// How far back `feed --community` reads the community's boards: the
+/// window, but at most two days (8 buckets of 6 hours).
+const BOARD_LOOKBACK: u64 = 2 * 86_400;
+
+/// The config, when there is one that loads: reads work without it.
+fn config_if_any(home: &Home) -> Option<Config> {
+    home.config
+        .exists()
+        .then(|| Config::load(&home.config).ok())
+        .flatten()
+}
+
+/// Fetches what DHT leads name, for a read command: failures are warnings,
+/// and the command goes on with what the store has.
+async fn read_leads(
+    home: &Home,
+    config: &Config,
+    gather: impl AsyncFnOnce(&Dht, &mut Store) -> Result<Vec<(InfoHash, crate::discover::Expect)>>,
+) {
+    let Some(dht) = join_dht(config).await else {
+        eprintln!("warning: showing what your store has");
+        return;
+    };
+    let outcome = async {
+        let mut store = Store::open(&home.store)?;
+        let leads = gather(&dht, &mut store).await?;
+        let client = AnyClient::from_config(config)?;
+        crate::discover::follow_leads(
+            &mut store,
+            config,
+            &client,
+            leads,
+            config.daemon.fetch_limit,
+            Duration::from_secs(60),
+            now(),
+        )
+        .await
+    }
+    .await;
+    match outcome {
+        Ok(leads) => {
+            if !leads.rejected.is_empty() {
+                eprintln!(
+                    "warning: {} record(s) named on the DHT were not what they claimed, and were dropped",
+                    leads.rejected.len()
+                );
+            }
+            if leads.failed > 0 {
+                eprintln!(
+                    "warning: {} record(s) named on the DHT could not be fetched (nobody seeds them, or too slowly); `upseed sync` tries again",
+                    leads.failed
+                );
+            }
+        }
+        Err(e) => eprintln!("warning: {e:#}; showing what your store has"),
+    }
+}
+
+async fn feed(home: &Home, args: FeedArgs) -> Result<()> {
     let window = match args.window {
         WindowArg::Day => Window::Day,
         WindowArg::Week => Window::Week,
@@ -759,6 +928,17 @@ fn feed(home: &Home, args: FeedArgs) -> Result<()> {
         .as_deref()
         .map(upseed_core::Community::normalize)
         .transpose()?;
+    if let (Some(c), Some(config)) = (&community, config_if_any(home))
+        && config.dht.enabled
+    {
+        let back = window.seconds().unwrap_or(u64::MAX).min(BOARD_LOOKBACK);
+        let since = now().saturating_sub(back);
+        read_leads(home, &config, async |dht, store| {
+            crate::discover::community_leads(dht, store, c, since, now()).await
+        })
+        .await;
+    }
+    let store = Store::open(&home.store)?;
     let feed = render::build_feed(&store, sort, community.as_ref(), args.limit, now())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&feed)?);
@@ -768,9 +948,24 @@ fn feed(home: &Home, args: FeedArgs) -> Result<()> {
     Ok(())
 }
 
-fn thread(home: &Home, args: ThreadArgs) -> Result<()> {
+async fn thread(home: &Home, args: ThreadArgs) -> Result<()> {
+    let hash = resolve(&Store::open(&home.store)?, &args.reference)?;
+    if let Some(config) = config_if_any(home)
+        && config.dht.enabled
+    {
+        let found = render::known(&Store::open(&home.store)?, hash)?;
+        let post = match found.root() {
+            Some(root) => Store::open(&home.store)?.record(root)?,
+            None => Some(found),
+        };
+        if let Some(post) = post {
+            read_leads(home, &config, async |dht, store| {
+                crate::discover::reply_leads(dht, store, &post, now()).await
+            })
+            .await;
+        }
+    }
     let store = Store::open(&home.store)?;
-    let hash = resolve(&store, &args.reference)?;
     let sort = match args.sort {
         ThreadSort::Top => render::ThreadSort::Top,
         ThreadSort::New => render::ThreadSort::New,
@@ -800,10 +995,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Gc(args) => gc(&home, &load()?, args).await?,
         Command::Daemon(args) => daemon(&home, &load()?, args).await?,
         Command::Status(args) => status(&home, &load()?, args)?,
+        Command::Follow(args) => follow(&home, &load()?, args, true).await?,
+        Command::Unfollow(args) => follow(&home, &load()?, args, false).await?,
+        Command::Profile(args) => profile(&home, &load()?, args).await?,
         Command::Pin(args) => pin(&home, args, true)?,
         Command::Unpin(args) => pin(&home, args, false)?,
-        Command::Feed(args) => feed(&home, args)?,
-        Command::Thread(args) => thread(&home, args)?,
+        Command::Feed(args) => feed(&home, args).await?,
+        Command::Thread(args) => thread(&home, args).await?,
         Command::Key(KeyCommand::New { key }) => {
             let path = key.unwrap_or_else(|| home.identity.clone());
             let secret = SecretKey::generate()?;

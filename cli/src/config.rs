@@ -263,6 +263,34 @@ pub struct RescueRule {
     pub dry_run: bool,
 }
 
+/// `[dht]`: the mainline DHT, where outboxes and boards live.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DhtSection {
+    /// Use the DHT to publish and discover posts.
+    pub enabled: bool,
+    /// `host:port` nodes to join through; empty: the mainline defaults.
+    pub bootstrap: Vec<String>,
+    /// The local address to bind; unset: all.
+    pub bind: Option<std::net::Ipv4Addr>,
+    /// The local UDP port; 0: any free one.
+    pub port: u16,
+    /// How long to wait for one node's answer, in milliseconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for DhtSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bootstrap: Vec::new(),
+            bind: None,
+            port: 0,
+            request_timeout_ms: 2_000,
+        }
+    }
+}
+
 /// The whole config.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -286,6 +314,9 @@ pub struct Config {
     /// `upseed daemon`.
     #[serde(default)]
     pub daemon: DaemonSection,
+    /// The DHT.
+    #[serde(default)]
+    pub dht: DhtSection,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -352,6 +383,18 @@ impl Config {
             self.trackers.full_scrape = full.parse().with_context(|| {
                 format!("UPSEED_TRACKERS_FULL_SCRAPE `{full}` is not `true` or `false`")
             })?;
+        }
+        if let Some(on) = env("UPSEED_DHT_ENABLED") {
+            self.dht.enabled = on
+                .parse()
+                .with_context(|| format!("UPSEED_DHT_ENABLED `{on}` is not `true` or `false`"))?;
+        }
+        if let Some(nodes) = env("UPSEED_DHT_BOOTSTRAP") {
+            self.dht.bootstrap = nodes
+                .split(',')
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty())
+                .collect();
         }
         if let Some(n) = env("UPSEED_RETENTION_FADE_AFTER_REFRESHES") {
             self.retention.fade_after_refreshes = n.parse().with_context(|| {
@@ -580,6 +623,13 @@ fetch_limit = {fetch_limit}
 # below = 2
 # budget = 20
 # dry_run = false
+
+[dht]
+# Publish your outbox, and post to and read community and reply boards, on the
+# mainline DHT: how people you follow, and strangers, find your posts without a server.
+enabled = {dht_enabled}
+# Nodes to join through ("host:port"); empty uses the mainline defaults.
+bootstrap = [{dht_bootstrap}]
 "#,
         url = toml_string(config.client.url.as_str()),
         category = toml_string(&config.client.category),
@@ -597,6 +647,14 @@ fetch_limit = {fetch_limit}
         jitter = duration_string(config.daemon.jitter),
         fetch_timeout = duration_string(config.daemon.fetch_timeout),
         fetch_limit = config.daemon.fetch_limit,
+        dht_enabled = config.dht.enabled,
+        dht_bootstrap = config
+            .dht
+            .bootstrap
+            .iter()
+            .map(|b| toml_string(b))
+            .collect::<Vec<_>>()
+            .join(", "),
     )
 }
 
@@ -636,6 +694,7 @@ mod tests {
             },
             seeding: SeedingSection::default(),
             daemon: DaemonSection::default(),
+            dht: DhtSection::default(),
         }
     }
 

@@ -347,7 +347,20 @@ impl<'a> Daemon<'a> {
             scrape_timeout: Duration::from_secs(5),
             progress: Progress::hidden(),
         };
-        let report = sync(&mut store, self.config, &self.client, &options, now()).await?;
+        let mut report = sync(&mut store, self.config, &self.client, &options, now()).await?;
+        crate::sync::sync_dht(
+            &mut report,
+            &mut store,
+            self.config,
+            &self.client,
+            &self.home.identity,
+            &options,
+            now(),
+        )
+        .await?;
+        if let Some(e) = &report.dht_error {
+            warn!("dht: {e}");
+        }
         for t in report.trackers.iter().filter(|t| t.error.is_some()) {
             warn!(tracker = %t.tracker, "tracker failed: {}", t.error.as_deref().unwrap_or(""));
         }

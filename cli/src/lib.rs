@@ -5,6 +5,8 @@ mod app;
 pub mod client;
 pub mod config;
 pub mod daemon;
+pub mod dht;
+pub mod discover;
 pub mod doctor;
 pub mod fetch;
 pub mod gc;

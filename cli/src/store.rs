@@ -128,6 +128,40 @@ CREATE TABLE daemon_state (
     value INTEGER NOT NULL
 ) STRICT;
 "#,
+    r#"
+-- Keys we follow.
+CREATE TABLE follows (
+    key   BLOB PRIMARY KEY CHECK (length(key) = 32),
+    since INTEGER NOT NULL
+) STRICT;
+-- Every entry seen on a DHT board, so that an erased board loses nothing.
+CREATE TABLE board_entries (
+    board    BLOB NOT NULL,
+    infohash BLOB NOT NULL,
+    seen_at  INTEGER NOT NULL,
+    PRIMARY KEY (board, infohash)
+) STRICT, WITHOUT ROWID;
+-- The latest signed outbox item of each followed key, to republish.
+CREATE TABLE outbox_items (
+    key       BLOB PRIMARY KEY,
+    seq       INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    value     BLOB NOT NULL,
+    seen_at   INTEGER NOT NULL
+) STRICT;
+-- Upvotes signed in followed outboxes: one per voter and record.
+CREATE TABLE signed_votes (
+    voter    BLOB NOT NULL,
+    infohash BLOB NOT NULL,
+    seen_at  INTEGER NOT NULL,
+    PRIMARY KEY (voter, infohash)
+) STRICT, WITHOUT ROWID;
+-- Our display name and about text.
+CREATE TABLE profile (
+    key   TEXT PRIMARY KEY CHECK (key IN ('name', 'about')),
+    value TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The source name of counts that come from the user's client.
@@ -197,6 +231,18 @@ pub enum StoreError {
         path: String,
         /// What went wrong.
         reason: String,
+    },
+    /// The store was written by a newer upseed.
+    #[error(
+        "the store at {path} was written by a newer upseed (schema {found}, this one knows {known}); run that version or a later one"
+    )]
+    Newer {
+        /// The database file.
+        path: String,
+        /// Its schema version.
+        found: usize,
+        /// The newest this build knows.
+        known: usize,
     },
     /// A stored record no longer verifies.
     #[error(
@@ -333,6 +379,17 @@ impl Store {
             .map_err(sqlite)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sqlite)?;
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sqlite)?;
+        let found = usize::try_from(found).unwrap_or(0);
+        if found > MIGRATIONS.len() {
+            return Err(StoreError::Newer {
+                path: name,
+                found,
+                known: MIGRATIONS.len(),
+            });
+        }
         let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
         migrations
             .to_latest(&mut conn)
@@ -1166,6 +1223,238 @@ impl Store {
     }
 }
 
+/// A signed DHT item as it was read, to put again unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    /// The signer.
+    pub key: PublicKey,
+    /// Its sequence number.
+    pub seq: i64,
+    /// The signer's signature over salt, seq and value.
+    pub signature: [u8; 64],
+    /// The value.
+    pub value: Vec<u8>,
+}
+
+/// What the DHT side keeps: follows, boards seen, outboxes, signed votes.
+impl Store {
+    /// Follows `key`; returns whether it was new.
+    pub fn follow(&mut self, key: PublicKey, now: u64) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO follows (key, since) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![key.as_bytes(), now as i64],
+            )
+            .map(|n| n > 0)
+            .map_err(self.sqlite())
+    }
+
+    /// Stops following `key`; returns whether we did.
+    pub fn unfollow(&mut self, key: PublicKey) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM follows WHERE key = ?1",
+                params![key.as_bytes()],
+            )
+            .map(|n| n > 0)
+            .map_err(self.sqlite())
+    }
+
+    /// The keys we follow, oldest first.
+    pub fn follows(&self) -> Result<Vec<PublicKey>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT key FROM follows ORDER BY since, key")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let bytes = row.map_err(self.sqlite())?;
+            if let Some(key) = <[u8; 32]>::try_from(bytes.as_slice())
+                .ok()
+                .and_then(|b| PublicKey::from_bytes(&b).ok())
+            {
+                out.push(key);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remembers the entries seen on a board; returns all it ever listed,
+    /// newest first.
+    pub fn board_seen(
+        &mut self,
+        board: PublicKey,
+        entries: &[InfoHash],
+        now: u64,
+    ) -> Result<Vec<InfoHash>, StoreError> {
+        let sqlite = sqlite_error(&self.path);
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO board_entries (board, infohash, seen_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                )
+                .map_err(&sqlite)?;
+            for hash in entries {
+                insert
+                    .execute(params![board.as_bytes(), hash.as_bytes(), now as i64])
+                    .map_err(&sqlite)?;
+            }
+        }
+        tx.commit().map_err(&sqlite)?;
+        let mut statement = self
+            .conn
+            .prepare("SELECT infohash FROM board_entries WHERE board = ?1 ORDER BY seen_at DESC")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map(params![board.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(hash_from(&row.map_err(self.sqlite())?));
+        }
+        Ok(out)
+    }
+
+    /// Keeps a followed key's signed outbox item, to republish it.
+    pub fn put_outbox_item(
+        &mut self,
+        key: PublicKey,
+        seq: i64,
+        signature: &[u8; 64],
+        value: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO outbox_items (key, seq, signature, value, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, signature = excluded.signature,
+                 value = excluded.value, seen_at = excluded.seen_at WHERE excluded.seq > outbox_items.seq",
+                params![key.as_bytes(), seq, signature.to_vec(), value, now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// The kept outbox item of `key`, to republish it.
+    pub fn outbox_item(&self, key: PublicKey) -> Result<Option<StoredItem>, StoreError> {
+        let row: Option<(i64, Vec<u8>, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT seq, signature, value FROM outbox_items WHERE key = ?1",
+                params![key.as_bytes()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(self.sqlite())?;
+        Ok(row.and_then(|(seq, signature, value)| {
+            Some(StoredItem {
+                key,
+                seq,
+                signature: signature.try_into().ok()?,
+                value,
+            })
+        }))
+    }
+
+    /// Records upvotes signed by `voter` in their outbox.
+    pub fn put_signed_votes(
+        &mut self,
+        voter: PublicKey,
+        hashes: &[InfoHash],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let sqlite = sqlite_error(&self.path);
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO signed_votes (voter, infohash, seen_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                )
+                .map_err(&sqlite)?;
+            for hash in hashes {
+                insert
+                    .execute(params![voter.as_bytes(), hash.as_bytes(), now as i64])
+                    .map_err(&sqlite)?;
+            }
+        }
+        tx.commit().map_err(&sqlite)
+    }
+
+    /// How many distinct followed keys signed an upvote of `infohash`.
+    pub fn signed_votes(&self, infohash: InfoHash) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(DISTINCT voter) FROM signed_votes WHERE infohash = ?1",
+                params![infohash.as_bytes()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(self.sqlite())
+    }
+
+    /// Sets or clears a profile field (`name` or `about`).
+    pub fn set_profile(&mut self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        match value {
+            Some(v) => self.conn.execute(
+                "INSERT INTO profile (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            ),
+            None => self
+                .conn
+                .execute("DELETE FROM profile WHERE key = ?1", params![key]),
+        }
+        .map(drop)
+        .map_err(self.sqlite())
+    }
+
+    /// Our outbox as the store has it: profile, our records and upvotes
+    /// newest first, follows, and the comments on our posts.
+    pub fn outbox(&self, me: PublicKey) -> Result<upseed_core::item::Outbox, StoreError> {
+        let profile = |key: &str| {
+            self.conn
+                .query_row(
+                    "SELECT value FROM profile WHERE key = ?1",
+                    params![key],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(self.sqlite())
+        };
+        let hashes = |sql: &str| -> Result<Vec<InfoHash>, StoreError> {
+            let mut statement = self.conn.prepare(sql).map_err(self.sqlite())?;
+            let rows = statement
+                .query_map(params![me.as_bytes().to_vec()], |r| r.get::<_, Vec<u8>>(0))
+                .map_err(self.sqlite())?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.extend(hash_from(&row.map_err(self.sqlite())?));
+            }
+            Ok(out)
+        };
+        Ok(upseed_core::item::Outbox {
+            name: profile("name")?,
+            about: profile("about")?,
+            posts: hashes("SELECT infohash FROM records WHERE author = ?1 ORDER BY created DESC")?,
+            upvotes: hashes(
+                "SELECT v.infohash FROM votes v JOIN records r ON r.infohash = v.infohash
+                 WHERE v.reason = 'upvoted' AND r.author IS NOT ?1 ORDER BY v.since DESC",
+            )?,
+            follows: self.follows()?,
+            replies: hashes(
+                "SELECT c.infohash FROM records c JOIN records p ON p.infohash = c.root
+                 WHERE p.author = ?1 AND c.author IS NOT ?1 ORDER BY c.created DESC",
+            )?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1397,6 +1686,19 @@ mod tests {
         );
         assert!(store.unpin(pinned.infohash()).unwrap());
         assert!(!store.pinned(pinned.infohash()).unwrap());
+    }
+
+    #[test]
+    fn a_store_from_a_newer_upseed_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
+            .unwrap();
+        drop(conn);
+        let error = Store::open(&path).err().unwrap().to_string();
+        assert!(error.contains("newer upseed"), "{error}");
     }
 
     #[test]

@@ -94,6 +94,10 @@ pub struct SyncReport {
     pub faded_posts: usize,
     /// How long the refresh took, in milliseconds.
     pub elapsed_ms: u64,
+    /// The DHT round: followed outboxes, reply boards, our outbox.
+    pub dht: Option<crate::discover::DhtReport>,
+    /// Why the DHT round did not run, when `[dht]` is on.
+    pub dht_error: Option<String>,
 }
 
 /// One tracker's answer: counts, whether it was a full scrape, requests sent.
@@ -132,6 +136,47 @@ async fn ask_tracker(
         })
         .collect();
     (Ok(counts), false, requests)
+}
+
+/// The DHT round of a refresh, added to `report`: needs `[dht]` on, and
+/// the identity at `identity` for our own outbox and reply boards.
+pub async fn sync_dht(
+    report: &mut SyncReport,
+    store: &mut Store,
+    config: &Config,
+    client: &AnyClient,
+    identity: &std::path::Path,
+    options: &SyncOptions,
+    now: u64,
+) -> Result<()> {
+    if !config.dht.enabled {
+        return Ok(());
+    }
+    let joined =
+        tokio::time::timeout(Duration::from_secs(20), crate::dht::Dht::join(&config.dht)).await;
+    let dht = match joined {
+        Ok(Ok(Some(dht))) => dht,
+        Ok(Ok(None)) => return Ok(()),
+        Ok(Err(e)) => {
+            report.dht_error = Some(e.to_string());
+            return Ok(());
+        }
+        Err(_) => {
+            report.dht_error = Some(
+                "the DHT did not answer within 20 s; check UDP access or [dht] bootstrap".into(),
+            );
+            return Ok(());
+        }
+    };
+    let key = if identity.exists() {
+        Some(crate::keyfile::load(identity)?)
+    } else {
+        None
+    };
+    report.dht = Some(
+        crate::discover::sync_dht(&dht, store, config, client, key.as_ref(), options, now).await?,
+    );
+    Ok(())
 }
 
 /// Refreshes the store at `store` from the client and the config's trackers.
@@ -279,6 +324,8 @@ pub async fn sync(
         live_posts,
         faded_posts,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        dht: None,
+        dht_error: None,
     })
 }
 
@@ -337,6 +384,22 @@ impl SyncReport {
             self.tracker_requests,
             self.elapsed_ms as f64 / 1000.0
         ));
+        if let Some(d) = &self.dht {
+            out.push_str(&format!(
+                "dht: {} followed outboxes ({} missing), {} signed votes; {} new leads: {} stored, {} forged and dropped, {} failed; outbox {}\n",
+                d.outboxes,
+                d.outboxes_missing,
+                d.signed_votes,
+                d.leads.new,
+                d.leads.stored.len(),
+                d.leads.rejected.len(),
+                d.leads.failed,
+                if d.published { "published" } else { "NOT published" }
+            ));
+        }
+        if let Some(e) = &self.dht_error {
+            out.push_str(&format!("dht: {e}\n"));
+        }
         if !self.missing_from_client.is_empty() {
             out.push_str(&format!(
                 "{} of your posts and upvotes are no longer in the client; `upseed upvote` them again to seed\n",

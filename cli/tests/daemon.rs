@@ -49,6 +49,7 @@ fn start_daemon(home: &Path, password: &str, log: &Path) -> Child {
         .arg(home.join("config.toml"))
         .args(["daemon", "--log-json"])
         .env("UPSEED_CLIENT_PASSWORD", password)
+        .env("UPSEED_DHT_ENABLED", "false")
         .env_remove("UPSEED_HOME")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())

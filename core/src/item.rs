@@ -59,6 +59,16 @@ pub enum ItemError {
         /// How to make it fit.
         fix: &'static str,
     },
+    /// A profile text is longer than an outbox allows.
+    #[error("the {field} is {len} bytes, over the {max} bytes an outbox holds; shorten it")]
+    TextTooLong {
+        /// `display name` or `about text`.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The value is not in the item's format.
     #[error("the {what} is malformed ({reason}); it was written by something else, and is ignored")]
     Malformed {
@@ -182,23 +192,19 @@ impl Outbox {
     /// left out. Lists are cut, oldest entries first, replies before
     /// upvotes before follows before posts, until the value fits.
     pub fn encode(&self) -> Result<Vec<u8>, ItemError> {
-        if let Some(name) = &self.name
-            && name.len() > MAX_NAME
-        {
-            return Err(ItemError::TooLarge {
-                what: "outbox",
-                len: name.len(),
-                fix: "shorten the display name to 64 bytes",
-            });
-        }
-        if let Some(about) = &self.about
-            && about.len() > MAX_ABOUT
-        {
-            return Err(ItemError::TooLarge {
-                what: "outbox",
-                len: about.len(),
-                fix: "shorten the about text to 280 bytes",
-            });
+        for (field, text, max) in [
+            ("display name", &self.name, MAX_NAME),
+            ("about text", &self.about, MAX_ABOUT),
+        ] {
+            if let Some(text) = text
+                && text.len() > max
+            {
+                return Err(ItemError::TextTooLong {
+                    field,
+                    len: text.len(),
+                    max,
+                });
+            }
         }
         let mut fit = self.clone();
         loop {
@@ -374,7 +380,7 @@ mod tests {
             about: Some("x".repeat(MAX_ABOUT + 1)),
             ..Outbox::default()
         };
-        assert!(matches!(long.encode(), Err(ItemError::TooLarge { .. })));
+        assert!(matches!(long.encode(), Err(ItemError::TextTooLong { .. })));
         assert!(Outbox::decode(b"i1e").is_err());
         assert!(Outbox::decode(b"d1:p3:abce").is_err());
         assert_eq!(Outbox::decode(b"d1:z1:?e").unwrap(), Outbox::default());

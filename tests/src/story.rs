@@ -43,6 +43,7 @@ impl<N: Node> User<'_, N> {
             .arg(self.home.path().join("config.toml"))
             .args(args)
             .env("UPSEED_CLIENT_PASSWORD", &self.password)
+            .env("UPSEED_DHT_ENABLED", "false")
             .env("NO_COLOR", "1")
             .env_remove("UPSEED_HOME")
             .output()

@@ -13,14 +13,25 @@ use upseed_tests::story::init_args;
 use upseed_tests::tracker::Tracker;
 
 /// Runs `upseed --config HOME/config.toml ARGS` with the client password in
-/// the environment.
+/// the environment, and the DHT off.
 pub(crate) fn upseed(home: &Path, password: &str, args: &[&str]) -> Output {
+    upseed_env(home, password, args, &[("UPSEED_DHT_ENABLED", "false")])
+}
+
+/// [`upseed`] with more environment variables.
+pub(crate) fn upseed_env(
+    home: &Path,
+    password: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     Command::new(env!("CARGO_BIN_EXE_upseed"))
         .arg("--config")
         .arg(home.join("config.toml"))
         .args(args)
         .env("UPSEED_CLIENT_PASSWORD", password)
         .env_remove("UPSEED_HOME")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }

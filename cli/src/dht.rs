@@ -1,0 +1,211 @@
+//! The mainline DHT, as upseed uses it: reading and appending to boards,
+//! and publishing and reading outboxes (BEP 44 mutable items, formats in
+//! `upseed_core::item`). A client only: upseed never answers other nodes'
+//! queries beyond what the `mainline` crate does while it runs.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use mainline::async_dht::AsyncDht;
+use mainline::errors::PutMutableError;
+use mainline::{Dht as Mainline, MutableItem, SigningKey};
+use upseed_core::item::{self, BOARD_SALT, ItemError, MAX_ITEM_VALUE, OUTBOX_SALT, Outbox};
+use upseed_core::{InfoHash, PublicKey, SecretKey};
+
+use crate::config::DhtSection;
+
+/// DHT failures, each with what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum DhtError {
+    /// No node answered.
+    #[error(
+        "the DHT is unreachable: no node answered ({bootstrap}); check that this machine may send UDP, or set [dht] bootstrap"
+    )]
+    Unreachable {
+        /// The bootstrap nodes tried.
+        bootstrap: String,
+    },
+    /// The local socket could not be opened.
+    #[error("cannot open a UDP socket for the DHT: {0}; check [dht] port, or set it to 0")]
+    Socket(std::io::Error),
+    /// A value does not fit.
+    #[error(transparent)]
+    Item(#[from] ItemError),
+    /// Writers kept racing on one item.
+    #[error("another writer kept changing the item at the same time; try again in a moment")]
+    Conflict,
+    /// The put reached no node.
+    #[error("no DHT node stored the item ({0}); try again later")]
+    Put(String),
+}
+
+/// A DHT client.
+pub struct Dht {
+    inner: AsyncDht,
+    bootstrap: String,
+}
+
+fn signer(key: &SecretKey) -> SigningKey {
+    SigningKey::from_bytes(&key.to_seed())
+}
+
+impl Dht {
+    /// Joins the DHT as `[dht]` says; `None` when it is off.
+    pub async fn join(config: &DhtSection) -> Result<Option<Self>, DhtError> {
+        if !config.enabled {
+            return Ok(None);
+        }
+        let mut builder = Mainline::builder();
+        if !config.bootstrap.is_empty() {
+            builder.bootstrap(&config.bootstrap);
+        }
+        if let Some(ip) = config.bind {
+            builder.bind_address(ip);
+        } else if config.bootstrap.iter().all(|b| b.starts_with("127."))
+            && !config.bootstrap.is_empty()
+        {
+            builder.bind_address(Ipv4Addr::LOCALHOST);
+        }
+        builder.port(config.port);
+        builder.request_timeout(Duration::from_millis(config.request_timeout_ms));
+        let inner = builder.build().map_err(DhtError::Socket)?.as_async();
+        let bootstrap = if config.bootstrap.is_empty() {
+            "the default bootstrap nodes".to_owned()
+        } else {
+            config.bootstrap.join(", ")
+        };
+        let dht = Self { inner, bootstrap };
+        if !dht.inner.bootstrapped().await {
+            return Err(dht.unreachable());
+        }
+        Ok(Some(dht))
+    }
+
+    fn unreachable(&self) -> DhtError {
+        DhtError::Unreachable {
+            bootstrap: self.bootstrap.clone(),
+        }
+    }
+
+    /// Every version of a mutable item that nodes return, newest first.
+    async fn versions(&self, key: &PublicKey, salt: &[u8]) -> Vec<MutableItem> {
+        let mut items: Vec<MutableItem> = self
+            .inner
+            .get_mutable(key.as_bytes(), Some(salt), None)
+            .collect()
+            .await;
+        items.sort_by_key(|i| std::cmp::Reverse(i.seq()));
+        items.dedup_by(|a, b| a.seq() == b.seq() && a.value() == b.value());
+        items
+    }
+
+    /// The union of every version of a board that nodes return, newest
+    /// entries first. Versions that are not boards are skipped.
+    pub async fn read_board(&self, key: &PublicKey) -> Vec<InfoHash> {
+        let mut out = Vec::new();
+        for version in self.versions(key, BOARD_SALT).await {
+            if let Ok(hashes) = item::decode_board(version.value()) {
+                out = item::merge(&out, &hashes);
+            }
+        }
+        out
+    }
+
+    /// Puts `hashes` at the front of the board whose key pair is `key`,
+    /// keeping what is there; retried when another writer races.
+    pub async fn append_board(&self, key: &SecretKey, hashes: &[InfoHash]) -> Result<(), DhtError> {
+        self.update(key, BOARD_SALT, |old| {
+            let old = old
+                .and_then(|v| item::decode_board(v).ok())
+                .unwrap_or_default();
+            Ok(item::encode_board(&item::merge(hashes, &old)))
+        })
+        .await
+    }
+
+    /// Publishes `outbox` under the user's own key.
+    pub async fn publish_outbox(&self, key: &SecretKey, outbox: &Outbox) -> Result<(), DhtError> {
+        let value = outbox.encode()?;
+        self.update(key, OUTBOX_SALT, |_| Ok(value.clone())).await
+    }
+
+    /// A user's outbox, with the signed item to republish; `None` if nodes
+    /// have none, or only malformed ones.
+    pub async fn read_outbox(&self, key: &PublicKey) -> Option<(Outbox, MutableItem)> {
+        self.versions(key, OUTBOX_SALT)
+            .await
+            .into_iter()
+            .find_map(|v| Outbox::decode(v.value()).ok().map(|o| (o, v)))
+    }
+
+    /// Stores a signed item again, as anyone may, so that it does not
+    /// expire. An item nodes hold a newer version of is left alone.
+    pub async fn republish(&self, item: MutableItem) -> Result<(), DhtError> {
+        match self.inner.put_mutable(item, None).await {
+            Ok(_) | Err(PutMutableError::Concurrency(_)) => Ok(()),
+            Err(e) => Err(self.put_error(e)),
+        }
+    }
+
+    /// Puts a kept copy of a signed item back.
+    pub async fn republish_stored(&self, item: &crate::store::StoredItem) -> Result<(), DhtError> {
+        self.republish(MutableItem::new_signed_unchecked(
+            *item.key.as_bytes(),
+            item.signature,
+            &item.value,
+            item.seq,
+            Some(OUTBOX_SALT),
+        ))
+        .await
+    }
+
+    fn put_error(&self, e: PutMutableError) -> DhtError {
+        match e {
+            PutMutableError::Query(mainline::errors::PutQueryError::NoClosestNodes) => {
+                self.unreachable()
+            }
+            PutMutableError::Query(q) => DhtError::Put(q.to_string()),
+            PutMutableError::Concurrency(_) => DhtError::Conflict,
+        }
+    }
+
+    /// Reads the newest version, writes `next(old value)` with the next
+    /// `seq` and `cas`, and starts again if another writer got there first.
+    async fn update(
+        &self,
+        key: &SecretKey,
+        salt: &[u8],
+        next: impl Fn(Option<&[u8]>) -> Result<Vec<u8>, ItemError>,
+    ) -> Result<(), DhtError> {
+        let public = key.public_key();
+        for _ in 0..4 {
+            let newest = self
+                .inner
+                .get_mutable_most_recent(public.as_bytes(), Some(salt))
+                .await;
+            let value = next(newest.as_ref().map(MutableItem::value))?;
+            if value.len() > MAX_ITEM_VALUE {
+                return Err(ItemError::TooLarge {
+                    what: "item",
+                    len: value.len(),
+                    fix: "write less into it",
+                }
+                .into());
+            }
+            // A clock-based seq keeps increasing across machines, as pkarr does.
+            let now_us = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+            let cas = newest.as_ref().map(MutableItem::seq);
+            let seq = cas.map_or(now_us, |c| now_us.max(c + 1));
+            let item = MutableItem::new(signer(key), &value, seq, Some(salt));
+            match self.inner.put_mutable(item, cas).await {
+                Ok(_) => return Ok(()),
+                Err(PutMutableError::Concurrency(_)) => continue,
+                Err(e) => return Err(self.put_error(e)),
+            }
+        }
+        Err(DhtError::Conflict)
+    }
+}

@@ -1,0 +1,261 @@
+//! Discovery without a server: announcing our records on the DHT, and
+//! finding others' through followed outboxes, community boards and reply
+//! boards. Every infohash a DHT item names is only a lead: the record is
+//! fetched through the client, verified, and kept only if it is what the
+//! item claimed (the followed author's, the community's in that bucket, a
+//! comment in that thread). Anything else is a forgery and is dropped.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::Result;
+use upseed_core::item::{self, SHARDS};
+use upseed_core::{Community, InfoHash, PublicKey, Record, SecretKey};
+
+use crate::client::AnyClient;
+use crate::config::Config;
+use crate::dht::Dht;
+use crate::fetch::Fetch;
+use crate::progress::Progress;
+use crate::store::Store;
+
+/// What a lead must turn out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// A record by this author.
+    Author(PublicKey),
+    /// A post in this community, created in this bucket.
+    Community(Community, u64),
+    /// A comment in this post's thread.
+    Root(InfoHash),
+}
+
+impl Expect {
+    /// Whether `record` is what the lead claimed.
+    pub fn holds(&self, record: &Record) -> bool {
+        match self {
+            Self::Author(key) => record.author() == *key,
+            Self::Community(c, bucket) => {
+                record.root().is_none()
+                    && record.community() == Some(c)
+                    && item::bucket_of(record.created()) == *bucket
+            }
+            Self::Root(post) => record.root() == Some(*post),
+        }
+    }
+}
+
+/// What following up DHT leads did.
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
+pub struct Leads {
+    /// Leads that named records we did not have.
+    pub new: usize,
+    /// Records fetched, verified and stored.
+    pub stored: Vec<String>,
+    /// Records that were not what their lead claimed: forgeries, dropped.
+    pub rejected: Vec<String>,
+    /// Leads whose fetch failed (not seeded, too slow, not a record).
+    pub failed: usize,
+}
+
+/// Announces a record we published: on its community's board or its
+/// thread's reply board, and in our outbox.
+pub async fn announce(dht: &Dht, store: &Store, key: &SecretKey, record: &Record) -> Result<()> {
+    match (record.root(), record.community()) {
+        (Some(root), _) => {
+            dht.append_board(&item::reply_board(root), &[record.infohash()])
+                .await?;
+        }
+        (None, Some(community)) => {
+            let board = item::community_board(
+                community,
+                item::bucket_of(record.created()),
+                item::shard_of(record.infohash()),
+            );
+            dht.append_board(&board, &[record.infohash()]).await?;
+        }
+        (None, None) => {}
+    }
+    publish_outbox(dht, store, key).await
+}
+
+/// Publishes our outbox as the store has it.
+pub async fn publish_outbox(dht: &Dht, store: &Store, key: &SecretKey) -> Result<()> {
+    Ok(dht
+        .publish_outbox(key, &store.outbox(key.public_key())?)
+        .await?)
+}
+
+/// Fetches the leads the store lacks, and keeps those that are what their
+/// lead claimed.
+pub async fn follow_leads(
+    store: &mut Store,
+    config: &Config,
+    client: &AnyClient,
+    leads: Vec<(InfoHash, Expect)>,
+    limit: usize,
+    timeout: Duration,
+    now: u64,
+) -> Result<Leads> {
+    let known = store.known_hashes()?;
+    let mut seen = HashSet::new();
+    let wanted: Vec<(InfoHash, Expect)> = leads
+        .into_iter()
+        .filter(|(h, _)| !known.contains(h) && seen.insert(*h))
+        .take(limit)
+        .collect();
+    let mut out = Leads {
+        new: wanted.len(),
+        ..Leads::default()
+    };
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let fetch = Fetch {
+        client,
+        config,
+        keep: false,
+        timeout,
+        now,
+        progress: Progress::hidden(),
+    };
+    let hashes: Vec<InfoHash> = wanted.iter().map(|(h, _)| *h).collect();
+    for (hash, outcome) in fetch.run(&hashes).await? {
+        let expect = wanted.iter().find(|(h, _)| *h == hash).map(|(_, e)| e);
+        match outcome {
+            Ok(record) if expect.is_some_and(|e| e.holds(&record)) => {
+                store.put_record(&record, now)?;
+                out.stored.push(hash.to_string());
+            }
+            Ok(_) => {
+                store.put_foreign(hash, "named on a DHT item it does not belong to", now)?;
+                out.rejected.push(hash.to_string());
+            }
+            Err(e) if e.is_foreign() => {
+                store.put_foreign(hash, &e.to_string(), now)?;
+                out.rejected.push(hash.to_string());
+            }
+            Err(_) => out.failed += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// Leads from a community's boards over the buckets from `since` to `now`.
+pub async fn community_leads(
+    dht: &Dht,
+    store: &mut Store,
+    community: &Community,
+    since: u64,
+    now: u64,
+) -> Result<Vec<(InfoHash, Expect)>> {
+    let mut boards = Vec::new();
+    for bucket in item::bucket_of(since)..=item::bucket_of(now) {
+        for shard in 0..SHARDS {
+            boards.push((
+                bucket,
+                item::community_board(community, bucket, shard).public_key(),
+            ));
+        }
+    }
+    let read =
+        futures_util::future::join_all(boards.iter().map(|(_, key)| dht.read_board(key))).await;
+    let mut leads = Vec::new();
+    for ((bucket, key), entries) in boards.into_iter().zip(read) {
+        for hash in store.board_seen(key, &entries, now)? {
+            leads.push((hash, Expect::Community(community.clone(), bucket)));
+        }
+    }
+    Ok(leads)
+}
+
+/// Leads to the comments of `post`: its reply board, and the replies its
+/// author's outbox keeps.
+pub async fn reply_leads(
+    dht: &Dht,
+    store: &mut Store,
+    post: &Record,
+    now: u64,
+) -> Result<Vec<(InfoHash, Expect)>> {
+    let board = item::reply_board(post.infohash()).public_key();
+    let (entries, outbox) =
+        futures_util::future::join(dht.read_board(&board), dht.read_outbox(&post.author())).await;
+    let mut hashes = store.board_seen(board, &entries, now)?;
+    if let Some((outbox, _)) = outbox {
+        hashes = item::merge(&hashes, &outbox.replies);
+    }
+    Ok(hashes
+        .into_iter()
+        .map(|h| (h, Expect::Root(post.infohash())))
+        .collect())
+}
+
+/// What one DHT round of `sync` did.
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
+pub struct DhtReport {
+    /// Followed keys whose outbox was found.
+    pub outboxes: usize,
+    /// Followed keys with no outbox on the DHT.
+    pub outboxes_missing: usize,
+    /// Upvotes signed in followed outboxes.
+    pub signed_votes: usize,
+    /// What following the leads did.
+    pub leads: Leads,
+    /// Whether our own outbox was published.
+    pub published: bool,
+}
+
+/// The DHT round of `sync`: followed outboxes, the reply boards of our
+/// posts, our outbox again (with the replies seen), and the followed
+/// outboxes republished.
+pub async fn sync_dht(
+    dht: &Dht,
+    store: &mut Store,
+    config: &Config,
+    client: &AnyClient,
+    key: Option<&SecretKey>,
+    options: &crate::sync::SyncOptions,
+    now: u64,
+) -> Result<DhtReport> {
+    let (limit, timeout) = (options.fetch_limit, options.fetch_timeout);
+    let mut report = DhtReport::default();
+    let mut leads = Vec::new();
+    for followed in store.follows()? {
+        let Some((outbox, signed)) = dht.read_outbox(&followed).await else {
+            report.outboxes_missing += 1;
+            // Expired while its author was away: put back the copy we kept.
+            if let Some(kept) = store.outbox_item(followed)? {
+                let _ = dht.republish_stored(&kept).await;
+            }
+            continue;
+        };
+        report.outboxes += 1;
+        store.put_outbox_item(
+            followed,
+            signed.seq(),
+            signed.signature(),
+            signed.value(),
+            now,
+        )?;
+        store.put_signed_votes(followed, &outbox.upvotes, now)?;
+        report.signed_votes += outbox.upvotes.len();
+        leads.extend(outbox.posts.iter().map(|h| (*h, Expect::Author(followed))));
+        // Anyone may put a signed item again, which keeps it from expiring.
+        let _ = dht.republish(signed).await;
+    }
+    if let Some(key) = key {
+        let me = key.public_key();
+        for post in store.outbox(me)?.posts {
+            if let Some(record) = store.record(post)?
+                && record.root().is_none()
+            {
+                leads.extend(reply_leads(dht, store, &record, now).await?);
+            }
+        }
+    }
+    report.leads = follow_leads(store, config, client, leads, limit, timeout, now).await?;
+    if let Some(key) = key {
+        report.published = publish_outbox(dht, store, key).await.is_ok();
+    }
+    Ok(report)
+}

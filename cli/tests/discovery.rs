@@ -1,0 +1,363 @@
+//! Discovery without a server, on the `mainline` crate's loopback test
+//! network and real qBittorrents: a stranger's community post reaches the
+//! feed, a stranger's comment reaches the thread, following an author
+//! brings their posts; an erased board is recovered from what readers saw
+//! and from the author's outbox; a forged board entry is dropped; an
+//! oversized profile is refused; an unreachable DHT leaves the feed
+//! rendering from the store. Prints the post-to-feed and comment-to-thread
+//! latencies.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::{TwoUsers, init, text, two_users, upseed_env};
+use serde_json::Value;
+use upseed::store::Store;
+use upseed_core::item::{self, encode_board};
+use upseed_core::{Community, InfoHash, TorrentClient};
+use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
+use upseed_tests::tracker::Tracker;
+use upseed_tests::{free_port, have, host};
+
+struct Net {
+    bootstrap: String,
+}
+
+impl Net {
+    fn run(&self, home: &Path, password: &str, args: &[&str]) -> Output {
+        upseed_env(
+            home,
+            password,
+            args,
+            &[
+                ("UPSEED_DHT_ENABLED", "true"),
+                ("UPSEED_DHT_BOOTSTRAP", &self.bootstrap),
+                ("UPSEED_TRACKERS_FULL_SCRAPE", "false"),
+            ],
+        )
+    }
+
+    fn json(&self, home: &Path, password: &str, args: &[&str]) -> Value {
+        let out = self.run(home, password, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// Publishes a record with `args` and makes the tracker serve it.
+async fn publish(
+    net: &Net,
+    home: &Path,
+    qb: &QbDaemon,
+    tracker: &Tracker,
+    args: &[&str],
+) -> String {
+    let out = net.json(home, qb.password(), args);
+    let hash: InfoHash = out["infohash"].as_str().unwrap().parse().unwrap();
+    tracker.allow(&[hash]).await;
+    qb.client().announce_now(&[hash]).await.unwrap();
+    hash.to_string()
+}
+
+fn items(feed: &Value) -> Vec<String> {
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["record"]["infohash"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn comments(thread: &Value) -> Vec<String> {
+    thread["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["record"]["infohash"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Polls `check` every half second for up to 30 s; returns the time it took.
+fn until(what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn strangers_and_followed_authors_are_found_on_the_dht() {
+    if !have("qbittorrent-nox") || !have("opentracker") {
+        return;
+    }
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let net = Net {
+        bootstrap: testnet.bootstrap.join(","),
+    };
+    let TwoUsers {
+        tracker,
+        alice_qb,
+        bob_qb,
+        alice,
+        bob,
+        apw,
+        bpw,
+    } = two_users().await;
+    let (a, b) = (alice.path(), bob.path());
+    let vandal = mainline::Dht::builder()
+        .bootstrap(&testnet.bootstrap)
+        .bind_address(std::net::Ipv4Addr::LOCALHOST)
+        .build()
+        .unwrap()
+        .as_async();
+
+    // A stranger's community post reaches alice's feed through the board.
+    let start = Instant::now();
+    let post = publish(
+        &net,
+        b,
+        &bob_qb,
+        &tracker,
+        &["post", "--json", "--community", "rust", "hello, rust"],
+    )
+    .await;
+    until("bob's post in alice's rust feed", || {
+        items(&net.json(
+            a,
+            &apw,
+            &["feed", "--community", "rust", "--sort", "new", "--json"],
+        ))
+        .contains(&post)
+    });
+    let post_to_feed = start.elapsed();
+
+    // A stranger's comment reaches the author's thread through the reply board.
+    let own = publish(
+        &net,
+        a,
+        &alice_qb,
+        &tracker,
+        &["post", "--json", "alice asks"],
+    )
+    .await;
+    let shown = net.run(b, &bpw, &["show", &own]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let start = Instant::now();
+    let reply = publish(
+        &net,
+        b,
+        &bob_qb,
+        &tracker,
+        &["comment", "--json", &own, "bob answers"],
+    )
+    .await;
+    until("bob's comment in alice's thread", || {
+        comments(&net.json(a, &apw, &["thread", &own, "--json"])).contains(&reply)
+    });
+    let comment_to_thread = start.elapsed();
+
+    // Following bob brings a post of his that no board lists.
+    let quiet = publish(
+        &net,
+        b,
+        &bob_qb,
+        &tracker,
+        &["post", "--json", "for followers"],
+    )
+    .await;
+    let bob_key = String::from_utf8(
+        std::process::Command::new(env!("CARGO_BIN_EXE_upseed"))
+            .args([
+                "--config",
+                &b.join("config.toml").display().to_string(),
+                "key",
+                "show",
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let out = net.run(a, &apw, &["follow", &bob_key]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = net.json(a, &apw, &["sync", "--json"]);
+    assert_eq!(report["dht"]["outboxes"], 1, "{report}");
+    assert!(
+        Store::open(&a.join("store.db"))
+            .unwrap()
+            .record(quiet.parse().unwrap())
+            .unwrap()
+            .is_some(),
+        "the followed author's post was fetched: {report}"
+    );
+    // That sync also republished alice's outbox with the reply she has seen.
+
+    // A vandal erases the reply board; a new reader still finds the reply
+    // in the author's outbox.
+    let erase = |board: upseed_core::SecretKey| {
+        let vandal = &vandal;
+        async move {
+            let key = mainline::SigningKey::from_bytes(&board.to_seed());
+            let public = key.verifying_key().to_bytes();
+            let newest = vandal
+                .get_mutable_most_recent(&public, Some(item::BOARD_SALT))
+                .await;
+            let seq = newest.as_ref().map_or(1, |i| i.seq() + 1);
+            let value = encode_board(&[]);
+            let item = mainline::MutableItem::new(key, &value, seq, Some(item::BOARD_SALT));
+            vandal
+                .put_mutable(item, newest.map(|i| i.seq()))
+                .await
+                .unwrap();
+        }
+    };
+    erase(item::reply_board(own.parse().unwrap())).await;
+    let carol_qb = QbDaemon::start(QbOptions::default()).await;
+    let carol = tempfile::tempdir().unwrap();
+    let c = carol.path();
+    let carol_url = carol_qb.url().to_string();
+    init(
+        c,
+        &carol_qb,
+        "qbittorrent",
+        &carol_url,
+        carol_qb.password(),
+        &tracker,
+        &[],
+    );
+    let out = net.run(c, carol_qb.password(), &["show", &own]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let thread = net.json(c, carol_qb.password(), &["thread", &own, "--json"]);
+    assert!(
+        comments(&thread).contains(&reply),
+        "recovered from alice's outbox: {thread}"
+    );
+
+    // Alice, who read the community board before it was erased, keeps its entries.
+    let rust = Community::normalize("rust").unwrap();
+    let record = Store::open(&b.join("store.db"))
+        .unwrap()
+        .record(post.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let board = item::community_board(
+        &rust,
+        item::bucket_of(record.created()),
+        item::shard_of(record.infohash()),
+    );
+    erase(board.clone()).await;
+    let feed = net.json(a, &apw, &["feed", "--community", "rust", "--json"]);
+    assert!(items(&feed).contains(&post));
+    let seen = Store::open(&a.join("store.db"))
+        .unwrap()
+        .board_seen(board.public_key(), &[], 0)
+        .unwrap();
+    assert!(
+        seen.contains(&record.infohash()),
+        "the union outlives the erase"
+    );
+
+    // A forged entry: a real post of another community, written onto the rust board.
+    let go = publish(
+        &net,
+        b,
+        &bob_qb,
+        &tracker,
+        &["post", "--json", "--community", "go", "hello, go"],
+    )
+    .await;
+    let go_hash: InfoHash = go.parse().unwrap();
+    let now_bucket = item::bucket_of(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    );
+    let forged_board = item::community_board(&rust, now_bucket, 0);
+    let key = mainline::SigningKey::from_bytes(&forged_board.to_seed());
+    let public = key.verifying_key().to_bytes();
+    let newest = vandal
+        .get_mutable_most_recent(&public, Some(item::BOARD_SALT))
+        .await;
+    let item = mainline::MutableItem::new(
+        key,
+        &encode_board(&[go_hash]),
+        newest.as_ref().map_or(1, |i| i.seq() + 1),
+        Some(item::BOARD_SALT),
+    );
+    vandal
+        .put_mutable(item, newest.map(|i| i.seq()))
+        .await
+        .unwrap();
+    let check = vandal
+        .get_mutable_most_recent(&public, Some(item::BOARD_SALT))
+        .await
+        .map(|i| item::decode_board(i.value()));
+    let out = net.run(a, &apw, &["feed", "--community", "rust", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not what they claimed"),
+        "board now {check:?}; {}",
+        text(&out.stderr)
+    );
+    let feed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!items(&feed).contains(&go), "the forged entry is dropped");
+    assert!(
+        Store::open(&a.join("store.db"))
+            .unwrap()
+            .record(go_hash)
+            .unwrap()
+            .is_none()
+    );
+
+    // Too long for an outbox: refused, with the limit.
+    let long = "x".repeat(400);
+    let out = net.run(a, &apw, &["profile", "--about", &long]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("over the 280 bytes"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // No DHT at all: a clear warning, and the feed from the store.
+    let dead = format!("{}:{}", host(), free_port(host()));
+    let out = upseed_env(
+        a,
+        &apw,
+        &["feed", "--community", "rust", "--json"],
+        &[
+            ("UPSEED_DHT_ENABLED", "true"),
+            ("UPSEED_DHT_BOOTSTRAP", &dead),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("the DHT is unreachable"),
+        "{}",
+        text(&out.stderr)
+    );
+    let feed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        items(&feed).contains(&post),
+        "the feed renders from the store"
+    );
+
+    eprintln!(
+        "dht latency: post to a stranger's feed {:.1} s, comment to the author's thread {:.1} s",
+        post_to_feed.as_secs_f64(),
+        comment_to_thread.as_secs_f64()
+    );
+}
