@@ -1290,22 +1290,13 @@ impl Store {
         entries: &[InfoHash],
         now: u64,
     ) -> Result<Vec<InfoHash>, StoreError> {
-        let sqlite = sqlite_error(&self.path);
-        let tx = self.conn.transaction().map_err(&sqlite)?;
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO board_entries (board, infohash, seen_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT DO NOTHING",
-                )
-                .map_err(&sqlite)?;
-            for hash in entries {
-                insert
-                    .execute(params![board.as_bytes(), hash.as_bytes(), now as i64])
-                    .map_err(&sqlite)?;
-            }
-        }
-        tx.commit().map_err(&sqlite)?;
+        self.insert_each(
+            "INSERT INTO board_entries (board, infohash, seen_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            board.as_bytes(),
+            entries,
+            now,
+        )?;
         let mut statement = self
             .conn
             .prepare("SELECT infohash FROM board_entries WHERE board = ?1 ORDER BY seen_at DESC")
@@ -1368,18 +1359,30 @@ impl Store {
         hashes: &[InfoHash],
         now: u64,
     ) -> Result<(), StoreError> {
+        self.insert_each(
+            "INSERT INTO signed_votes (voter, infohash, seen_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            voter.as_bytes(),
+            hashes,
+            now,
+        )
+    }
+
+    /// Runs `sql` with (`owner`, each hash, `now`), in one transaction.
+    fn insert_each(
+        &mut self,
+        sql: &str,
+        owner: &[u8],
+        hashes: &[InfoHash],
+        now: u64,
+    ) -> Result<(), StoreError> {
         let sqlite = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&sqlite)?;
         {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO signed_votes (voter, infohash, seen_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT DO NOTHING",
-                )
-                .map_err(&sqlite)?;
+            let mut insert = tx.prepare(sql).map_err(&sqlite)?;
             for hash in hashes {
                 insert
-                    .execute(params![voter.as_bytes(), hash.as_bytes(), now as i64])
+                    .execute(params![owner, hash.as_bytes(), now as i64])
                     .map_err(&sqlite)?;
             }
         }
