@@ -219,6 +219,8 @@ pub struct DaemonSection {
     pub seed_top: Vec<SeedTopRule>,
     /// Seed posts you have read that are about to fade.
     pub rescue: Option<RescueRule>,
+    /// Seed everything by the authors you follow.
+    pub seed_followed: Option<FollowedRule>,
 }
 
 impl Default for DaemonSection {
@@ -231,6 +233,7 @@ impl Default for DaemonSection {
             fetch_limit: 50,
             seed_top: Vec::new(),
             rescue: None,
+            seed_followed: None,
         }
     }
 }
@@ -289,6 +292,15 @@ impl Default for DhtSection {
             request_timeout_ms: 2_000,
         }
     }
+}
+
+/// `[daemon.seed_followed]`: seed what the authors you follow write.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowedRule {
+    /// Only log what the rule would seed.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// The whole config.
@@ -622,6 +634,10 @@ fetch_limit = {fetch_limit}
 # [daemon.rescue]
 # below = 2
 # budget = 20
+# dry_run = false
+
+# Seed every post and comment by the authors you follow (`upseed follow`).
+# [daemon.seed_followed]
 # dry_run = false
 
 [dht]

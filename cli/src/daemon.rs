@@ -228,7 +228,9 @@ impl<'a> Daemon<'a> {
             client = %self.config.client.kind,
             sync_every = %crate::config::duration_text(self.config.daemon.sync_every),
             gc_every = %crate::config::duration_text(self.config.daemon.gc_every),
-            rules = self.config.daemon.seed_top.len() + usize::from(self.config.daemon.rescue.is_some()),
+            rules = self.config.daemon.seed_top.len()
+                + usize::from(self.config.daemon.rescue.is_some())
+                + usize::from(self.config.daemon.seed_followed.is_some()),
             "started"
         );
         match self.leftover_reads().await {
@@ -401,6 +403,11 @@ impl<'a> Daemon<'a> {
             )?;
             for item in feed.items {
                 wanted.push((item.record.infohash, "top", rule.dry_run));
+            }
+        }
+        if let Some(rule) = &self.config.daemon.seed_followed {
+            for hash in store.unseeded_by_followed(max.saturating_sub(seeded))? {
+                wanted.push((hash, "followed", rule.dry_run));
             }
         }
         if let Some(rescue) = &self.config.daemon.rescue {

@@ -61,6 +61,14 @@ pub struct Leads {
 /// Announces a record we published: on its community's board or its
 /// thread's reply board, and in our outbox.
 pub async fn announce(dht: &Dht, store: &Store, key: &SecretKey, record: &Record) -> Result<()> {
+    announce_on_board(dht, record).await?;
+    publish_outbox(dht, store, key).await
+}
+
+/// Puts a record on its board: its thread's reply board, or its
+/// community's board for its bucket and shard. A post outside any
+/// community has no board.
+async fn announce_on_board(dht: &Dht, record: &Record) -> Result<()> {
     match (record.root(), record.community()) {
         (Some(root), _) => {
             dht.append_board(&item::reply_board(root), &[record.infohash()])
@@ -76,7 +84,7 @@ pub async fn announce(dht: &Dht, store: &Store, key: &SecretKey, record: &Record
         }
         (None, None) => {}
     }
-    publish_outbox(dht, store, key).await
+    Ok(())
 }
 
 /// Publishes our outbox as the store has it.
@@ -255,6 +263,16 @@ pub async fn sync_dht(
     }
     report.leads = follow_leads(store, config, client, leads, limit, timeout, now).await?;
     if let Some(key) = key {
+        // Boards may drop items after 2 hours: our records of the last
+        // two buckets go back on theirs (appending is idempotent).
+        let recent = now.saturating_sub(2 * item::BUCKET_SECS);
+        for hash in store.outbox(key.public_key())?.posts {
+            if let Some(record) = store.record(hash)?
+                && record.created() >= recent
+            {
+                let _ = announce_on_board(dht, &record).await;
+            }
+        }
         report.published = publish_outbox(dht, store, key).await.is_ok();
     }
     Ok(report)

@@ -1401,6 +1401,26 @@ impl Store {
             .map_err(self.sqlite())
     }
 
+    /// Records by the keys we follow that we do not seed, newest first.
+    pub fn unseeded_by_followed(&self, limit: usize) -> Result<Vec<InfoHash>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT r.infohash FROM records r JOIN follows f ON f.key = r.author
+                 WHERE NOT EXISTS (SELECT 1 FROM votes v WHERE v.infohash = r.infohash)
+                 ORDER BY r.created DESC LIMIT ?1",
+            )
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map(params![limit as i64], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(hash_from(&row.map_err(self.sqlite())?));
+        }
+        Ok(out)
+    }
+
     /// Sets or clears a profile field (`name` or `about`).
     pub fn set_profile(&mut self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
         match value {

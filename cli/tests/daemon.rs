@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{init, text, upseed};
+use common::{init, text, upseed, upseed_env};
 use serde_json::Value;
 use upseed::store::Store;
 use upseed_core::{InfoHash, TorrentClient};
@@ -41,15 +41,18 @@ count = 3
 [daemon.rescue]
 below = 3
 budget = 4
+
+[daemon.seed_followed]
 "#;
 
-fn start_daemon(home: &Path, password: &str, log: &Path) -> Child {
+fn start_daemon(home: &Path, password: &str, log: &Path, dht: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_upseed"))
         .arg("--config")
         .arg(home.join("config.toml"))
         .args(["daemon", "--log-json"])
         .env("UPSEED_CLIENT_PASSWORD", password)
-        .env("UPSEED_DHT_ENABLED", "false")
+        .env("UPSEED_DHT_ENABLED", (!dht.is_empty()).to_string())
+        .env("UPSEED_DHT_BOOTSTRAP", dht)
         .env_remove("UPSEED_HOME")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
@@ -108,9 +111,24 @@ fn read_only(dirs: &[&Path], on: bool) -> bool {
     })
 }
 
-/// Bob posts (and now and then comments) and announces it; returns the infohashes.
-async fn bob_writes(bob: &Path, bob_qb: &QbDaemon, tracker: &Tracker, n: usize) -> Vec<String> {
+/// Bob posts (and now and then comments) and announces it, on the DHT at
+/// `dht` too unless it is empty; returns the infohashes.
+async fn bob_writes(
+    bob: &Path,
+    bob_qb: &QbDaemon,
+    tracker: &Tracker,
+    n: usize,
+    dht: &str,
+) -> Vec<String> {
     let pw = bob_qb.password().to_owned();
+    let env = [
+        (
+            "UPSEED_DHT_ENABLED",
+            if dht.is_empty() { "false" } else { "true" },
+        ),
+        ("UPSEED_DHT_BOOTSTRAP", dht),
+    ];
+    let upseed = |home: &Path, pw: &str, args: &[&str]| upseed_env(home, pw, args, &env);
     let body = format!("bob's post number {n}");
     let out = if n % 3 == 2 {
         // Comment on his own first post: a thread grows.
@@ -171,8 +189,21 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
         .await
         .unwrap();
 
+    // Alice follows bob on a loopback DHT, which goes away mid-soak.
+    let mut testnet = Some(mainline::Testnet::builder(5).build().unwrap());
+    let mut dht = testnet.as_ref().unwrap().bootstrap.join(",");
+    let bob_key = text(&upseed(b, &bpw, &["key", "show"]).stdout)
+        .trim()
+        .to_owned();
+    let env = [
+        ("UPSEED_DHT_ENABLED", "true"),
+        ("UPSEED_DHT_BOOTSTRAP", dht.as_str()),
+    ];
+    let out = upseed_env(a, &apw, &["follow", &bob_key], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
     let log = a.join("daemon.log");
-    let mut daemon = start_daemon(a, &apw, &log);
+    let mut daemon = start_daemon(a, &apw, &log, &dht);
     let started = Instant::now();
     let mut written: Vec<String> = Vec::new();
     let mut n = 0;
@@ -192,8 +223,14 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
             std::fs::read_to_string(&log).unwrap_or_default()
         );
         if started.elapsed() < writing_until {
-            written.extend(bob_writes(b, &bob_qb, &tracker, n).await);
+            written.extend(bob_writes(b, &bob_qb, &tracker, n, &dht).await);
             n += 1;
+        }
+        if testnet.is_some() && started.elapsed() >= at(40) {
+            // Every node of the DHT stops: the daemon's DHT round fails.
+            drop(testnet.take());
+            dht.clear();
+            faults.push("DHT unreachable");
         }
         if next_fault < plan.len() && started.elapsed() >= plan[next_fault] {
             match next_fault {
@@ -305,6 +342,14 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("retrying in"), "backoff is logged");
     assert!(
+        logged.contains("the DHT is unreachable"),
+        "the DHT outage is logged"
+    );
+    assert!(
+        logged.contains(r#""rule":"followed""#),
+        "the followed author's posts were seeded"
+    );
+    assert!(
         !logged.contains(&apw),
         "the password never appears in the log"
     );
@@ -333,11 +378,11 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
     drop(store);
 
     // kill -9 mid-run, then a restart resumes and loses nothing.
-    let mut daemon = start_daemon(a, &apw, &a.join("daemon2.log"));
+    let mut daemon = start_daemon(a, &apw, &a.join("daemon2.log"), "");
     tokio::time::sleep(Duration::from_secs(4)).await;
     daemon.kill().unwrap();
     daemon.wait().unwrap();
-    let mut daemon = start_daemon(a, &apw, &a.join("daemon3.log"));
+    let mut daemon = start_daemon(a, &apw, &a.join("daemon3.log"), "");
     let runs_before = step(&status(a, &apw), "sync")["runs"].as_u64().unwrap_or(0);
     upseed_tests::eventually(
         "a sync after the restart",

@@ -23,6 +23,7 @@ fn the_example_config_loads() {
     assert_eq!(config.daemon.seed_top[0].window, Window::Week);
     assert!(config.daemon.seed_top[1].dry_run);
     assert_eq!(config.daemon.rescue.as_ref().unwrap().budget, 50);
+    assert!(config.daemon.seed_followed.is_some());
     assert_eq!(config.seeding.max_torrents, 2000);
     assert_eq!(config.retention.policy().grace, 36 * 3600);
     assert_eq!(config.daemon.sync_every.as_secs(), 15 * 60);
