@@ -287,23 +287,40 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
     }
     drop(locked);
 
-    // Everything bob wrote reaches alice's store.
+    // Everything bob wrote reaches alice's store: a longer soak leaves a
+    // longer backlog of outages to catch up on.
     let wanted: BTreeSet<String> = written.iter().cloned().collect();
-    upseed_tests::eventually(
-        "every post and comment of bob's in alice's store",
-        Duration::from_secs(90),
-        || async {
-            let store = Store::open(&a.join("store.db")).ok()?;
-            let have: BTreeSet<String> = store
-                .record_hashes()
-                .ok()?
+    let deadline = Instant::now() + Duration::from_secs(90).max(soak / 4);
+    loop {
+        let have: BTreeSet<String> = Store::open(&a.join("store.db"))
+            .and_then(|s| s.record_hashes())
+            .map(|h| h.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        let missing: Vec<&String> = wanted.difference(&have).collect();
+        if missing.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let logged = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = logged.lines().rev().take(40).collect();
+            let foreign: Vec<String> = missing
                 .iter()
-                .map(ToString::to_string)
+                .filter(|h| {
+                    Store::open(&a.join("store.db"))
+                        .and_then(|s| s.known_hashes())
+                        .is_ok_and(|k| k.contains(&h.parse().unwrap()))
+                })
+                .map(|h| (*h).clone())
                 .collect();
-            wanted.is_subset(&have).then_some(())
-        },
-    )
-    .await;
+            panic!(
+                "{} of {} records of bob's never reached alice's store: {missing:?}; remembered as foreign: {foreign:?}\nlast log lines:\n{}",
+                missing.len(),
+                wanted.len(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     assert!(daemon.try_wait().unwrap().is_none(), "the daemon exited");
 
     // Nothing lost or duplicated in the client; the foreign torrent untouched.
