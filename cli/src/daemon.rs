@@ -366,6 +366,11 @@ impl<'a> Daemon<'a> {
         for t in report.trackers.iter().filter(|t| t.error.is_some()) {
             warn!(tracker = %t.tracker, "tracker failed: {}", t.error.as_deref().unwrap_or(""));
         }
+        for t in &report.trackers {
+            if let Some(e) = &t.full_scrape_error {
+                warn!(tracker = %t.tracker, "full scrape failed, so nothing new is discovered through it: {e}");
+            }
+        }
         for f in &report.failed {
             warn!(infohash = %f.infohash, "fetch failed: {}", f.error);
         }

@@ -46,6 +46,9 @@ pub struct TrackerSummary {
     pub requests: usize,
     /// Why it failed, if it did.
     pub error: Option<String>,
+    /// Why its full scrape was refused, when batches were used instead:
+    /// then this tracker discovers nothing new.
+    pub full_scrape_error: Option<String>,
 }
 
 /// A torrent that could not be fetched.
@@ -100,8 +103,14 @@ pub struct SyncReport {
     pub dht_error: Option<String>,
 }
 
-/// One tracker's answer: counts, whether it was a full scrape, requests sent.
-type TrackerAnswer = (Result<HashMap<InfoHash, SwarmCounts>, String>, bool, usize);
+/// One tracker's answer: counts, whether it was a full scrape, requests
+/// sent, and why a full scrape failed.
+type TrackerAnswer = (
+    Result<HashMap<InfoHash, SwarmCounts>, String>,
+    bool,
+    usize,
+    Option<String>,
+);
 
 async fn ask_tracker(
     tracker: &str,
@@ -110,16 +119,18 @@ async fn ask_tracker(
     full: bool,
 ) -> TrackerAnswer {
     let mut tried = 0;
+    let mut full_error = None;
     if full && (tracker.starts_with("http://") || tracker.starts_with("https://")) {
         tried = 1;
-        if let Ok(all) = full_scrape(tracker, timeout).await {
-            return (Ok(all), true, 1);
+        match full_scrape(tracker, timeout).await {
+            Ok(all) => return (Ok(all), true, 1, None),
+            Err(e) => full_error = Some(e),
         }
     }
     let report = scrape::scrape(&[tracker.to_owned()], known, timeout).await;
     let requests = report.requests + tried;
     if let Some(failure) = report.failures.into_iter().next() {
-        return (Err(failure.error), false, requests);
+        return (Err(failure.error), false, requests, full_error);
     }
     let counts = report
         .counts
@@ -135,7 +146,7 @@ async fn ask_tracker(
             ))
         })
         .collect();
-    (Ok(counts), false, requests)
+    (Ok(counts), false, requests, full_error)
 }
 
 /// The DHT round of a refresh, added to `report`: needs `[dht]` on, and
@@ -222,7 +233,9 @@ pub async fn sync(
     step.finish_and_clear();
     let mut trackers = Vec::new();
     let mut listed: HashMap<InfoHash, (u32, Vec<SwarmCount>)> = HashMap::new();
-    for (tracker, (answer, full, requests)) in config.trackers.urls.iter().zip(answers) {
+    for (tracker, (answer, full, requests, full_scrape_error)) in
+        config.trackers.urls.iter().zip(answers)
+    {
         let error = match answer {
             Ok(map) => {
                 for hash in &known {
@@ -250,6 +263,7 @@ pub async fn sync(
             full_scrape: full,
             requests,
             error,
+            full_scrape_error,
         });
     }
 
@@ -362,6 +376,11 @@ impl SyncReport {
                     if t.requests == 1 { "" } else { "s" }
                 )),
                 Some(e) => out.push_str(&format!("tracker {}: FAILED: {e}\n", t.tracker)),
+            }
+            if let Some(e) = &t.full_scrape_error {
+                out.push_str(&format!(
+                    "  its full scrape failed ({e}); nothing new is discovered through it\n"
+                ));
             }
         }
         out.push_str(&format!(
