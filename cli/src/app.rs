@@ -538,19 +538,10 @@ async fn post(home: &Home, config: &Config, args: PostArgs) -> Result<()> {
 /// Joins the DHT when `[dht]` enables it; a failure is a warning, since
 /// every command works without it.
 async fn join_dht(config: &Config) -> Option<Dht> {
-    match tokio::time::timeout(Duration::from_secs(20), Dht::join(&config.dht)).await {
-        Ok(Ok(dht)) => dht,
-        Ok(Err(e)) => {
-            eprintln!("warning: {e}");
-            None
-        }
-        Err(_) => {
-            eprintln!(
-                "warning: the DHT did not answer within 20 s; check UDP access or [dht] bootstrap"
-            );
-            None
-        }
-    }
+    Dht::join(&config.dht).await.unwrap_or_else(|e| {
+        eprintln!("warning: {e}");
+        None
+    })
 }
 
 /// An infohash, a unique prefix of one (6+ hex digits), or a magnet link,

@@ -385,47 +385,42 @@ impl Config {
             self.paths.remote = Some(remote);
         }
         if let Some(urls) = env("UPSEED_TRACKERS_URLS") {
-            self.trackers.urls = urls
-                .split(',')
-                .map(|u| u.trim().to_owned())
-                .filter(|u| !u.is_empty())
-                .collect();
-        }
-        if let Some(full) = env("UPSEED_TRACKERS_FULL_SCRAPE") {
-            self.trackers.full_scrape = full.parse().with_context(|| {
-                format!("UPSEED_TRACKERS_FULL_SCRAPE `{full}` is not `true` or `false`")
-            })?;
-        }
-        if let Some(on) = env("UPSEED_DHT_ENABLED") {
-            self.dht.enabled = on
-                .parse()
-                .with_context(|| format!("UPSEED_DHT_ENABLED `{on}` is not `true` or `false`"))?;
+            self.trackers.urls = list(&urls);
         }
         if let Some(nodes) = env("UPSEED_DHT_BOOTSTRAP") {
-            self.dht.bootstrap = nodes
-                .split(',')
-                .map(|n| n.trim().to_owned())
-                .filter(|n| !n.is_empty())
-                .collect();
+            self.dht.bootstrap = list(&nodes);
         }
-        if let Some(n) = env("UPSEED_RETENTION_FADE_AFTER_REFRESHES") {
-            self.retention.fade_after_refreshes = n.parse().with_context(|| {
-                format!("UPSEED_RETENTION_FADE_AFTER_REFRESHES `{n}` is not a whole number")
-            })?;
-        }
-        if let Some(d) = env("UPSEED_RETENTION_GRACE") {
-            self.retention.grace = duration("UPSEED_RETENTION_GRACE", &d)?;
-        }
-        if let Some(d) = env("UPSEED_RETENTION_KEEP") {
-            self.retention.keep = duration("UPSEED_RETENTION_KEEP", &d)?;
-        }
-        if let Some(n) = env("UPSEED_SEEDING_MAX_TORRENTS") {
-            self.seeding.max_torrents = n.parse().with_context(|| {
-                format!("UPSEED_SEEDING_MAX_TORRENTS `{n}` is not a whole number")
-            })?;
-        }
-        if let Some(d) = env("UPSEED_SEEDING_UPVOTE_MAX_AGE") {
-            self.seeding.upvote_max_age = duration("UPSEED_SEEDING_UPVOTE_MAX_AGE", &d)?;
+        set_parsed(
+            "UPSEED_TRACKERS_FULL_SCRAPE",
+            "`true` or `false`",
+            &mut self.trackers.full_scrape,
+        )?;
+        set_parsed(
+            "UPSEED_DHT_ENABLED",
+            "`true` or `false`",
+            &mut self.dht.enabled,
+        )?;
+        set_parsed(
+            "UPSEED_RETENTION_FADE_AFTER_REFRESHES",
+            "a whole number",
+            &mut self.retention.fade_after_refreshes,
+        )?;
+        set_parsed(
+            "UPSEED_SEEDING_MAX_TORRENTS",
+            "a whole number",
+            &mut self.seeding.max_torrents,
+        )?;
+        for (name, target) in [
+            ("UPSEED_RETENTION_GRACE", &mut self.retention.grace),
+            ("UPSEED_RETENTION_KEEP", &mut self.retention.keep),
+            (
+                "UPSEED_SEEDING_UPVOTE_MAX_AGE",
+                &mut self.seeding.upvote_max_age,
+            ),
+        ] {
+            if let Some(d) = env(name) {
+                *target = duration(name, &d)?;
+            }
         }
         Ok(())
     }
@@ -487,6 +482,28 @@ impl Config {
         }
         PathBuf::from(remote_path)
     }
+}
+
+/// A comma-separated list, blanks dropped.
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .collect()
+}
+
+/// Sets `target` from the environment variable `name`, when set; `what`
+/// names the values it takes, for the error.
+fn set_parsed<T: std::str::FromStr>(name: &str, what: &str, target: &mut T) -> Result<()>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    if let Some(text) = env(name) {
+        *target = text
+            .parse()
+            .with_context(|| format!("{name} `{text}` is not {what}"))?;
+    }
+    Ok(())
 }
 
 /// A duration such as `36h` or `30days` from the environment variable `name`.

@@ -3,7 +3,6 @@
 //! `upseed_core::item`). A client only: upseed never answers other nodes'
 //! queries beyond what the `mainline` crate does while it runs.
 
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -51,8 +50,20 @@ fn signer(key: &SecretKey) -> SigningKey {
 }
 
 impl Dht {
-    /// Joins the DHT as `[dht]` says; `None` when it is off.
+    /// Joins the DHT as `[dht]` says, giving up after 20 s; `None` when it
+    /// is off.
     pub async fn join(config: &DhtSection) -> Result<Option<Self>, DhtError> {
+        let limit = Duration::from_secs(20);
+        tokio::time::timeout(limit, Self::join_now(config))
+            .await
+            .unwrap_or_else(|_| {
+                Err(DhtError::Unreachable {
+                    bootstrap: format!("no answer within {} s", limit.as_secs()),
+                })
+            })
+    }
+
+    async fn join_now(config: &DhtSection) -> Result<Option<Self>, DhtError> {
         if !config.enabled {
             return Ok(None);
         }
@@ -62,10 +73,6 @@ impl Dht {
         }
         if let Some(ip) = config.bind {
             builder.bind_address(ip);
-        } else if config.bootstrap.iter().all(|b| b.starts_with("127."))
-            && !config.bootstrap.is_empty()
-        {
-            builder.bind_address(Ipv4Addr::LOCALHOST);
         }
         builder.port(config.port);
         builder.request_timeout(Duration::from_millis(config.request_timeout_ms));

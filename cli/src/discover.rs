@@ -251,27 +251,29 @@ pub async fn sync_dht(
         // Anyone may put a signed item again, which keeps it from expiring.
         let _ = dht.republish(signed).await;
     }
-    if let Some(key) = key {
-        let me = key.public_key();
-        for post in store.outbox(me)?.posts {
-            if let Some(record) = store.record(post)?
-                && record.root().is_none()
-            {
-                leads.extend(reply_leads(dht, store, &record, now).await?);
-            }
+    let mine = match key {
+        Some(key) => store.outbox(key.public_key())?.posts,
+        None => Vec::new(),
+    };
+    let recent = now.saturating_sub(2 * item::BUCKET_SECS);
+    let mut to_board = Vec::new();
+    for hash in mine {
+        let Some(record) = store.record(hash)? else {
+            continue;
+        };
+        if record.root().is_none() {
+            leads.extend(reply_leads(dht, store, &record, now).await?);
+        }
+        if record.created() >= recent {
+            to_board.push(record);
         }
     }
     report.leads = follow_leads(store, config, client, leads, limit, timeout, now).await?;
     if let Some(key) = key {
         // Boards may drop items after 2 hours: our records of the last
         // two buckets go back on theirs (appending is idempotent).
-        let recent = now.saturating_sub(2 * item::BUCKET_SECS);
-        for hash in store.outbox(key.public_key())?.posts {
-            if let Some(record) = store.record(hash)?
-                && record.created() >= recent
-            {
-                let _ = announce_on_board(dht, &record).await;
-            }
+        for record in &to_board {
+            let _ = announce_on_board(dht, record).await;
         }
         report.published = publish_outbox(dht, store, key).await.is_ok();
     }

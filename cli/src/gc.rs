@@ -101,16 +101,23 @@ pub async fn gc(
         .seeding
         .policy()
         .plan(&seeded, now, options.include_authored);
-    let vote_of = |hash: InfoHash| {
-        seeded
-            .iter()
-            .find(|s| s.infohash == hash)
-            .map_or(Vote::Upvoted, |s| match s.reason {
-                SeedReason::Authored => Vote::Authored,
-                SeedReason::Upvoted => Vote::Upvoted,
-            })
-    };
-    let stop: Vec<(InfoHash, Vote)> = plan.stop.iter().map(|(h, _)| (*h, vote_of(*h))).collect();
+    let authored: std::collections::HashSet<InfoHash> = seeded
+        .iter()
+        .filter(|s| s.reason == SeedReason::Authored)
+        .map(|s| s.infohash)
+        .collect();
+    let stop: Vec<(InfoHash, Vote)> = plan
+        .stop
+        .iter()
+        .map(|(h, _)| {
+            let vote = if authored.contains(h) {
+                Vote::Authored
+            } else {
+                Vote::Upvoted
+            };
+            (*h, vote)
+        })
+        .collect();
     if !options.dry_run && !stop.is_empty() {
         let client = AnyClient::from_config(config)?;
         let bar = options

@@ -444,22 +444,10 @@ impl Store {
 
     /// Infohashes whose hex starts with `prefix` (at most `limit`).
     pub fn find_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<InfoHash>, StoreError> {
-        let prefix = prefix.to_ascii_lowercase();
-        let mut statement = self
-            .conn
-            .prepare("SELECT infohash FROM records WHERE hex(infohash) LIKE ?1 LIMIT ?2")
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map(
-                params![format!("{}%", prefix.to_ascii_uppercase()), limit as i64],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
-            .map_err(self.sqlite())?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(hash_from(&row.map_err(self.sqlite())?));
-        }
-        Ok(out)
+        self.hashes(
+            "SELECT infohash FROM records WHERE hex(infohash) LIKE ?1 LIMIT ?2",
+            params![format!("{}%", prefix.to_ascii_uppercase()), limit as i64],
+        )
     }
 
     /// The comments of a thread, verified.
@@ -676,13 +664,16 @@ impl Store {
 
     /// Every stored record's infohash.
     pub fn record_hashes(&self) -> Result<Vec<InfoHash>, StoreError> {
-        self.hashes("SELECT infohash FROM records")
+        self.hashes("SELECT infohash FROM records", [])
     }
 
     /// Infohashes that need no fetching: stored records and known foreign torrents.
     pub fn known_hashes(&self) -> Result<HashSet<InfoHash>, StoreError> {
         Ok(self
-            .hashes("SELECT infohash FROM records UNION ALL SELECT infohash FROM foreign_torrents")?
+            .hashes(
+                "SELECT infohash FROM records UNION ALL SELECT infohash FROM foreign_torrents",
+                [],
+            )?
             .into_iter()
             .collect())
     }
@@ -722,10 +713,11 @@ impl Store {
             .map_err(self.sqlite())
     }
 
-    fn hashes(&self, sql: &str) -> Result<Vec<InfoHash>, StoreError> {
-        let mut statement = self.conn.prepare(sql).map_err(self.sqlite())?;
+    /// The infohashes in the first column of `sql`'s rows, bound to `args`.
+    fn hashes(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<InfoHash>, StoreError> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
         let rows = statement
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .query_map(args, |r| r.get::<_, Vec<u8>>(0))
             .map_err(self.sqlite())?;
         let mut out = Vec::new();
         for row in rows {
@@ -856,24 +848,38 @@ impl Store {
     /// Pins a stored record, so that neither the seeded-set bounds nor
     /// retention remove it.
     pub fn pin(&mut self, infohash: InfoHash, now: u64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO pins (infohash, since) VALUES (?1, ?2) ON CONFLICT (infohash) DO NOTHING",
-                params![infohash.as_bytes(), now as i64],
-            )
+        self.set_member("pins", "infohash", infohash.as_bytes(), Some(now))
             .map(drop)
-            .map_err(self.sqlite())
     }
 
     /// Unpins a record; returns whether it was pinned.
     pub fn unpin(&mut self, infohash: InfoHash) -> Result<bool, StoreError> {
-        self.conn
-            .execute(
-                "DELETE FROM pins WHERE infohash = ?1",
-                params![infohash.as_bytes()],
-            )
-            .map(|n| n > 0)
-            .map_err(self.sqlite())
+        self.set_member("pins", "infohash", infohash.as_bytes(), None)
+    }
+
+    /// Adds `value` to the set `table` (keyed by `column`, with a `since`)
+    /// when `since` is given, else removes it; returns whether that
+    /// changed anything. `table` and `column` are this file's constants.
+    fn set_member(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &[u8],
+        since: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let changed = match since {
+            Some(now) => self.conn.execute(
+                &format!(
+                    "INSERT INTO {table} ({column}, since) VALUES (?1, ?2) ON CONFLICT ({column}) DO NOTHING"
+                ),
+                params![value, now as i64],
+            ),
+            None => self.conn.execute(
+                &format!("DELETE FROM {table} WHERE {column} = ?1"),
+                params![value],
+            ),
+        };
+        changed.map(|n| n > 0).map_err(self.sqlite())
     }
 
     /// Whether a record is pinned.
@@ -1203,23 +1209,13 @@ impl Store {
     /// Posts we hold the text of and do not seed, with fewer than `below`
     /// seeders and not faded, fewest seeders first, then newest.
     pub fn rescue_candidates(&self, below: u32, limit: usize) -> Result<Vec<InfoHash>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT s.infohash FROM post_stats s JOIN records r ON r.infohash = s.infohash
-                 WHERE s.seeders < ?1 AND s.faded = 0 AND r.body IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.infohash = s.infohash)
-                 ORDER BY s.seeders, s.created DESC LIMIT ?2",
-            )
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map(params![below, limit as i64], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(self.sqlite())?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(hash_from(&row.map_err(self.sqlite())?));
-        }
-        Ok(out)
+        self.hashes(
+            "SELECT s.infohash FROM post_stats s JOIN records r ON r.infohash = s.infohash
+             WHERE s.seeders < ?1 AND s.faded = 0 AND r.body IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.infohash = s.infohash)
+             ORDER BY s.seeders, s.created DESC LIMIT ?2",
+            params![below, limit as i64],
+        )
     }
 }
 
@@ -1240,24 +1236,12 @@ pub struct StoredItem {
 impl Store {
     /// Follows `key`; returns whether it was new.
     pub fn follow(&mut self, key: PublicKey, now: u64) -> Result<bool, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO follows (key, since) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-                params![key.as_bytes(), now as i64],
-            )
-            .map(|n| n > 0)
-            .map_err(self.sqlite())
+        self.set_member("follows", "key", key.as_bytes(), Some(now))
     }
 
     /// Stops following `key`; returns whether we did.
     pub fn unfollow(&mut self, key: PublicKey) -> Result<bool, StoreError> {
-        self.conn
-            .execute(
-                "DELETE FROM follows WHERE key = ?1",
-                params![key.as_bytes()],
-            )
-            .map(|n| n > 0)
-            .map_err(self.sqlite())
+        self.set_member("follows", "key", key.as_bytes(), None)
     }
 
     /// The keys we follow, oldest first.
@@ -1297,18 +1281,10 @@ impl Store {
             entries,
             now,
         )?;
-        let mut statement = self
-            .conn
-            .prepare("SELECT infohash FROM board_entries WHERE board = ?1 ORDER BY seen_at DESC")
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map(params![board.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(self.sqlite())?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(hash_from(&row.map_err(self.sqlite())?));
-        }
-        Ok(out)
+        self.hashes(
+            "SELECT infohash FROM board_entries WHERE board = ?1 ORDER BY seen_at DESC",
+            params![board.as_bytes()],
+        )
     }
 
     /// Keeps a followed key's signed outbox item, to republish it.
@@ -1403,22 +1379,12 @@ impl Store {
 
     /// Records by the keys we follow that we do not seed, newest first.
     pub fn unseeded_by_followed(&self, limit: usize) -> Result<Vec<InfoHash>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT r.infohash FROM records r JOIN follows f ON f.key = r.author
-                 WHERE NOT EXISTS (SELECT 1 FROM votes v WHERE v.infohash = r.infohash)
-                 ORDER BY r.created DESC LIMIT ?1",
-            )
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map(params![limit as i64], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(self.sqlite())?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(hash_from(&row.map_err(self.sqlite())?));
-        }
-        Ok(out)
+        self.hashes(
+            "SELECT r.infohash FROM records r JOIN follows f ON f.key = r.author
+             WHERE NOT EXISTS (SELECT 1 FROM votes v WHERE v.infohash = r.infohash)
+             ORDER BY r.created DESC LIMIT ?1",
+            params![limit as i64],
+        )
     }
 
     /// Sets or clears a profile field (`name` or `about`).
@@ -1450,17 +1416,7 @@ impl Store {
                 .optional()
                 .map_err(self.sqlite())
         };
-        let hashes = |sql: &str| -> Result<Vec<InfoHash>, StoreError> {
-            let mut statement = self.conn.prepare(sql).map_err(self.sqlite())?;
-            let rows = statement
-                .query_map(params![me.as_bytes().to_vec()], |r| r.get::<_, Vec<u8>>(0))
-                .map_err(self.sqlite())?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.extend(hash_from(&row.map_err(self.sqlite())?));
-            }
-            Ok(out)
-        };
+        let hashes = |sql: &str| self.hashes(sql, params![me.as_bytes()]);
         Ok(upseed_core::item::Outbox {
             name: profile("name")?,
             about: profile("about")?,

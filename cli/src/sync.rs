@@ -103,34 +103,37 @@ pub struct SyncReport {
     pub dht_error: Option<String>,
 }
 
-/// One tracker's answer: counts, whether it was a full scrape, requests
-/// sent, and why a full scrape failed.
-type TrackerAnswer = (
-    Result<HashMap<InfoHash, SwarmCounts>, String>,
-    bool,
-    usize,
-    Option<String>,
-);
-
+/// Asks one tracker: a full scrape where it answers one (and `full`),
+/// else the batched scrape of `known`. Returns the counts it gave, if it
+/// answered, and its summary.
 async fn ask_tracker(
     tracker: &str,
     known: &[InfoHash],
     timeout: Duration,
     full: bool,
-) -> TrackerAnswer {
-    let mut tried = 0;
-    let mut full_error = None;
+) -> (Option<HashMap<InfoHash, SwarmCounts>>, TrackerSummary) {
+    let mut summary = TrackerSummary {
+        tracker: tracker.to_owned(),
+        full_scrape: false,
+        requests: 0,
+        error: None,
+        full_scrape_error: None,
+    };
     if full && (tracker.starts_with("http://") || tracker.starts_with("https://")) {
-        tried = 1;
+        summary.requests = 1;
         match full_scrape(tracker, timeout).await {
-            Ok(all) => return (Ok(all), true, 1, None),
-            Err(e) => full_error = Some(e),
+            Ok(all) => {
+                summary.full_scrape = true;
+                return (Some(all), summary);
+            }
+            Err(e) => summary.full_scrape_error = Some(e),
         }
     }
     let report = scrape::scrape(&[tracker.to_owned()], known, timeout).await;
-    let requests = report.requests + tried;
+    summary.requests += report.requests;
     if let Some(failure) = report.failures.into_iter().next() {
-        return (Err(failure.error), false, requests, full_error);
+        summary.error = Some(failure.error);
+        return (None, summary);
     }
     let counts = report
         .counts
@@ -146,7 +149,7 @@ async fn ask_tracker(
             ))
         })
         .collect();
-    (Ok(counts), false, requests, full_error)
+    (Some(counts), summary)
 }
 
 /// The DHT round of a refresh, added to `report`: needs `[dht]` on, and
@@ -160,22 +163,11 @@ pub async fn sync_dht(
     options: &SyncOptions,
     now: u64,
 ) -> Result<()> {
-    if !config.dht.enabled {
-        return Ok(());
-    }
-    let joined =
-        tokio::time::timeout(Duration::from_secs(20), crate::dht::Dht::join(&config.dht)).await;
-    let dht = match joined {
-        Ok(Ok(Some(dht))) => dht,
-        Ok(Ok(None)) => return Ok(()),
-        Ok(Err(e)) => {
+    let dht = match crate::dht::Dht::join(&config.dht).await {
+        Ok(Some(dht)) => dht,
+        Ok(None) => return Ok(()),
+        Err(e) => {
             report.dht_error = Some(e.to_string());
-            return Ok(());
-        }
-        Err(_) => {
-            report.dht_error = Some(
-                "the DHT did not answer within 20 s; check UDP access or [dht] bootstrap".into(),
-            );
             return Ok(());
         }
     };
@@ -233,38 +225,27 @@ pub async fn sync(
     step.finish_and_clear();
     let mut trackers = Vec::new();
     let mut listed: HashMap<InfoHash, (u32, Vec<SwarmCount>)> = HashMap::new();
-    for (tracker, (answer, full, requests, full_scrape_error)) in
-        config.trackers.urls.iter().zip(answers)
-    {
-        let error = match answer {
-            Ok(map) => {
-                for hash in &known {
-                    // A tracker that does not list a torrent has no peers for it.
-                    let c = map.get(hash).copied().unwrap_or(SwarmCounts {
-                        seeders: 0,
-                        leechers: 0,
-                        completed: 0,
-                    });
-                    counts.push(count(*hash, tracker, c));
-                }
-                for (hash, c) in map {
-                    if !skip.contains(&hash) && c.seeders > 0 {
-                        let entry = listed.entry(hash).or_default();
-                        entry.0 = entry.0.max(c.seeders);
-                        entry.1.push(count(hash, tracker, c));
-                    }
-                }
-                None
+    for (answer, summary) in answers {
+        let tracker = &summary.tracker;
+        if let Some(map) = answer {
+            for hash in &known {
+                // A tracker that does not list a torrent has no peers for it.
+                let c = map.get(hash).copied().unwrap_or(SwarmCounts {
+                    seeders: 0,
+                    leechers: 0,
+                    completed: 0,
+                });
+                counts.push(count(*hash, tracker, c));
             }
-            Err(error) => Some(error),
-        };
-        trackers.push(TrackerSummary {
-            tracker: tracker.clone(),
-            full_scrape: full,
-            requests,
-            error,
-            full_scrape_error,
-        });
+            for (hash, c) in map {
+                if !skip.contains(&hash) && c.seeders > 0 {
+                    let entry = listed.entry(hash).or_default();
+                    entry.0 = entry.0.max(c.seeders);
+                    entry.1.push(count(hash, tracker, c));
+                }
+            }
+        }
+        trackers.push(summary);
     }
 
     // The best-seeded first: those are the likeliest to arrive.
