@@ -726,16 +726,20 @@ impl Store {
         Ok(out)
     }
 
-    /// How many comments a thread has.
-    pub fn comment_count(&self, root: InfoHash) -> Result<usize, StoreError> {
+    /// The count that `sql`, bound to `args`, selects.
+    fn count(&self, sql: &str, args: impl rusqlite::Params) -> Result<usize, StoreError> {
         self.conn
-            .query_row(
-                "SELECT count(*) FROM records WHERE root = ?1",
-                params![root.as_bytes()],
-                |r| r.get::<_, i64>(0),
-            )
+            .query_row(sql, args, |r| r.get::<_, i64>(0))
             .map(|n| usize::try_from(n).unwrap_or(0))
             .map_err(self.sqlite())
+    }
+
+    /// How many comments a thread has.
+    pub fn comment_count(&self, root: InfoHash) -> Result<usize, StoreError> {
+        self.count(
+            "SELECT count(*) FROM records WHERE root = ?1",
+            params![root.as_bytes()],
+        )
     }
 
     /// What ranking needs of every post created at `since` or later (all
@@ -1196,14 +1200,10 @@ impl Store {
 
     /// How many of our votes `origin` cast.
     pub fn votes_from(&self, origin: &str) -> Result<usize, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT count(*) FROM votes WHERE origin = ?1",
-                params![origin],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| usize::try_from(n).unwrap_or(0))
-            .map_err(self.sqlite())
+        self.count(
+            "SELECT count(*) FROM votes WHERE origin = ?1",
+            params![origin],
+        )
     }
 
     /// Posts we hold the text of and do not seed, with fewer than `below`
@@ -1367,14 +1367,10 @@ impl Store {
 
     /// How many distinct followed keys signed an upvote of `infohash`.
     pub fn signed_votes(&self, infohash: InfoHash) -> Result<usize, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT count(DISTINCT voter) FROM signed_votes WHERE infohash = ?1",
-                params![infohash.as_bytes()],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| usize::try_from(n).unwrap_or(0))
-            .map_err(self.sqlite())
+        self.count(
+            "SELECT count(DISTINCT voter) FROM signed_votes WHERE infohash = ?1",
+            params![infohash.as_bytes()],
+        )
     }
 
     /// Records by the keys we follow that we do not seed, newest first.
