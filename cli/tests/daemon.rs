@@ -46,7 +46,7 @@ budget = 4
 "#;
 
 fn start_daemon(home: &Path, password: &str, log: &Path, dht: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_upseed"))
+    Command::new(common::bin())
         .arg("--config")
         .arg(home.join("config.toml"))
         .args(["daemon", "--log-json"])

@@ -176,7 +176,7 @@ async fn strangers_and_followed_authors_are_found_on_the_dht() {
     )
     .await;
     let bob_key = String::from_utf8(
-        std::process::Command::new(env!("CARGO_BIN_EXE_upseed"))
+        std::process::Command::new(common::bin())
             .args([
                 "--config",
                 &b.join("config.toml").display().to_string(),

@@ -179,6 +179,10 @@ pub struct Outbox {
     /// Comments on the user's posts, kept so that an erased reply board
     /// cannot erase a thread.
     pub replies: Vec<InfoHash>,
+    /// The newest version of the user's outbox index (see
+    /// [`crate::index`]), which holds everything the lists here had to
+    /// leave out.
+    pub index: Option<InfoHash>,
 }
 
 fn concat<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
@@ -187,7 +191,7 @@ fn concat<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
 
 impl Outbox {
     /// The canonical bencoded value: a dict with `a` (about), `f`
-    /// (follows, 32-byte keys), `n` (name), `p` (posts), `r` (replies), `u`
+    /// (follows, 32-byte keys), `i` (the index infohash), `n` (name), `p` (posts), `r` (replies), `u`
     /// (upvotes), lists as concatenated fixed-size entries, empty ones
     /// left out. Lists are cut, oldest entries first, replies before
     /// upvotes before follows before posts, until the value fits.
@@ -236,6 +240,9 @@ impl Outbox {
             }
             if !follows.is_empty() {
                 d.key(b"f").bytes(&follows);
+            }
+            if let Some(index) = &self.index {
+                d.key(b"i").bytes(index.as_bytes());
             }
             if let Some(name) = &self.name {
                 d.key(b"n").bytes(name.as_bytes());
@@ -292,6 +299,12 @@ impl Outbox {
                 b"p" => out.posts = hashes()?,
                 b"r" => out.replies = hashes()?,
                 b"u" => out.upvotes = hashes()?,
+                b"i" => {
+                    out.index = Some(InfoHash::from_bytes(
+                        <[u8; 20]>::try_from(bytes)
+                            .map_err(|_| malformed("the index infohash is not 20 bytes".into()))?,
+                    ));
+                }
                 b"f" => {
                     if bytes.len() % 32 != 0 {
                         return Err(malformed("the follows have a partial key".into()));
@@ -359,6 +372,7 @@ mod tests {
             upvotes: vec![h(3)],
             follows: vec![me],
             replies: vec![h(4)],
+            index: Some(h(5)),
         };
         let value = outbox.encode().unwrap();
         crate::check_canonical(&value).unwrap();

@@ -24,6 +24,7 @@
 mod bencode;
 mod client;
 mod header;
+pub mod index;
 mod infohash;
 pub mod item;
 mod json;

@@ -191,13 +191,13 @@ impl VerifyError {
 }
 
 /// Reads dictionary pairs by key, refusing unknown keys.
-struct Fields<'v, 'a> {
+pub(crate) struct Fields<'v, 'a> {
     dict: &'static str,
     pairs: &'v [(&'a [u8], Value<'a>)],
 }
 
 impl<'v, 'a> Fields<'v, 'a> {
-    fn new(dict: &'static str, value: &'v Value<'a>) -> Result<Self, VerifyError> {
+    pub(crate) fn new(dict: &'static str, value: &'v Value<'a>) -> Result<Self, VerifyError> {
         match value {
             Value::Dict(pairs) => Ok(Self { dict, pairs }),
             other => Err(VerifyError::WrongType {
@@ -208,19 +208,19 @@ impl<'v, 'a> Fields<'v, 'a> {
         }
     }
 
-    fn get(&self, key: &str) -> Option<&'v Value<'a>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'v Value<'a>> {
         self.pairs
             .iter()
             .find(|(k, _)| *k == key.as_bytes())
             .map(|(_, v)| v)
     }
 
-    fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
 
     /// Refuses any key outside `allowed`.
-    fn only(&self, allowed: &[&str]) -> Result<(), VerifyError> {
+    pub(crate) fn only(&self, allowed: &[&str]) -> Result<(), VerifyError> {
         match self
             .pairs
             .iter()
@@ -234,25 +234,25 @@ impl<'v, 'a> Fields<'v, 'a> {
         }
     }
 
-    fn required(&self, key: &'static str) -> Result<&'v Value<'a>, VerifyError> {
+    pub(crate) fn required(&self, key: &'static str) -> Result<&'v Value<'a>, VerifyError> {
         self.get(key).ok_or(VerifyError::MissingKey {
             dict: self.dict,
             key,
         })
     }
 
-    fn int(&self, key: &'static str) -> Result<i64, VerifyError> {
+    pub(crate) fn int(&self, key: &'static str) -> Result<i64, VerifyError> {
         match self.required(key)? {
             Value::Int(i) => Ok(*i),
             other => Err(wrong(key, "integer", other)),
         }
     }
 
-    fn bytes(&self, key: &'static str) -> Result<&'a [u8], VerifyError> {
+    pub(crate) fn bytes(&self, key: &'static str) -> Result<&'a [u8], VerifyError> {
         self.required(key).and_then(|v| as_bytes(key, v))
     }
 
-    fn fixed<const N: usize>(&self, key: &'static str) -> Result<[u8; N], VerifyError> {
+    pub(crate) fn fixed<const N: usize>(&self, key: &'static str) -> Result<[u8; N], VerifyError> {
         let bytes = self.bytes(key)?;
         bytes.try_into().map_err(|_| VerifyError::BadLength {
             key,

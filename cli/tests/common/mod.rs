@@ -12,6 +12,15 @@ use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::story::init_args;
 use upseed_tests::tracker::Tracker;
 
+/// The `upseed` binary under test: `UPSEED_TEST_BIN` when set (a frozen copy,
+/// so a long soak is not disturbed by a rebuild), else cargo's build.
+pub(crate) fn bin() -> std::path::PathBuf {
+    std::env::var_os("UPSEED_TEST_BIN").map_or_else(
+        || env!("CARGO_BIN_EXE_upseed").into(),
+        std::path::PathBuf::from,
+    )
+}
+
 /// Runs `upseed --config HOME/config.toml ARGS` with the client password in
 /// the environment, and the DHT off.
 pub(crate) fn upseed(home: &Path, password: &str, args: &[&str]) -> Output {
@@ -25,7 +34,7 @@ pub(crate) fn upseed_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_upseed"))
+    Command::new(bin())
         .arg("--config")
         .arg(home.join("config.toml"))
         .args(args)
