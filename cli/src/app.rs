@@ -506,9 +506,15 @@ fn read_text(text: Option<String>) -> Result<String> {
 /// seconds back so that Transmission 4's fast check trusts it.
 pub(crate) fn write_body(dir: &Path, record: &Record) -> Result<()> {
     let body = record.body().context("a signed record has its body")?;
-    let path = dir.join(record.name());
-    let tmp = dir.join(format!(".{}.tmp", record.name()));
-    std::fs::write(&tmp, body.as_bytes()).with_context(|| {
+    write_file(dir, record.name(), body.as_bytes())
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file, dated 2 s back
+/// so that a client checking it sees a settled file.
+pub(crate) fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).with_context(|| {
         format!(
             "cannot write {}; check that the posts folder is writable",
             tmp.display()
@@ -587,10 +593,16 @@ async fn publish(
     store.set_vote(record.infohash(), Vote::Authored, now())?;
     if let Some(dht) = join_dht(config).await {
         let key = keyfile::load(&home.identity)?;
-        if let Err(e) = crate::discover::announce(&dht, &store, &key, record).await {
-            eprintln!(
+        let me = crate::discover::Me {
+            key: &key,
+            config,
+            client: &client,
+        };
+        match crate::discover::announce(&dht, &mut store, &me, record, now()).await {
+            Ok(published) => warn_index(&published),
+            Err(e) => eprintln!(
                 "warning: not announced on the DHT: {e:#}; `upseed sync` publishes your outbox again"
-            );
+            ),
         }
     }
     let magnet = Magnet::for_record(record, &config.trackers.urls);
@@ -666,7 +678,7 @@ async fn upvote(home: &Home, config: &Config, args: VoteArgs) -> Result<()> {
         "user",
     )
     .await?;
-    republish(home, config, &store).await?;
+    republish(home, config, &mut store).await?;
     match how {
         vote::Upvoted::Authored => println!("{hash}: you wrote it, and your client seeds it"),
         vote::Upvoted::FromStore | vote::Upvoted::Downloaded => {
@@ -787,18 +799,38 @@ async fn follow(home: &Home, config: &Config, args: FollowArgs, on: bool) -> Res
         (false, true) => println!("no longer following {key}"),
         (false, false) => println!("you were not following {key}"),
     }
-    republish(home, config, &store).await
+    republish(home, config, &mut store).await
 }
 
 /// Publishes our outbox after a change to it, warning when it cannot.
-async fn republish(home: &Home, config: &Config, store: &Store) -> Result<()> {
+async fn republish(home: &Home, config: &Config, store: &mut Store) -> Result<()> {
     if let Some(dht) = join_dht(config).await {
         let key = keyfile::load(&home.identity)?;
-        if let Err(e) = crate::discover::publish_outbox(&dht, store, &key).await {
-            eprintln!("warning: your outbox was not published: {e:#}; `upseed sync` tries again");
+        let client = AnyClient::from_config(config)?;
+        let me = crate::discover::Me {
+            key: &key,
+            config,
+            client: &client,
+        };
+        match crate::discover::publish_outbox(&dht, store, &me, now()).await {
+            Ok(published) => warn_index(&published),
+            Err(e) => {
+                eprintln!(
+                    "warning: your outbox was not published: {e:#}; `upseed sync` tries again"
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// Warns when the outbox index could not be updated.
+fn warn_index(published: &crate::discover::Published) {
+    if let Some(e) = &published.index_error {
+        eprintln!(
+            "warning: your outbox index was not updated: {e}; the DHT item names the previous version, and `upseed sync` tries again"
+        );
+    }
 }
 
 async fn profile(home: &Home, config: &Config, args: ProfileArgs) -> Result<()> {
@@ -821,7 +853,7 @@ async fn profile(home: &Home, config: &Config, args: ProfileArgs) -> Result<()> 
         outbox.name.as_deref().unwrap_or("(no name)"),
         outbox.about.as_deref().unwrap_or("(no about)")
     );
-    republish(home, config, &store).await
+    republish(home, config, &mut store).await
 }
 
 fn pin(home: &Home, args: PinArgs, on: bool) -> Result<()> {

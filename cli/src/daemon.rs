@@ -363,6 +363,14 @@ impl<'a> Daemon<'a> {
         if let Some(e) = &report.dht_error {
             warn!("dht: {e}");
         }
+        if let Some(d) = &report.dht {
+            for e in &d.index_errors {
+                warn!("dht: a followed outbox index was not read: {e}");
+            }
+            if let Some(e) = d.publish.as_ref().and_then(|p| p.index_error.as_ref()) {
+                warn!("dht: our outbox index was not updated: {e}");
+            }
+        }
         for t in report.trackers.iter().filter(|t| t.error.is_some()) {
             warn!(tracker = %t.tracker, "tracker failed: {}", t.error.as_deref().unwrap_or(""));
         }

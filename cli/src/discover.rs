@@ -8,9 +8,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use anyhow::Result;
-use upseed_core::item::{self, SHARDS};
-use upseed_core::{Community, InfoHash, PublicKey, Record, SecretKey};
+use anyhow::{Result, bail};
+use upseed_core::index::{self, Index, IndexError};
+use upseed_core::item::{self, Outbox, SHARDS};
+use upseed_core::{AddTorrent, Community, InfoHash, PublicKey, Record, SecretKey, TorrentClient};
 
 use crate::client::AnyClient;
 use crate::config::Config;
@@ -58,11 +59,30 @@ pub struct Leads {
     pub failed: usize,
 }
 
+/// The tag on our outbox index torrents.
+pub const INDEX_TAG: &str = "upseed-index";
+
+/// Our identity and the means to seed what we publish.
+pub struct Me<'a> {
+    /// Our key.
+    pub key: &'a SecretKey,
+    /// The config: posts folder, trackers.
+    pub config: &'a Config,
+    /// Our client, which seeds our index.
+    pub client: &'a AnyClient,
+}
+
 /// Announces a record we published: on its community's board or its
 /// thread's reply board, and in our outbox.
-pub async fn announce(dht: &Dht, store: &Store, key: &SecretKey, record: &Record) -> Result<()> {
+pub async fn announce(
+    dht: &Dht,
+    store: &mut Store,
+    me: &Me<'_>,
+    record: &Record,
+    now: u64,
+) -> Result<Published> {
     announce_on_board(dht, record).await?;
-    publish_outbox(dht, store, key).await
+    publish_outbox(dht, store, me, now).await
 }
 
 /// Puts a record on its board: its thread's reply board, or its
@@ -87,11 +107,120 @@ async fn announce_on_board(dht: &Dht, record: &Record) -> Result<()> {
     Ok(())
 }
 
-/// Publishes our outbox as the store has it.
-pub async fn publish_outbox(dht: &Dht, store: &Store, key: &SecretKey) -> Result<()> {
-    Ok(dht
-        .publish_outbox(key, &store.outbox(key.public_key())?)
-        .await?)
+/// What publishing our outbox did.
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
+pub struct Published {
+    /// The newest version of our outbox index, which the item names.
+    pub index: Option<String>,
+    /// Why the index could not be updated, if it could not: the item
+    /// then names the previous version.
+    pub index_error: Option<String>,
+}
+
+/// Appends what changed in our outbox to our index, seeds the new
+/// version, and stops seeding the version it replaces (unless that one
+/// closed a segment, which the history still needs).
+pub async fn update_index(store: &mut Store, me: &Me<'_>, now: u64) -> Result<Option<InfoHash>> {
+    let mine = me.key.public_key();
+    let head = store.index_head(mine)?;
+    let published = match head.clone() {
+        Some(head) => index::fold_chain(&store.index_chain(head)?.0)?,
+        None => Outbox::default(),
+    };
+    let entries = index::changes(&published, &store.outbox(mine)?);
+    let versions = Index::append(me.key, head.as_ref(), &entries, now)?;
+    let Some(newest) = versions.last() else {
+        return Ok(head.map(|h| h.infohash()));
+    };
+    let dir = &me.config.posts.dir;
+    let mut adds = Vec::new();
+    for version in &versions {
+        crate::app::write_file(dir, version.name(), version.body())?;
+        adds.push(
+            AddTorrent::from_torrent(
+                version.torrent_bytes(&me.config.trackers.urls),
+                me.config.client_path(dir),
+            )?
+            .with_tags([INDEX_TAG])
+            .with_data_present(),
+        );
+    }
+    me.client.add(&adds).await?;
+    for version in &versions {
+        store.put_index(version, now)?;
+    }
+    store.set_index_head(newest)?;
+    if let Some(old) = head.filter(|o| newest.older() != Some(o.infohash())) {
+        // Every entry of the replaced version is in the new one.
+        me.client.remove(&[old.infohash()], true).await?;
+    }
+    Ok(Some(newest.infohash()))
+}
+
+/// Updates our index, then publishes our outbox item as the store has
+/// it. A failed index update does not stop the item.
+pub async fn publish_outbox(
+    dht: &Dht,
+    store: &mut Store,
+    me: &Me<'_>,
+    now: u64,
+) -> Result<Published> {
+    let index_error = update_index(store, me, now)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
+    let outbox = store.outbox(me.key.public_key())?;
+    dht.publish_outbox(me.key, &outbox).await?;
+    Ok(Published {
+        index: outbox.index.map(|h| h.to_string()),
+        index_error,
+    })
+}
+
+/// The whole outbox history of `author`, from the index version `head`
+/// their item names: the version and any older segment not kept yet are
+/// fetched through the client and verified; a version that rewrites the
+/// one kept before is refused.
+async fn read_index(
+    store: &mut Store,
+    fetch: &Fetch<'_>,
+    author: PublicKey,
+    head: InfoHash,
+    now: u64,
+) -> Result<Outbox> {
+    let kept = store.index_head(author)?;
+    let head = match kept.clone().filter(|k| k.infohash() == head) {
+        Some(kept) => kept,
+        None => {
+            let fetched: Index = fetch.one(head).await?;
+            if fetched.author() != author {
+                bail!(
+                    "outbox index {head}, named by the outbox of {author}, is signed by another key; it was ignored"
+                );
+            }
+            if let Some(kept) = &kept {
+                fetched.check_extends(kept)?;
+            }
+            store.put_index(&fetched, now)?;
+            fetched
+        }
+    };
+    loop {
+        let (chain, missing) = store.index_chain(head.clone())?;
+        let Some(missing) = missing else {
+            let full = index::fold_chain(&chain)?;
+            store.set_index_head(&head)?;
+            return Ok(full);
+        };
+        if chain.len() >= index::MAX_SEGMENTS {
+            return Err(IndexError::ChainTooLong.into());
+        }
+        let older: Index = fetch.one(missing).await?;
+        if older.author() != author {
+            return Err(IndexError::WrongAuthor(missing).into());
+        }
+        store.put_index(&older, now)?;
+    }
 }
 
 /// Fetches the leads the store lacks, and keeps those that are what their
@@ -207,10 +336,18 @@ pub struct DhtReport {
     pub outboxes_missing: usize,
     /// Upvotes signed in followed outboxes.
     pub signed_votes: usize,
+    /// Followed outbox indexes read to the start of their history.
+    pub indexes: usize,
+    /// Why a followed outbox index could not be read, one line each.
+    pub index_errors: Vec<String>,
+    /// Signed votes withdrawn, as the full histories show.
+    pub signed_votes_withdrawn: usize,
     /// What following the leads did.
     pub leads: Leads,
     /// Whether our own outbox was published.
     pub published: bool,
+    /// What publishing it did, when it was.
+    pub publish: Option<Published>,
 }
 
 /// The DHT round of `sync`: followed outboxes, the reply boards of our
@@ -228,6 +365,14 @@ pub async fn sync_dht(
     let (limit, timeout) = (options.fetch_limit, options.fetch_timeout);
     let mut report = DhtReport::default();
     let mut leads = Vec::new();
+    let fetch = Fetch {
+        client,
+        config,
+        keep: false,
+        timeout,
+        now,
+        progress: Progress::hidden(),
+    };
     for followed in store.follows()? {
         let Some((outbox, signed)) = dht.read_outbox(&followed).await else {
             report.outboxes_missing += 1;
@@ -245,9 +390,22 @@ pub async fn sync_dht(
             signed.value(),
             now,
         )?;
-        store.put_signed_votes(followed, &outbox.upvotes, now)?;
-        report.signed_votes += outbox.upvotes.len();
-        leads.extend(outbox.posts.iter().map(|h| (*h, Expect::Author(followed))));
+        let (mut posts, mut upvotes) = (outbox.posts.clone(), outbox.upvotes.clone());
+        if let Some(head) = outbox.index {
+            match read_index(store, &fetch, followed, head, now).await {
+                Ok(full) => {
+                    report.indexes += 1;
+                    posts = item::merge(&posts, &full.posts);
+                    upvotes = item::merge(&upvotes, &full.upvotes);
+                    report.signed_votes_withdrawn +=
+                        store.retract_signed_votes(followed, &upvotes)?;
+                }
+                Err(e) => report.index_errors.push(format!("{followed}: {e:#}")),
+            }
+        }
+        store.put_signed_votes(followed, &upvotes, now)?;
+        report.signed_votes += upvotes.len();
+        leads.extend(posts.iter().map(|h| (*h, Expect::Author(followed))));
         // Anyone may put a signed item again, which keeps it from expiring.
         let _ = dht.republish(signed).await;
     }
@@ -275,7 +433,13 @@ pub async fn sync_dht(
         for record in &to_board {
             let _ = announce_on_board(dht, record).await;
         }
-        report.published = publish_outbox(dht, store, key).await.is_ok();
+        let me = Me {
+            key,
+            config,
+            client,
+        };
+        report.publish = publish_outbox(dht, store, &me, now).await.ok();
+        report.published = report.publish.is_some();
     }
     Ok(report)
 }

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use upseed_core::index::{Index, IndexError, MAX_INDEX_BODY};
 use upseed_core::text::MAX_POST_BODY;
 use upseed_core::{
     AddTorrent, Added, ClientError, InfoHash, Magnet, Metainfo, Record, Torrent, TorrentClient,
@@ -40,15 +41,19 @@ pub enum FetchError {
         /// Where it got to.
         state: String,
     },
-    /// The torrent is far larger than any post: not ours.
+    /// The torrent is far larger than what was expected: not ours.
     #[error(
-        "{infohash} holds {size} bytes, more than any post ({MAX_POST_BODY}); it is not an upseed post and was removed"
+        "{infohash} holds {size} bytes, more than any {what} ({max}); it is not an upseed {what} and was removed"
     )]
     TooLarge {
         /// The torrent.
         infohash: InfoHash,
         /// Its size.
         size: u64,
+        /// What was expected.
+        what: &'static str,
+        /// The largest that can be.
+        max: u64,
     },
     /// The metainfo or body does not verify.
     #[error("{infohash} is not a valid upseed post or comment: {source}")]
@@ -58,6 +63,15 @@ pub enum FetchError {
         /// Why.
         #[source]
         source: VerifyError,
+    },
+    /// The metainfo or body is not a valid outbox index.
+    #[error("{infohash} is not a valid outbox index: {source}")]
+    InvalidIndex {
+        /// The torrent.
+        infohash: InfoHash,
+        /// Why.
+        #[source]
+        source: IndexError,
     },
     /// A file the client wrote cannot be read here.
     #[error(
@@ -88,7 +102,68 @@ impl FetchError {
     /// Whether the torrent proved not to be an upseed record, so that it
     /// need not be tried again.
     pub fn is_foreign(&self) -> bool {
-        matches!(self, Self::TooLarge { .. } | Self::Invalid { .. })
+        matches!(
+            self,
+            Self::TooLarge { .. } | Self::Invalid { .. } | Self::InvalidIndex { .. }
+        )
+    }
+}
+
+/// What a fetch reads: a record, or a version of an outbox index.
+pub trait Readable: Sized {
+    /// What it is, in messages.
+    const WHAT: &'static str;
+    /// The largest body it may have; a larger torrent is dropped as soon
+    /// as its size is known.
+    const MAX_SIZE: u64;
+    /// Verifies the client's metainfo and the downloaded body.
+    fn verify(
+        infohash: InfoHash,
+        metainfo: &[u8],
+        body: &[u8],
+        now: u64,
+    ) -> Result<Self, FetchError>;
+    /// Its infohash, which must be the one asked for.
+    fn infohash(&self) -> InfoHash;
+}
+
+impl Readable for Record {
+    const WHAT: &'static str = "post";
+    const MAX_SIZE: u64 = MAX_POST_BODY as u64;
+
+    fn verify(
+        infohash: InfoHash,
+        metainfo: &[u8],
+        body: &[u8],
+        now: u64,
+    ) -> Result<Self, FetchError> {
+        let invalid = |source| FetchError::Invalid { infohash, source };
+        Torrent::parse(metainfo, now)
+            .and_then(|t| t.record.with_body(body))
+            .map_err(invalid)
+    }
+
+    fn infohash(&self) -> InfoHash {
+        Self::infohash(self)
+    }
+}
+
+impl Readable for Index {
+    const WHAT: &'static str = "outbox index";
+    const MAX_SIZE: u64 = MAX_INDEX_BODY as u64;
+
+    fn verify(
+        infohash: InfoHash,
+        metainfo: &[u8],
+        body: &[u8],
+        now: u64,
+    ) -> Result<Self, FetchError> {
+        Self::verify(metainfo, body, now)
+            .map_err(|source| FetchError::InvalidIndex { infohash, source })
+    }
+
+    fn infohash(&self) -> InfoHash {
+        Self::infohash(self)
     }
 }
 
@@ -117,11 +192,11 @@ struct Pending {
 impl Fetch<'_> {
     /// Fetches `hashes` together, returning each one's outcome in order.
     /// Fails as a whole only when the client cannot be used at all.
-    pub async fn run(
+    pub async fn run<T: Readable>(
         &self,
         hashes: &[InfoHash],
-    ) -> Result<Vec<(InfoHash, Result<Record, FetchError>)>, ClientError> {
-        let mut outcomes: HashMap<InfoHash, Result<Record, FetchError>> = HashMap::new();
+    ) -> Result<Vec<(InfoHash, Result<T, FetchError>)>, ClientError> {
+        let mut outcomes: HashMap<InfoHash, Result<T, FetchError>> = HashMap::new();
         let mut pending: HashMap<InfoHash, Pending> = HashMap::new();
         let unique: Vec<InfoHash> = {
             let mut seen = HashSet::new();
@@ -184,12 +259,14 @@ impl Fetch<'_> {
                     outcomes.insert(hash, Err(FetchError::NotOurs { infohash: hash }));
                     continue;
                 };
-                if let Some(size) = status.size.filter(|s| *s > MAX_POST_BODY as u64) {
+                if let Some(size) = status.size.filter(|s| *s > T::MAX_SIZE) {
                     outcomes.insert(
                         hash,
                         Err(FetchError::TooLarge {
                             infohash: hash,
                             size,
+                            what: T::WHAT,
+                            max: T::MAX_SIZE,
                         }),
                     );
                 } else if status.progress >= 1.0
@@ -243,7 +320,7 @@ impl Fetch<'_> {
     }
 
     /// Fetches one torrent.
-    pub async fn one(&self, hash: InfoHash) -> Result<Record, FetchError> {
+    pub async fn one<T: Readable>(&self, hash: InfoHash) -> Result<T, FetchError> {
         match self.run(&[hash]).await?.into_iter().next() {
             Some((_, outcome)) => outcome,
             None => Err(FetchError::Client(ClientError::Invalid(format!(
@@ -254,7 +331,7 @@ impl Fetch<'_> {
 
     /// Reads and verifies a complete torrent from the client's metainfo and
     /// the body on disk.
-    async fn read(&self, status: &TorrentStatus) -> Result<Record, FetchError> {
+    async fn read<T: Readable>(&self, status: &TorrentStatus) -> Result<T, FetchError> {
         let infohash = status.infohash;
         let metainfo = match self.client.metainfo(infohash).await? {
             Some(Metainfo::Bytes(bytes)) => bytes,
@@ -265,16 +342,15 @@ impl Fetch<'_> {
                 ))));
             }
         };
-        let invalid = |source| FetchError::Invalid { infohash, source };
-        let record = Torrent::parse(&metainfo, self.now).map_err(invalid)?.record;
-        if record.infohash() != infohash {
+        let body = self.read_file(infohash, &status.content_path)?;
+        let read = T::verify(infohash, &metainfo, &body, self.now)?;
+        if read.infohash() != infohash {
             return Err(FetchError::Client(ClientError::Invalid(format!(
                 "the client returned the metainfo of {} for {infohash}",
-                record.infohash()
+                read.infohash()
             ))));
         }
-        let body = self.read_file(infohash, &status.content_path)?;
-        record.with_body(&body).map_err(invalid)
+        Ok(read)
     }
 
     fn read_file(&self, infohash: InfoHash, client_path: &str) -> Result<Vec<u8>, FetchError> {

@@ -108,7 +108,7 @@ async fn over_http(
                     match http.get(&query).send().await {
                         Ok(response) => break response,
                         Err(e) if attempt < 2 && !e.is_timeout() => {}
-                        Err(e) => return Err(format!("cannot reach {url}: {}", e.without_url())),
+                        Err(e) => return Err(format!("cannot reach {url}: {}", chain(e))),
                     }
                 };
                 if !response.status().is_success() {
@@ -117,7 +117,7 @@ async fn over_http(
                 let body = response
                     .bytes()
                     .await
-                    .map_err(|e| format!("{url}: {}", e.without_url()))?;
+                    .map_err(|e| format!("{url}: {}", chain(e)))?;
                 scrape::parse_http(&body).map_err(|e| e.to_string())
             })
             .buffer_unordered(HTTP_CONCURRENCY)
@@ -125,6 +125,20 @@ async fn over_http(
             .await;
     *requests += sent.load(std::sync::atomic::Ordering::Relaxed);
     Ok(answers?.into_iter().flatten().collect())
+}
+
+/// An HTTP error with its causes ("error sending request" alone does not
+/// say whether the connection was refused, reset or timed out).
+fn chain(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut out = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 /// The most a full scrape may return before it is abandoned for batches:
@@ -149,12 +163,16 @@ pub async fn full_scrape(
         .get(&url)
         .send()
         .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        .map_err(|e| format!("cannot reach {url}: {}", chain(e)))?;
     if !response.status().is_success() {
         return Err(format!("{url} answered HTTP {}", response.status()));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("{url}: {}", chain(e)))?
+    {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_FULL_SCRAPE {
             return Err(format!(

@@ -397,6 +397,14 @@ impl SyncReport {
                 if d.published { "published" } else { "NOT published" }
             ));
         }
+        if let Some(d) = &self.dht {
+            for e in &d.index_errors {
+                out.push_str(&format!("dht: a followed outbox index was not read: {e}\n"));
+            }
+            if let Some(e) = d.publish.as_ref().and_then(|p| p.index_error.as_ref()) {
+                out.push_str(&format!("dht: your outbox index was not updated: {e}\n"));
+            }
+        }
         if let Some(e) = &self.dht_error {
             out.push_str(&format!("dht: {e}\n"));
         }

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{TwoUsers, init, text, two_users, upseed_env};
+use common::{TwoUsers, init, text, two_users, upseed, upseed_env};
 use serde_json::Value;
 use upseed::store::Store;
 use upseed_core::item::{self, encode_board};
@@ -59,9 +59,23 @@ async fn publish(
 ) -> String {
     let out = net.json(home, qb.password(), args);
     let hash: InfoHash = out["infohash"].as_str().unwrap().parse().unwrap();
-    tracker.allow(&[hash]).await;
-    qb.client().announce_now(&[hash]).await.unwrap();
+    let mut serve = index_heads(home);
+    serve.push(hash);
+    tracker.allow(&serve).await;
+    qb.client().announce_now(&serve).await.unwrap();
     hash.to_string()
+}
+
+/// The outbox index versions `home`'s store names as newest: what its
+/// client seeds for followers (the test tracker serves only what it is
+/// told to).
+fn index_heads(home: &Path) -> Vec<InfoHash> {
+    let db = rusqlite::Connection::open(home.join("store.db")).unwrap();
+    let mut stmt = db.prepare("SELECT infohash FROM index_heads").unwrap();
+    stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|h| InfoHash::from_bytes(h.unwrap().try_into().unwrap()))
+        .collect()
 }
 
 fn items(feed: &Value) -> Vec<String> {
@@ -202,6 +216,54 @@ async fn strangers_and_followed_authors_are_found_on_the_dht() {
             .is_some()
     });
     // That sync also republished alice's outbox with the reply she has seen.
+
+    // Bob writes more than his outbox item can hold. Alice still gets his
+    // whole history: the item names his outbox index, which lists it all.
+    let mut history = Vec::new();
+    for i in 0..52 {
+        let out = upseed(b, &bpw, &["post", "--json", &format!("history {i}")]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        history.push(
+            json["infohash"]
+                .as_str()
+                .unwrap()
+                .parse::<InfoHash>()
+                .unwrap(),
+        );
+    }
+    let report = net.json(b, &bpw, &["sync", "--json"]);
+    let head: InfoHash = report["dht"]["publish"]["index"]
+        .as_str()
+        .unwrap_or_else(|| panic!("bob's index is published: {report}"))
+        .parse()
+        .unwrap();
+    let mut serve = history.clone();
+    serve.push(head);
+    tracker.allow(&serve).await;
+    bob_qb.client().announce_now(&serve).await.unwrap();
+    let bob_public: upseed_core::PublicKey = bob_key.parse().unwrap();
+    let in_item = vandal
+        .get_mutable_most_recent(bob_public.as_bytes(), Some(item::OUTBOX_SALT))
+        .await
+        .map(|i| item::Outbox::decode(i.value()).unwrap())
+        .unwrap();
+    assert_eq!(in_item.index, Some(head));
+    assert!(
+        in_item.posts.len() < history.len(),
+        "the item holds {} posts: the test needs more",
+        in_item.posts.len()
+    );
+    until("bob's whole history in alice's store", || {
+        let report = net.json(a, &apw, &["sync", "--json", "--fetch-limit", "100"]);
+        assert_eq!(
+            report["dht"]["index_errors"],
+            serde_json::json!([]),
+            "{report}"
+        );
+        let store = Store::open(&a.join("store.db")).unwrap();
+        history.iter().all(|h| store.record(*h).unwrap().is_some())
+    });
 
     // A vandal erases the reply board; a new reader still finds the reply
     // in the author's outbox.
