@@ -83,7 +83,19 @@ impl Dht {
             config.bootstrap.join(", ")
         };
         let dht = Self { inner, bootstrap };
-        if !dht.inner.bootstrapped().await {
+        // Reachable as soon as one node has answered: the bootstrap query
+        // itself only ends when its slowest node answers or times out.
+        let answered = async {
+            while dht.inner.to_bootstrap().await.is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            true
+        };
+        let reachable = tokio::select! {
+            yes = answered => yes,
+            done = dht.inner.bootstrapped() => done || !dht.inner.to_bootstrap().await.is_empty(),
+        };
+        if !reachable {
             return Err(dht.unreachable());
         }
         Ok(Some(dht))

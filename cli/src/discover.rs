@@ -81,8 +81,14 @@ pub async fn announce(
     record: &Record,
     now: u64,
 ) -> Result<Published> {
-    announce_on_board(dht, record).await?;
-    publish_outbox(dht, store, me, now).await
+    // Both take a DHT query of their own: run them together.
+    let (board, published) = futures_util::future::join(
+        announce_on_board(dht, record),
+        publish_outbox(dht, store, me, now),
+    )
+    .await;
+    board?;
+    published
 }
 
 /// Puts a record on its board: its thread's reply board, or its
@@ -327,6 +333,11 @@ pub async fn reply_leads(
         .collect())
 }
 
+/// `sync` reads the reply boards of our posts of the last 7 days ...
+const REPLY_WATCH_SECS: u64 = 7 * 86_400;
+/// ... at most this many of them, newest first.
+const REPLY_WATCH_POSTS: usize = 64;
+
 /// What one DHT round of `sync` did.
 #[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct DhtReport {
@@ -373,12 +384,16 @@ pub async fn sync_dht(
         now,
         progress: Progress::hidden(),
     };
-    for followed in store.follows()? {
-        let Some((outbox, signed)) = dht.read_outbox(&followed).await else {
+    // Each DHT read waits for its slowest node: read all at once.
+    let follows = store.follows()?;
+    let found = futures_util::future::join_all(follows.iter().map(|f| dht.read_outbox(f))).await;
+    let mut republish = Vec::new();
+    for (followed, found) in follows.into_iter().zip(found) {
+        let Some((outbox, signed)) = found else {
             report.outboxes_missing += 1;
             // Expired while its author was away: put back the copy we kept.
             if let Some(kept) = store.outbox_item(followed)? {
-                let _ = dht.republish_stored(&kept).await;
+                republish.push(kept);
             }
             continue;
         };
@@ -407,39 +422,62 @@ pub async fn sync_dht(
         report.signed_votes += upvotes.len();
         leads.extend(posts.iter().map(|h| (*h, Expect::Author(followed))));
         // Anyone may put a signed item again, which keeps it from expiring.
-        let _ = dht.republish(signed).await;
+        if let Some(kept) = store.outbox_item(followed)? {
+            republish.push(kept);
+        }
     }
     let mine = match key {
         Some(key) => store.outbox(key.public_key())?.posts,
         None => Vec::new(),
     };
     let recent = now.saturating_sub(2 * item::BUCKET_SECS);
+    let watched = now.saturating_sub(REPLY_WATCH_SECS);
     let mut to_board = Vec::new();
+    let mut watch = Vec::new();
     for hash in mine {
         let Some(record) = store.record(hash)? else {
             continue;
         };
-        if record.root().is_none() {
-            leads.extend(reply_leads(dht, store, &record, now).await?);
+        if record.root().is_none() && record.created() >= watched && watch.len() < REPLY_WATCH_POSTS
+        {
+            watch.push(record.infohash());
         }
         if record.created() >= recent {
             to_board.push(record);
         }
     }
+    // Our posts' reply boards; the replies our own outbox keeps are
+    // already in the store.
+    let boards: Vec<PublicKey> = watch
+        .iter()
+        .map(|p| item::reply_board(*p).public_key())
+        .collect();
+    let read = futures_util::future::join_all(boards.iter().map(|b| dht.read_board(b))).await;
+    for ((post, board), entries) in watch.iter().zip(boards).zip(read) {
+        for hash in store.board_seen(board, &entries, now)? {
+            leads.push((hash, Expect::Root(*post)));
+        }
+    }
     report.leads = follow_leads(store, config, client, leads, limit, timeout, now).await?;
     if let Some(key) = key {
         // Boards may drop items after 2 hours: our records of the last
-        // two buckets go back on theirs (appending is idempotent).
-        for record in &to_board {
-            let _ = announce_on_board(dht, record).await;
-        }
+        // two buckets go back on theirs (appending is idempotent), with
+        // our outbox and the followed ones, all at once.
         let me = Me {
             key,
             config,
             client,
         };
-        report.publish = publish_outbox(dht, store, &me, now).await.ok();
+        let (_, _, published) = futures_util::future::join3(
+            futures_util::future::join_all(to_board.iter().map(|r| announce_on_board(dht, r))),
+            futures_util::future::join_all(republish.iter().map(|k| dht.republish_stored(k))),
+            publish_outbox(dht, store, &me, now),
+        )
+        .await;
+        report.publish = published.ok();
         report.published = report.publish.is_some();
+    } else {
+        futures_util::future::join_all(republish.iter().map(|k| dht.republish_stored(k))).await;
     }
     Ok(report)
 }

@@ -45,19 +45,46 @@ budget = 4
 [daemon.seed_followed]
 "#;
 
-fn start_daemon(home: &Path, password: &str, log: &Path, dht: &str) -> Child {
-    Command::new(common::bin())
-        .arg("--config")
-        .arg(home.join("config.toml"))
-        .args(["daemon", "--log-json"])
-        .env("UPSEED_CLIENT_PASSWORD", password)
-        .env("UPSEED_DHT_ENABLED", (!dht.is_empty()).to_string())
-        .env("UPSEED_DHT_BOOTSTRAP", dht)
-        .env_remove("UPSEED_HOME")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
+/// A daemon process, killed if the test ends early.
+struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn start_daemon(home: &Path, password: &str, log: &Path, dht: &str) -> Running {
+    Running(
+        Command::new(common::bin())
+            .arg("--config")
+            .arg(home.join("config.toml"))
+            .args(["daemon", "--log-json"])
+            .env("UPSEED_CLIENT_PASSWORD", password)
+            .env("UPSEED_DHT_ENABLED", (!dht.is_empty()).to_string())
+            .env("UPSEED_DHT_BOOTSTRAP", dht)
+            .env_remove("UPSEED_HOME")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn signal(child: &Child, signal: nix::sys::signal::Signal) {
@@ -303,6 +330,9 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
         if Instant::now() > deadline {
             let logged = std::fs::read_to_string(&log).unwrap_or_default();
             let tail: Vec<&str> = logged.lines().rev().take(40).collect();
+            let kept = std::env::temp_dir().join(format!("upseed-soak-{}.log", std::process::id()));
+            let _ = std::fs::write(&kept, &logged);
+            eprintln!("the daemon's whole log: {}", kept.display());
             let foreign: Vec<String> = missing
                 .iter()
                 .filter(|h| {
