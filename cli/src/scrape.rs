@@ -154,13 +154,24 @@ pub async fn full_scrape(
     timeout: Duration,
 ) -> Result<HashMap<InfoHash, SwarmCounts>, String> {
     let url = scrape::scrape_url(announce).map_err(|e| e.to_string())?;
+    let body = if url.starts_with("http://") {
+        tokio::time::timeout(timeout * 4, plain_get(&url, timeout))
+            .await
+            .unwrap_or_else(|_| Err(format!("{url} did not answer within {:?}", timeout * 4)))?
+    } else {
+        tls_get(&url, timeout).await?
+    };
+    scrape::parse_http(&body).map_err(|e| e.to_string())
+}
+
+async fn tls_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
     let http = reqwest::Client::builder()
         .timeout(timeout * 4)
         .connect_timeout(timeout)
         .build()
         .map_err(|e| format!("cannot set up HTTP: {e}"))?;
     let mut response = http
-        .get(&url)
+        .get(url)
         .send()
         .await
         .map_err(|e| format!("cannot reach {url}: {}", chain(e)))?;
@@ -175,12 +186,122 @@ pub async fn full_scrape(
     {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_FULL_SCRAPE {
-            return Err(format!(
-                "{url} lists more than {MAX_FULL_SCRAPE} bytes of torrents"
-            ));
+            return Err(too_big(url));
         }
     }
-    scrape::parse_http(&body).map_err(|e| e.to_string())
+    Ok(body)
+}
+
+fn too_big(url: &str) -> String {
+    format!("{url} lists more than {MAX_FULL_SCRAPE} bytes of torrents")
+}
+
+/// One HTTP/1.0 GET over plain TCP, read to the end.
+///
+/// opentracker (as Debian ships it) overwrites the first 16 bytes of a full
+/// scrape's answer, its status line, when the answer is between about 8
+/// and 50 KiB (some 120 to 700 torrents): HTTP libraries refuse such an
+/// answer ("invalid HTTP version"), and `sync` would discover nothing.
+/// This reader tolerates exactly that: a first line that is not a status
+/// line, followed by well-formed headers whose `Content-Length` matches
+/// the body, which must then parse as a bencoded scrape.
+async fn plain_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let target = match parsed.query() {
+        Some(q) => format!("{}?{q}", parsed.path()),
+        None => parsed.path().to_owned(),
+    };
+    let mut stream = tokio::time::timeout(
+        timeout,
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| format!("cannot reach {url}: no connection within {timeout:?}"))?
+    .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let request =
+        format!("GET {target} HTTP/1.0\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let mut raw = Vec::new();
+    let cap = MAX_FULL_SCRAPE + 64 * 1024;
+    let read = (&mut stream)
+        .take(cap as u64 + 1)
+        .read_to_end(&mut raw)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if read > cap {
+        return Err(too_big(url));
+    }
+    split_response(&raw).map_err(|e| format!("{url}: {e}"))
+}
+
+/// The body of a raw HTTP/1.x answer, tolerating a garbled status line
+/// (see [`plain_get`]).
+fn split_response(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("the answer has no end of headers")?;
+    let (head, body) = (&raw[..end + 4], &raw[end + 4..]);
+    let status = head.starts_with(b"HTTP/");
+    if status {
+        let code = head
+            .split(|b| *b == b' ')
+            .nth(1)
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| c.parse::<u16>().ok())
+            .ok_or("the status line has no status code")?;
+        if code != 200 {
+            return Err(format!("answered HTTP {code}"));
+        }
+    }
+    // The headers start after the first line; when that line is garbled
+    // it may hold a newline byte of its own, so try each within the
+    // overwritten stretch.
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut found = None;
+    for start in head
+        .iter()
+        .enumerate()
+        .take(if status { head.len() } else { 24 })
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+    {
+        let mut attempt = [httparse::EMPTY_HEADER; 32];
+        if let Ok(httparse::Status::Complete((_, parsed))) =
+            httparse::parse_headers(&head[start..], &mut attempt)
+        {
+            let n = parsed.len();
+            headers[..n].clone_from_slice(parsed);
+            found = Some(n);
+            break;
+        }
+    }
+    let headers = &headers[..found.ok_or("malformed headers")?];
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+    };
+    if header("content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity")) {
+        return Err("the answer is compressed, which was not asked for".into());
+    }
+    match header("content-length").map(str::parse::<usize>) {
+        Some(Ok(len)) if len == body.len() => Ok(body.to_vec()),
+        Some(Ok(len)) => Err(format!(
+            "the answer says {len} bytes but holds {}",
+            body.len()
+        )),
+        _ if status => Ok(body.to_vec()),
+        _ => Err("garbled status line and no Content-Length: not an HTTP answer".into()),
+    }
 }
 
 /// One request and its answer, tried twice.
@@ -263,4 +384,35 @@ fn rand_bytes() -> [u8; 4] {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     (nanos ^ std::process::id().rotate_left(16)).to_le_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_response;
+
+    #[test]
+    fn a_garbled_status_line_is_tolerated_only_with_matching_headers() {
+        let body = b"d5:filesdee";
+        let good = [
+            b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n".as_slice(),
+            body,
+        ]
+        .concat();
+        assert_eq!(split_response(&good).unwrap(), body);
+        // What opentracker sends for a full scrape of 120 to 700 torrents.
+        let mut garbled = good.clone();
+        garbled[..16].copy_from_slice(b"\x92O\x99]\x05\0\0\06\xa5>\xb2\x1f\xd7\x13\xab");
+        assert_eq!(split_response(&garbled).unwrap(), body);
+        let short = [&garbled[..garbled.len() - 1]].concat();
+        assert!(
+            split_response(&short)
+                .unwrap_err()
+                .contains("says 11 bytes")
+        );
+        let refused = b"HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+        assert!(split_response(refused).unwrap_err().contains("403"));
+        let junk = b"garbage\nnot: a header\r\n\r\nbody";
+        assert!(split_response(junk).is_err());
+        assert!(split_response(b"no end").is_err());
+    }
 }

@@ -114,3 +114,49 @@ async fn twenty_thousand_hashes_in_exact_batches() {
         }
     }
 }
+
+/// opentracker garbles the status line of a full scrape's answer of about
+/// 8 to 50 KiB (some 120 to 700 torrents); the full scrape still reads it,
+/// below, inside and above that range.
+#[tokio::test]
+async fn a_full_scrape_reads_every_size_opentracker_answers() {
+    if !have("opentracker") {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let hashes: Vec<InfoHash> = (0..1_000u32)
+        .map(|i| {
+            let mut bytes = [9u8; 20];
+            bytes[..4].copy_from_slice(&i.to_be_bytes());
+            InfoHash::from_bytes(bytes)
+        })
+        .collect();
+    tracker.allow(&hashes).await;
+    // opentracker closes each connection after one answer.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut announced = 0;
+    for listed in [50, 150, 500, 1_000] {
+        for hash in &hashes[announced..listed] {
+            let escaped: String = hash
+                .as_bytes()
+                .iter()
+                .map(|b| format!("%{b:02X}"))
+                .collect();
+            let url = format!(
+                "{}?info_hash={escaped}&peer_id=-UP0001-000000000000&port=6881&left=0&compact=1",
+                tracker.announce_url()
+            );
+            let answer = http.get(&url).send().await.unwrap();
+            assert!(answer.status().is_success());
+        }
+        announced = listed;
+        let map = upseed::scrape::full_scrape(&tracker.announce_url(), Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("full scrape of {listed} torrents: {e}"));
+        assert_eq!(map.len(), listed, "full scrape of {listed} torrents");
+        assert!(hashes[..listed].iter().all(|h| map[h].seeders == 1));
+    }
+}
