@@ -401,7 +401,7 @@ mod tests {
         assert_eq!(split_response(&good).unwrap(), body);
         // What opentracker sends for a full scrape of 120 to 700 torrents.
         let mut garbled = good.clone();
-        garbled[..16].copy_from_slice(b"\x92O\x99]\x05\0\0\06\xa5>\xb2\x1f\xd7\x13\xab");
+        garbled[..16].copy_from_slice(b"\x92O\x99]\x05\x00\x00\x006\xa5\n\xb2\x1f\xd7\x13\xab");
         assert_eq!(split_response(&garbled).unwrap(), body);
         let short = [&garbled[..garbled.len() - 1]].concat();
         assert!(
