@@ -1587,6 +1587,60 @@ mod tests {
     use upseed_core::retention::FadePolicy;
     use upseed_core::{CommentDraft, PostDraft, SecretKey};
 
+    #[test]
+    fn index_heads_keep_segment_ends_and_drop_replaced_versions() {
+        use upseed_core::index::{Entry, Index};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("store.db")).unwrap();
+        let key = SecretKey::from_seed(&[3; 32]);
+        let me = key.public_key();
+        assert!(store.index_head(me).unwrap().is_none());
+        let h = |n: u8| InfoHash::from_bytes([n; 20]);
+        let v1 = Index::append(&key, None, &[Entry::Post(h(1))], 1_000)
+            .unwrap()
+            .remove(0);
+        store.put_index(&v1, 1_000).unwrap();
+        store.set_index_head(&v1).unwrap();
+        assert_eq!(store.outbox(me).unwrap().index, Some(v1.infohash()));
+        let v2 = Index::append(&key, Some(&v1), &[Entry::Post(h(2))], 1_001)
+            .unwrap()
+            .remove(0);
+        store.put_index(&v2, 1_001).unwrap();
+        store.set_index_head(&v2).unwrap();
+        assert_eq!(store.index_head(me).unwrap(), Some(v2.clone()));
+        assert!(
+            store.index(v1.infohash()).unwrap().is_none(),
+            "a replaced version of the same segment is dropped"
+        );
+        let (chain, missing) = store.index_chain(v2.clone()).unwrap();
+        assert_eq!((chain.len(), missing), (1, None));
+
+        // A head whose older segment is not kept says which one is missing.
+        let other = SecretKey::from_seed(&[4; 32]);
+        let mut big = Vec::new();
+        for n in 0..=255u8 {
+            for m in 0..45u8 {
+                let mut b = [n; 20];
+                b[0] = m;
+                big.push(Entry::Post(InfoHash::from_bytes(b)));
+            }
+        }
+        let versions = Index::append(&other, None, &big, 1_000).unwrap();
+        assert_eq!(versions.len(), 2, "11,520 entries need two segments");
+        let head = versions[1].clone();
+        store.put_index(&head, 1_000).unwrap();
+        let (chain, missing) = store.index_chain(head.clone()).unwrap();
+        assert_eq!((chain.len(), missing), (1, Some(versions[0].infohash())));
+        store.put_index(&versions[0], 1_000).unwrap();
+        store.set_index_head(&head).unwrap();
+        let (chain, missing) = store.index_chain(head).unwrap();
+        assert_eq!((chain.len(), missing), (2, None));
+        assert_eq!(
+            upseed_core::index::fold_chain(&chain).unwrap().posts.len(),
+            big.len()
+        );
+    }
+
     fn post(text: &str, community: Option<&str>) -> Record {
         let mut draft = PostDraft::new(text).unwrap();
         if let Some(c) = community {
