@@ -5,7 +5,7 @@
 //! item claimed (the followed author's, the community's in that bucket, a
 //! comment in that thread). Anything else is a forgery and is dropped.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -16,7 +16,7 @@ use upseed_core::{AddTorrent, Community, InfoHash, PublicKey, Record, SecretKey,
 use crate::client::AnyClient;
 use crate::config::Config;
 use crate::dht::Dht;
-use crate::fetch::Fetch;
+use crate::fetch::{Fetch, FetchError};
 use crate::progress::Progress;
 use crate::store::Store;
 
@@ -185,20 +185,25 @@ pub async fn publish_outbox(
 
 /// The whole outbox history of `author`, from the index version `head`
 /// their item names: the version and any older segment not kept yet are
-/// fetched through the client and verified; a version that rewrites the
-/// one kept before is refused.
+/// fetched through the client (unless `prefetched` holds the head's
+/// outcome) and verified; a version that rewrites the one kept before is
+/// refused.
 async fn read_index(
     store: &mut Store,
     fetch: &Fetch<'_>,
     author: PublicKey,
     head: InfoHash,
+    prefetched: Option<Result<Index, FetchError>>,
     now: u64,
 ) -> Result<Outbox> {
     let kept = store.index_head(author)?;
     let head = match kept.clone().filter(|k| k.infohash() == head) {
         Some(kept) => kept,
         None => {
-            let fetched: Index = fetch.one(head).await?;
+            let fetched = match prefetched {
+                Some(fetched) => fetched?,
+                None => fetch.one(head).await?,
+            };
             if fetched.author() != author {
                 bail!(
                     "outbox index {head}, named by the outbox of {author}, is signed by another key; it was ignored"
@@ -387,6 +392,20 @@ pub async fn sync_dht(
     // Each DHT read waits for its slowest node: read all at once.
     let follows = store.follows()?;
     let found = futures_util::future::join_all(follows.iter().map(|f| dht.read_outbox(f))).await;
+    // The index versions we lack, fetched together: one wait at most.
+    let mut wanted = Vec::new();
+    for (followed, found) in follows.iter().zip(&found) {
+        if let Some(head) = found.as_ref().and_then(|(o, _)| o.index)
+            && store.index_head(*followed)?.map(|k| k.infohash()) != Some(head)
+        {
+            wanted.push(head);
+        }
+    }
+    let mut heads: HashMap<InfoHash, Result<Index, FetchError>> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        fetch.run(&wanted).await?.into_iter().collect()
+    };
     let mut republish = Vec::new();
     for (followed, found) in follows.into_iter().zip(found) {
         let Some((outbox, signed)) = found else {
@@ -407,7 +426,7 @@ pub async fn sync_dht(
         )?;
         let (mut posts, mut upvotes) = (outbox.posts.clone(), outbox.upvotes.clone());
         if let Some(head) = outbox.index {
-            match read_index(store, &fetch, followed, head, now).await {
+            match read_index(store, &fetch, followed, head, heads.remove(&head), now).await {
                 Ok(full) => {
                     report.indexes += 1;
                     posts = item::merge(&posts, &full.posts);
