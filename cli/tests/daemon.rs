@@ -175,8 +175,12 @@ async fn bob_writes(
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let hash: InfoHash = json["infohash"].as_str().unwrap().parse().unwrap();
-    tracker.allow(&[hash]).await;
-    bob_qb.client().announce_now(&[hash]).await.unwrap();
+    // The test tracker serves only what it is told: the record, and the
+    // outbox index version that now names it.
+    let mut serve = common::index_heads(bob);
+    serve.push(hash);
+    tracker.allow(&serve).await;
+    bob_qb.client().announce_now(&serve).await.unwrap();
     vec![hash.to_string()]
 }
 

@@ -59,23 +59,11 @@ async fn publish(
 ) -> String {
     let out = net.json(home, qb.password(), args);
     let hash: InfoHash = out["infohash"].as_str().unwrap().parse().unwrap();
-    let mut serve = index_heads(home);
+    let mut serve = common::index_heads(home);
     serve.push(hash);
     tracker.allow(&serve).await;
     qb.client().announce_now(&serve).await.unwrap();
     hash.to_string()
-}
-
-/// The outbox index versions `home`'s store names as newest: what its
-/// client seeds for followers (the test tracker serves only what it is
-/// told to).
-fn index_heads(home: &Path) -> Vec<InfoHash> {
-    let db = rusqlite::Connection::open(home.join("store.db")).unwrap();
-    let mut stmt = db.prepare("SELECT infohash FROM index_heads").unwrap();
-    stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap()
-        .map(|h| InfoHash::from_bytes(h.unwrap().try_into().unwrap()))
-        .collect()
 }
 
 fn items(feed: &Value) -> Vec<String> {

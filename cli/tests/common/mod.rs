@@ -113,3 +113,15 @@ pub(crate) async fn two_users() -> TwoUsers {
         bpw,
     }
 }
+
+/// The outbox index versions `home`'s store names as newest: what its
+/// client seeds for followers (the test tracker serves only what it is
+/// told to).
+pub(crate) fn index_heads(home: &Path) -> Vec<InfoHash> {
+    let db = rusqlite::Connection::open(home.join("store.db")).unwrap();
+    let mut stmt = db.prepare("SELECT infohash FROM index_heads").unwrap();
+    stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|h| InfoHash::from_bytes(h.unwrap().try_into().unwrap()))
+        .collect()
+}
