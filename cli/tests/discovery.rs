@@ -57,7 +57,9 @@ async fn publish(
     tracker: &Tracker,
     args: &[&str],
 ) -> String {
+    let started = Instant::now();
     let out = net.json(home, qb.password(), args);
+    eprintln!("{} took {:.1} s", args[0], started.elapsed().as_secs_f64());
     let hash: InfoHash = out["infohash"].as_str().unwrap().parse().unwrap();
     let mut serve = common::index_heads(home);
     serve.push(hash);
@@ -84,16 +86,29 @@ fn comments(thread: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Polls `check` every half second for up to 30 s; returns the time it took.
+/// Polls `check` every half second for up to 30 s; returns the time it
+/// took, and prints how long each attempt took.
 fn until(what: &str, mut check: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
-    while !check() {
+    let mut attempts = Vec::new();
+    loop {
+        let attempt = Instant::now();
+        let done = check();
+        attempts.push(format!("{:.1}", attempt.elapsed().as_secs_f64()));
+        if done {
+            break;
+        }
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "timed out: {what}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    eprintln!(
+        "{what}: {:.1} s, attempts of [{}] s",
+        start.elapsed().as_secs_f64(),
+        attempts.join(", ")
+    );
     start.elapsed()
 }
 
