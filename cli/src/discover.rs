@@ -125,22 +125,59 @@ pub struct Published {
 
 /// Appends what changed in our outbox to our index, seeds the new
 /// version, and stops seeding the version it replaces (unless that one
-/// closed a segment, which the history still needs).
+/// closed a segment, which the history still needs). With nothing new, it
+/// seeds again any version the client no longer has.
 pub async fn update_index(store: &mut Store, me: &Me<'_>, now: u64) -> Result<Option<InfoHash>> {
     let mine = me.key.public_key();
     let head = store.index_head(mine)?;
-    let published = match head.clone() {
-        Some(head) => index::fold_chain(&store.index_chain(head)?.0)?,
-        None => Outbox::default(),
+    let (chain, published) = match head.clone() {
+        Some(head) => {
+            let chain = store.index_chain(head)?.0;
+            let published = index::fold_chain(&chain)?;
+            (chain, published)
+        }
+        None => (Vec::new(), Outbox::default()),
     };
     let entries = index::changes(&published, &store.outbox(mine)?);
     let versions = Index::append(me.key, head.as_ref(), &entries, now)?;
     let Some(newest) = versions.last() else {
+        // Nothing new: make sure the client still seeds what followers
+        // need (the newest version and each closed segment).
+        let hashes: Vec<InfoHash> = chain.iter().map(Index::infohash).collect();
+        let held: HashSet<InfoHash> = me
+            .client
+            .list(Some(&hashes))
+            .await?
+            .iter()
+            .map(|t| t.infohash)
+            .collect();
+        let lost: Vec<Index> = chain
+            .into_iter()
+            .filter(|v| !held.contains(&v.infohash()))
+            .collect();
+        seed_index(me, &lost).await?;
         return Ok(head.map(|h| h.infohash()));
     };
+    seed_index(me, &versions).await?;
+    for version in &versions {
+        store.put_index(version, now)?;
+    }
+    store.set_index_head(newest)?;
+    if let Some(old) = head.filter(|o| newest.older() != Some(o.infohash())) {
+        // Every entry of the replaced version is in the new one.
+        me.client.remove(&[old.infohash()], true).await?;
+    }
+    Ok(Some(newest.infohash()))
+}
+
+/// Writes index versions to the posts folder and has the client seed them.
+async fn seed_index(me: &Me<'_>, versions: &[Index]) -> Result<()> {
+    if versions.is_empty() {
+        return Ok(());
+    }
     let dir = &me.config.posts.dir;
     let mut adds = Vec::new();
-    for version in &versions {
+    for version in versions {
         crate::app::write_file(dir, version.name(), version.body())?;
         adds.push(
             AddTorrent::from_torrent(
@@ -152,15 +189,7 @@ pub async fn update_index(store: &mut Store, me: &Me<'_>, now: u64) -> Result<Op
         );
     }
     me.client.add(&adds).await?;
-    for version in &versions {
-        store.put_index(version, now)?;
-    }
-    store.set_index_head(newest)?;
-    if let Some(old) = head.filter(|o| newest.older() != Some(o.infohash())) {
-        // Every entry of the replaced version is in the new one.
-        me.client.remove(&[old.infohash()], true).await?;
-    }
-    Ok(Some(newest.infohash()))
+    Ok(())
 }
 
 /// Updates our index, then publishes our outbox item as the store has

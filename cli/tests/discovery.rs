@@ -268,6 +268,25 @@ async fn strangers_and_followed_authors_are_found_on_the_dht() {
         history.iter().all(|h| store.record(*h).unwrap().is_some())
     });
 
+    // Bob's client lost his index, files and all: his next sync seeds it again.
+    bob_qb.client().remove(&[head], true).await.unwrap();
+    assert!(
+        bob_qb
+            .client()
+            .list(Some(&[head]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let report = net.json(b, &bpw, &["sync", "--json"]);
+    assert_eq!(
+        report["dht"]["publish"]["index"],
+        head.to_string(),
+        "{report}"
+    );
+    let back = bob_qb.client().list(Some(&[head])).await.unwrap();
+    assert_eq!(back.len(), 1, "the index is seeded again");
+
     // A vandal erases the reply board; a new reader still finds the reply
     // in the author's outbox.
     let erase = |board: upseed_core::SecretKey| {
