@@ -874,8 +874,9 @@ fn pin(home: &Home, args: PinArgs, on: bool) -> Result<()> {
 }
 
 /// How far back `feed --community` reads the community's boards: the
-/// window, but at most two days (8 buckets of 6 hours).
-const BOARD_LOOKBACK: u64 = 2 * 86_400;
+/// window, but at most a day back (the current bucket and the 4 before:
+/// up to 20 boards, 3 waves of DHT queries; see `dht::MAX_QUERIES`).
+const BOARD_LOOKBACK: u64 = 86_400;
 
 /// The config, when there is one that loads: reads work without it.
 fn config_if_any(home: &Home) -> Option<Config> {

@@ -318,7 +318,11 @@ pub async fn follow_leads(
     Ok(out)
 }
 
-/// Leads from a community's boards over the buckets from `since` to `now`.
+/// Leads from a community's boards over the buckets from `since` to `now`,
+/// newest bucket first. A board is settled once its bucket ended more than
+/// two buckets ago (writers put their posts back on the boards of the last
+/// two buckets only): one read after that is its last, and later calls
+/// use the union the store kept.
 pub async fn community_leads(
     dht: &Dht,
     store: &mut Store,
@@ -327,12 +331,16 @@ pub async fn community_leads(
     now: u64,
 ) -> Result<Vec<(InfoHash, Expect)>> {
     let mut boards = Vec::new();
-    for bucket in item::bucket_of(since)..=item::bucket_of(now) {
+    let mut settled = Vec::new();
+    for bucket in (item::bucket_of(since)..=item::bucket_of(now)).rev() {
+        let settles = (bucket + 3) * item::BUCKET_SECS;
         for shard in 0..SHARDS {
-            boards.push((
-                bucket,
-                item::community_board(community, bucket, shard).public_key(),
-            ));
+            let key = item::community_board(community, bucket, shard).public_key();
+            if store.board_read_at(key)?.is_some_and(|at| at >= settles) {
+                settled.push((bucket, key));
+            } else {
+                boards.push((bucket, key));
+            }
         }
     }
     let read =
@@ -340,6 +348,12 @@ pub async fn community_leads(
     let mut leads = Vec::new();
     for ((bucket, key), entries) in boards.into_iter().zip(read) {
         for hash in store.board_seen(key, &entries, now)? {
+            leads.push((hash, Expect::Community(community.clone(), bucket)));
+        }
+        store.set_board_read(key, now)?;
+    }
+    for (bucket, key) in settled {
+        for hash in store.board_seen(key, &[], now)? {
             leads.push((hash, Expect::Community(community.clone(), bucket)));
         }
     }

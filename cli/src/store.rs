@@ -180,6 +180,13 @@ CREATE TABLE index_heads (
     infohash BLOB NOT NULL REFERENCES indexes (infohash)
 ) STRICT;
 "#,
+    r#"
+-- When each board was last read from the DHT.
+CREATE TABLE board_reads (
+    board   BLOB PRIMARY KEY,
+    read_at INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The source name of counts that come from the user's client.
@@ -1303,6 +1310,31 @@ impl Store {
             "SELECT infohash FROM board_entries WHERE board = ?1 ORDER BY seen_at DESC",
             params![board.as_bytes()],
         )
+    }
+
+    /// When `board` was last read from the DHT.
+    pub fn board_read_at(&self, board: PublicKey) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT read_at FROM board_reads WHERE board = ?1",
+                params![board.as_bytes()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|t| t.map(i64::unsigned_abs))
+            .map_err(self.sqlite())
+    }
+
+    /// Records that `board` was read from the DHT at `now`.
+    pub fn set_board_read(&mut self, board: PublicKey, now: u64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO board_reads (board, read_at) VALUES (?1, ?2)
+                 ON CONFLICT (board) DO UPDATE SET read_at = excluded.read_at",
+                params![board.as_bytes(), now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
     }
 
     /// Keeps a followed key's signed outbox item, to republish it.
