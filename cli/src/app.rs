@@ -901,16 +901,8 @@ async fn read_leads(
         let mut store = Store::open(&home.store)?;
         let leads = gather(&dht, &mut store).await?;
         let client = AnyClient::from_config(config)?;
-        crate::discover::follow_leads(
-            &mut store,
-            config,
-            &client,
-            leads,
-            config.daemon.fetch_limit,
-            Duration::from_secs(60),
-            now(),
-        )
-        .await
+        let fetch = Fetch::quiet(&client, config, Duration::from_secs(60), now());
+        crate::discover::follow_leads(&mut store, &fetch, leads, config.daemon.fetch_limit).await
     }
     .await;
     match outcome {

@@ -6,7 +6,6 @@
 //! comment in that thread). Anything else is a forgery and is dropped.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use upseed_core::index::{self, Index, IndexError};
@@ -17,7 +16,6 @@ use crate::client::AnyClient;
 use crate::config::Config;
 use crate::dht::Dht;
 use crate::fetch::{Fetch, FetchError};
-use crate::progress::Progress;
 use crate::store::Store;
 
 /// What a lead must turn out to be.
@@ -263,17 +261,15 @@ async fn read_index(
     }
 }
 
-/// Fetches the leads the store lacks, and keeps those that are what their
-/// lead claimed.
+/// Fetches (at most `limit` of) the leads the store lacks, and keeps
+/// those that are what their lead claimed.
 pub async fn follow_leads(
     store: &mut Store,
-    config: &Config,
-    client: &AnyClient,
+    fetch: &Fetch<'_>,
     leads: Vec<(InfoHash, Expect)>,
     limit: usize,
-    timeout: Duration,
-    now: u64,
 ) -> Result<Leads> {
+    let now = fetch.now;
     let known = store.known_hashes()?;
     let mut seen = HashSet::new();
     let wanted: Vec<(InfoHash, Expect)> = leads
@@ -288,14 +284,6 @@ pub async fn follow_leads(
     if wanted.is_empty() {
         return Ok(out);
     }
-    let fetch = Fetch {
-        client,
-        config,
-        keep: false,
-        timeout,
-        now,
-        progress: Progress::hidden(),
-    };
     let hashes: Vec<InfoHash> = wanted.iter().map(|(h, _)| *h).collect();
     for (hash, outcome) in fetch.run(&hashes).await? {
         let expect = wanted.iter().find(|(h, _)| *h == hash).map(|(_, e)| e);
@@ -424,14 +412,7 @@ pub async fn sync_dht(
     let (limit, timeout) = (options.fetch_limit, options.fetch_timeout);
     let mut report = DhtReport::default();
     let mut leads = Vec::new();
-    let fetch = Fetch {
-        client,
-        config,
-        keep: false,
-        timeout,
-        now,
-        progress: Progress::hidden(),
-    };
+    let fetch = Fetch::quiet(client, config, timeout, now);
     // Each DHT read waits for its slowest node: read all at once.
     let follows = store.follows()?;
     let found = futures_util::future::join_all(follows.iter().map(|f| dht.read_outbox(f))).await;
@@ -520,7 +501,7 @@ pub async fn sync_dht(
             leads.push((hash, Expect::Root(*post)));
         }
     }
-    report.leads = follow_leads(store, config, client, leads, limit, timeout, now).await?;
+    report.leads = follow_leads(store, &fetch, leads, limit).await?;
     if let Some(key) = key {
         // Boards may drop items after 2 hours: our records of the last
         // two buckets go back on theirs (appending is idempotent), with

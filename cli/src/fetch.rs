@@ -189,7 +189,19 @@ struct Pending {
     added: bool,
 }
 
-impl Fetch<'_> {
+impl<'a> Fetch<'a> {
+    /// Fetches to read, not to seed, with no bar: what discovery does.
+    pub fn quiet(client: &'a AnyClient, config: &'a Config, timeout: Duration, now: u64) -> Self {
+        Self {
+            client,
+            config,
+            keep: false,
+            timeout,
+            now,
+            progress: Progress::hidden(),
+        }
+    }
+
     /// Fetches `hashes` together, returning each one's outcome in order.
     /// Fails as a whole only when the client cannot be used at all.
     pub async fn run<T: Readable>(
