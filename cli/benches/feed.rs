@@ -15,10 +15,10 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use upseed::render::build_feed;
-use upseed::store::{Store, SwarmCount};
 use upseed_core::rank::{self, Sort, Window, top_n};
 use upseed_core::retention::FadePolicy;
 use upseed_core::{PostDraft, SecretKey};
+use upseed_node::store::{Store, SwarmCount};
 
 const NOW: u64 = 1_763_683_200;
 const YEAR: u64 = 31_557_600;

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use upseed::store::Store;
 use upseed_core::{InfoHash, Record, TorrentClient};
+use upseed_node::store::Store;
 use upseed_tests::conformance::{Node, new_post, seedable};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
@@ -202,7 +202,7 @@ async fn run(n: usize) {
     // Wait until the tracker counts every post.
     let announce = tracker.announce_url();
     loop {
-        let listed = upseed::scrape::full_scrape(&announce, Duration::from_secs(30))
+        let listed = upseed_node::scrape::full_scrape(&announce, Duration::from_secs(30))
             .await
             .unwrap();
         let seeded = hashes

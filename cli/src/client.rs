@@ -1,28 +1,32 @@
-//! The user's client, whichever kind the config names, behind one type.
+//! The user's client, whichever kind the config names, behind one type:
+//! the front end's choice of client, which the node layer is generic over.
 
-use anyhow::Result;
 use upseed_core::{
     AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Metainfo, QueueReport,
     TorrentClient, TorrentStatus,
 };
+use upseed_node::fake::FakeClient;
+use upseed_node::{Config, Error, Vars};
 use upseed_qbittorrent::Qbittorrent;
 use upseed_transmission::Transmission;
 
-use crate::config::Config;
-
-/// qBittorrent or Transmission.
+/// qBittorrent or Transmission; or, in the in-process test environment,
+/// an in-memory client.
 #[derive(Debug)]
 pub enum AnyClient {
     /// qBittorrent's Web UI.
     Qbittorrent(Qbittorrent),
     /// Transmission's RPC.
     Transmission(Transmission),
+    /// An in-memory client, which only [`crate::Env`] hands out.
+    Fake(FakeClient),
 }
 
 impl AnyClient {
-    /// The client the config names, with its password.
-    pub fn from_config(config: &Config) -> Result<Self> {
-        let password = config.password()?;
+    /// The client the config names, with the password from `vars` or the
+    /// password file.
+    pub fn from_config(config: &Config, vars: &Vars) -> Result<Self, Error> {
+        let password = config.password(vars)?;
         let c = &config.client;
         Ok(match c.kind {
             ClientKind::Qbittorrent => {
@@ -49,6 +53,7 @@ macro_rules! each {
         match $self {
             AnyClient::Qbittorrent($client) => $call,
             AnyClient::Transmission($client) => $call,
+            AnyClient::Fake($client) => $call,
         }
     };
 }

@@ -1,22 +1,20 @@
-//! The `upseed` command line as a library: the binary is a thin shell over
-//! this crate, `upseed-core` and the client adapters.
+//! The `upseed` command line as a library: the binary is a thin shell
+//! over this crate, which is a front end over `upseed-node`. It parses
+//! the arguments, chooses the client, renders results and maps errors to
+//! exit codes; every use case lives in the node layer.
+//!
+//! [`run_in`] runs a command in-process in an [`Env`] of the caller's,
+//! capturing its output and exit code: the test environment of every
+//! command.
 
 mod app;
+mod args;
 pub mod client;
-pub mod config;
-pub mod daemon;
-pub mod dht;
-pub mod discover;
-pub mod doctor;
-pub mod fetch;
-pub mod gc;
-pub mod keyfile;
+mod daemon;
+mod env;
+mod init;
 pub mod progress;
 pub mod render;
-pub mod scrape;
-pub mod status;
-pub mod store;
-pub mod sync;
-pub mod vote;
 
-pub use app::main;
+pub use app::{main, run_in};
+pub use env::{Env, Stream};

@@ -1,142 +1,14 @@
 //! What read commands print: wrapped text for people, one JSON document
 //! for programs. The JSON shapes have schemas in `docs/schema/`.
 
-use anyhow::{Context, Result};
-use upseed_core::rank::{self, Sort};
-use upseed_core::{Community, InfoHash, Record, RecordJson};
-
-use crate::store::Store;
-
-/// One post in a feed.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct FeedItem {
-    /// 1 for the first post.
-    pub rank: usize,
-    /// Who seeds it now, the author included: its upvotes.
-    pub seeders: u32,
-    /// How many finished downloading it: its reads.
-    pub downloads: u32,
-    /// Comments known in its thread.
-    pub comments: usize,
-    /// The post.
-    pub record: RecordJson,
-}
-
-/// `upseed feed --json`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct FeedJson {
-    /// How the feed is ordered.
-    pub sort: Sort,
-    /// The community, when the feed is one community's.
-    pub community: Option<String>,
-    /// When the feed was ranked, unix seconds.
-    pub now: u64,
-    /// The posts, best first.
-    pub items: Vec<FeedItem>,
-}
-
-/// One comment in a thread.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct ThreadComment {
-    /// 1 for a comment on the post, 2 for a reply to it, and so on.
-    pub depth: usize,
-    /// Who seeds it now.
-    pub seeders: u32,
-    /// The comment.
-    pub record: RecordJson,
-}
-
-/// `upseed thread --json`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct ThreadJson {
-    /// The post.
-    pub post: FeedItem,
-    /// Its comments, depth first, siblings in the chosen order.
-    pub comments: Vec<ThreadComment>,
-}
-
-/// A stored record, or an error that says it is unknown.
-pub fn known(store: &Store, hash: InfoHash) -> Result<Record> {
-    store
-        .record(hash)?
-        .with_context(|| format!("{hash} is not in your store yet; only posts and comments you have seen can be answered or shown"))
-}
-
-/// The feed of `sort` as of `now`: the best `limit` posts, optionally of one community.
-pub fn build_feed(
-    store: &Store,
-    sort: Sort,
-    community: Option<&Community>,
-    limit: usize,
-    now: u64,
-) -> Result<FeedJson> {
-    let community_name = community.map(Community::as_str);
-    let nth = store.nth_newest(community_name, limit)?;
-    let signals = store.signals(community_name, rank::candidates_since(sort, now, nth))?;
-    let mut items = Vec::new();
-    for (i, s) in rank::top_n(&signals, sort, now, limit).iter().enumerate() {
-        items.push(FeedItem {
-            rank: i + 1,
-            seeders: s.seeders,
-            downloads: s.downloads,
-            comments: store.comment_count(s.infohash)?,
-            record: known(store, s.infohash)?.to_json(),
-        });
-    }
-    Ok(FeedJson {
-        sort,
-        community: community.map(|c| c.as_str().to_owned()),
-        now,
-        items,
-    })
-}
-
-/// How comments under the same parent are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ThreadSort {
-    /// Most seeders first, then newest.
-    Top,
-    /// Newest first.
-    New,
-    /// Reddit's hot over seeders and age.
-    Hot,
-}
-
-/// The thread that `hash` (a post, or any comment in it) belongs to.
-pub fn build_thread(store: &Store, hash: InfoHash, sort: ThreadSort) -> Result<ThreadJson> {
-    let found = known(store, hash)?;
-    let post = match found.root() {
-        Some(root) => known(store, root)?,
-        None => found,
-    };
-    let current = store.current(post.infohash())?;
-    let mut comments = Vec::new();
-    for c in store.thread(post.infohash())? {
-        let seeders = store.seeders(c.infohash())?;
-        comments.push((c, seeders));
-    }
-    let order = |a: &Seeded, b: &Seeded| {
-        match sort {
-            ThreadSort::Top => b.1.cmp(&a.1).then(b.0.created().cmp(&a.0.created())),
-            ThreadSort::New => b.0.created().cmp(&a.0.created()),
-            ThreadSort::Hot => {
-                rank::hot(b.1, b.0.created()).total_cmp(&rank::hot(a.1, a.0.created()))
-            }
-        }
-        .then(a.0.infohash().cmp(&b.0.infohash()))
-    };
-    let tree = tree(post.infohash(), &comments, order);
-    Ok(ThreadJson {
-        post: FeedItem {
-            rank: 1,
-            seeders: current.seeders,
-            downloads: current.downloads,
-            comments: comments.len(),
-            record: post.to_json(),
-        },
-        comments: tree,
-    })
-}
+use upseed_core::{InfoHash, RecordJson};
+use upseed_node::doctor::{Check, Outcome};
+pub use upseed_node::feed::{
+    FeedItem, FeedJson, ThreadComment, ThreadJson, ThreadSort, build_feed, build_thread,
+};
+use upseed_node::gc::GcReport;
+use upseed_node::status::Status;
+use upseed_node::sync::SyncReport;
 
 /// Styling for a terminal, off for pipes and with `NO_COLOR`.
 #[derive(Debug, Clone, Copy)]
@@ -149,16 +21,15 @@ pub struct Style {
 
 impl Style {
     /// The style for standard output: color only on a terminal without `NO_COLOR`.
-    pub fn detect() -> Self {
-        use std::io::IsTerminal;
-        let tty = std::io::stdout().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let width = std::env::var("COLUMNS")
-            .ok()
+    pub fn detect(env: &crate::Env) -> Self {
+        let no_color = env.vars.get("NO_COLOR").is_some();
+        let width = env
+            .vars
+            .get("COLUMNS")
             .and_then(|c| c.parse().ok())
             .unwrap_or(80);
         Self {
-            color: tty && !no_color,
+            color: env.out_tty && !no_color,
             width: width.clamp(40, 120),
         }
     }
@@ -332,40 +203,194 @@ pub fn thread_text(thread: &ThreadJson, now: u64, style: Style) -> String {
     out
 }
 
-/// A comment and who seeds it.
-pub type Seeded = (Record, u32);
-
-/// The comments under `root`, depth first, siblings ordered by `order`.
-pub fn tree(
-    root: InfoHash,
-    comments: &[(Record, u32)],
-    order: impl Fn(&(Record, u32), &(Record, u32)) -> std::cmp::Ordering,
-) -> Vec<ThreadComment> {
-    fn walk(
-        parent: InfoHash,
-        depth: usize,
-        comments: &[Seeded],
-        order: &dyn Fn(&Seeded, &Seeded) -> std::cmp::Ordering,
-        out: &mut Vec<ThreadComment>,
-    ) {
-        let mut children: Vec<&Seeded> = comments
-            .iter()
-            .filter(|(c, _)| c.parent() == Some(parent))
-            .collect();
-        children.sort_by(|a, b| order(a, b));
-        for (child, seeders) in children {
-            out.push(ThreadComment {
-                depth,
-                seeders: *seeders,
-                record: child.to_json(),
-            });
-            if depth < 64 {
-                walk(child.infohash(), depth + 1, comments, order, out);
-            }
+/// A sync report for people.
+pub fn sync_text(r: &SyncReport) -> String {
+    let mut out = format!(
+        "client: {} of our torrents; store: {} records before, {} new\n",
+        r.client_torrents,
+        r.known,
+        r.fetched.len()
+    );
+    for t in &r.trackers {
+        match &t.error {
+            None => out.push_str(&format!(
+                "tracker {}: ok, {} ({} request{})\n",
+                t.tracker,
+                if t.full_scrape {
+                    "full scrape"
+                } else {
+                    "batched scrape"
+                },
+                t.requests,
+                if t.requests == 1 { "" } else { "s" }
+            )),
+            Some(e) => out.push_str(&format!("tracker {}: FAILED: {e}\n", t.tracker)),
+        }
+        if let Some(e) = &t.full_scrape_error {
+            out.push_str(&format!(
+                "  its full scrape failed ({e}); nothing new is discovered through it\n"
+            ));
         }
     }
-    let mut out = Vec::with_capacity(comments.len());
-    walk(root, 1, comments, &order, &mut out);
+    out.push_str(&format!(
+        "discovered {} unknown torrents: {} stored, {} not upseed, {} failed\n",
+        r.discovered,
+        r.fetched.len(),
+        r.foreign,
+        r.failed.len()
+    ));
+    for f in &r.failed {
+        out.push_str(&format!("  {}: {}\n", f.infohash, f.error));
+    }
+    out.push_str(&format!(
+        "feeds: {} posts live, {} faded ({} faded now, {} back); {} requests to the client, {} to trackers, {:.1} s\n",
+        r.live_posts,
+        r.faded_posts,
+        r.faded,
+        r.revived,
+        r.client_requests,
+        r.tracker_requests,
+        r.elapsed_ms as f64 / 1000.0
+    ));
+    if let Some(d) = &r.dht {
+        out.push_str(&format!(
+            "dht: {} followed outboxes ({} missing), {} signed votes; {} new leads: {} stored, {} forged and dropped, {} failed; outbox {}\n",
+            d.outboxes,
+            d.outboxes_missing,
+            d.signed_votes,
+            d.leads.new,
+            d.leads.stored.len(),
+            d.leads.rejected.len(),
+            d.leads.failed,
+            if d.published { "published" } else { "NOT published" }
+        ));
+    }
+    if let Some(d) = &r.dht {
+        for e in &d.index_errors {
+            out.push_str(&format!("dht: a followed outbox index was not read: {e}\n"));
+        }
+        if let Some(e) = d.publish.as_ref().and_then(|p| p.index_error.as_ref()) {
+            out.push_str(&format!("dht: your outbox index was not updated: {e}\n"));
+        }
+    }
+    if let Some(e) = &r.dht_error {
+        out.push_str(&format!("dht: {e}\n"));
+    }
+    if !r.missing_from_client.is_empty() {
+        out.push_str(&format!(
+            "{} of your posts and upvotes are no longer in the client; `upseed upvote` them again to seed\n",
+            r.missing_from_client.len()
+        ));
+    }
+    out
+}
+
+/// A gc report for people.
+pub fn gc_text(r: &GcReport) -> String {
+    let did = if r.dry_run { "would " } else { "" };
+    let done = if r.dry_run { "would be " } else { "" };
+    let mut out = String::new();
+    if r.dry_run {
+        out.push_str("dry run: nothing was changed\n");
+    }
+    for d in &r.deleted {
+        out.push_str(&format!(
+            "{}delete {} ({} comments): unseeded since {}\n",
+            did, d.infohash, d.comments, d.silent_since
+        ));
+    }
+    for s in &r.stopped {
+        out.push_str(&format!(
+            "{}stop seeding {} ({}): {}\n",
+            did, s.infohash, s.vote, s.reason
+        ));
+    }
+    out.push_str(&format!(
+        "{} records and {} history rows {}deleted; {} torrents {}stopped; {} seeded after\n",
+        r.records_deleted,
+        r.history_deleted,
+        done,
+        r.stopped.len(),
+        done,
+        r.seeded
+    ));
+    if r.over_bound > 0 {
+        out.push_str(&format!(
+            "{} seeded torrents stay over [seeding] max_torrents because they are pinned or yours; raise the bound, unpin some, or pass --authored\n",
+            r.over_bound
+        ));
+    }
+    out
+}
+
+fn until(at: u64, now: u64) -> String {
+    match at.checked_sub(now) {
+        None | Some(0) => "now".into(),
+        Some(s) if s < 60 => format!("in {s} s"),
+        Some(s) if s < 3_600 => format!("in {} min", s / 60),
+        Some(s) => format!("in {:.1} h", s as f64 / 3_600.0),
+    }
+}
+
+/// The daemon's status for people.
+pub fn status_text(r: &Status) -> String {
+    let mut out = String::new();
+    match (r.running, r.pid, r.started) {
+        (true, Some(pid), Some(started)) => out.push_str(&format!(
+            "daemon: running as pid {pid}, started {}\n",
+            relative(started, r.now)
+        )),
+        (false, _, Some(_)) => out.push_str(&format!(
+            "daemon: not running (last heard from {})\n",
+            r.heartbeat
+                .map_or_else(|| "never".to_owned(), |h| relative(h, r.now))
+        )),
+        _ => out.push_str("daemon: has never run; start it with `upseed daemon`\n"),
+    }
+    for s in &r.steps {
+        let last = match (s.started, s.finished) {
+            (Some(st), f) if f.is_none_or(|f| f < st) && r.running => {
+                format!("running since {}", relative(st, r.now))
+            }
+            (_, Some(f)) => format!(
+                "{} {}",
+                s.outcome.as_deref().unwrap_or("?"),
+                relative(f, r.now)
+            ),
+            _ => "not run yet".to_owned(),
+        };
+        let next = if r.running {
+            s.next_at
+                .map_or_else(|| "after the next sync".to_owned(), |n| until(n, r.now))
+        } else {
+            "when the daemon runs".to_owned()
+        };
+        out.push_str(&format!(
+            "{:<5} {last}; next {next}; {} runs, {} errors survived\n",
+            s.step, s.runs, s.errors
+        ));
+        if let Some(summary) = &s.summary {
+            out.push_str(&format!("      {summary}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "store: {} posts live, {} faded; seeding {} of at most {}\n",
+        r.live_posts, r.faded_posts, r.seeded, r.max_torrents
+    ));
+    out
+}
+
+/// The checks as text, one per line, with the fix under each failure.
+pub fn doctor_text(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let mark = match c.outcome {
+            Outcome::Ok => "ok  ",
+            Outcome::Warn => "warn",
+            Outcome::Fail => "FAIL",
+        };
+        out.push_str(&format!("{mark}  {}: {}\n", c.name, c.detail));
+    }
     out
 }
 

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use common::{init, text, upseed, upseed_env};
 use serde_json::Value;
-use upseed::store::Store;
 use upseed_core::{InfoHash, TorrentClient};
+use upseed_node::store::Store;
 use upseed_tests::conformance::{Node, new_post, seedable};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use common::{TwoUsers, init, text, two_users, upseed, upseed_env};
 use serde_json::Value;
-use upseed::store::Store;
 use upseed_core::item::{self, encode_board};
 use upseed_core::{Community, InfoHash, TorrentClient};
+use upseed_node::store::Store;
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
 use upseed_tests::{free_port, have, host};

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use upseed::config::Config;
 use upseed_core::rank::Window;
+use upseed_node::config::Config;
 
 fn example(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,7 +18,7 @@ fn example(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn the_example_config_loads() {
-    let config = Config::load(&example("config.toml")).unwrap();
+    let config = Config::load(&example("config.toml"), &upseed_node::Vars::default()).unwrap();
     assert_eq!(config.daemon.seed_top.len(), 2);
     assert_eq!(config.daemon.seed_top[0].window, Window::Week);
     assert!(config.daemon.seed_top[1].dry_run);

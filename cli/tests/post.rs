@@ -12,8 +12,8 @@ use std::process::Command;
 use common::{init, text, upseed};
 use std::time::Duration;
 
-use upseed::store::{Store, Vote};
 use upseed_core::{InfoHash, TorrentClient};
+use upseed_node::store::{Store, Vote};
 use upseed_tests::conformance::{Node, wait_seeding};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;

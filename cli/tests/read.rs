@@ -9,10 +9,10 @@
 use std::path::Path;
 
 use upseed::render::{self, FeedJson, Style, ThreadJson, ThreadSort};
-use upseed::store::{Store, SwarmCount};
 use upseed_core::rank::{Sort, Window};
 use upseed_core::retention::FadePolicy;
 use upseed_core::{CommentDraft, Community, PostDraft, Record, SecretKey};
+use upseed_node::store::{Store, SwarmCount};
 
 const NOW: u64 = 1_763_683_200;
 
@@ -150,8 +150,11 @@ fn check_schema(name: &str, schema: schemars::Schema) {
 fn committed_schemas_are_current() {
     check_schema("feed", schemars::schema_for!(FeedJson));
     check_schema("thread", schemars::schema_for!(ThreadJson));
-    check_schema("sync", schemars::schema_for!(upseed::sync::SyncReport));
-    check_schema("doctor", schemars::schema_for!(Vec<upseed::doctor::Check>));
-    check_schema("gc", schemars::schema_for!(upseed::gc::GcReport));
-    check_schema("status", schemars::schema_for!(upseed::status::Status));
+    check_schema("sync", schemars::schema_for!(upseed_node::sync::SyncReport));
+    check_schema(
+        "doctor",
+        schemars::schema_for!(Vec<upseed_node::doctor::Check>),
+    );
+    check_schema("gc", schemars::schema_for!(upseed_node::gc::GcReport));
+    check_schema("status", schemars::schema_for!(upseed_node::status::Status));
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use common::{TwoUsers, holds, init, text, two_users, upseed};
 use serde_json::Value;
-use upseed::store::{Store, Vote};
 use upseed_core::{InfoHash, Record, TorrentClient};
+use upseed_node::store::{Store, Vote};
 use upseed_tests::conformance::{Node, new_post, seedable, wait_seeding};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use upseed::scrape::scrape;
 use upseed_core::{InfoHash, TorrentClient};
+use upseed_node::scrape::scrape;
 use upseed_tests::conformance::{new_post, seedable, wait_seeding};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
@@ -153,7 +153,7 @@ async fn a_full_scrape_reads_every_size_opentracker_answers() {
             assert!(answer.status().is_success());
         }
         announced = listed;
-        let map = upseed::scrape::full_scrape(&tracker.announce_url(), Duration::from_secs(5))
+        let map = upseed_node::scrape::full_scrape(&tracker.announce_url(), Duration::from_secs(5))
             .await
             .unwrap_or_else(|e| panic!("full scrape of {listed} torrents: {e}"));
         assert_eq!(map.len(), listed, "full scrape of {listed} torrents");

@@ -8,9 +8,9 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use upseed::store::{Store, SwarmCount, Vote};
 use upseed_core::retention::FadePolicy;
 use upseed_core::{InfoHash, PostDraft, SecretKey};
+use upseed_node::store::{Store, SwarmCount, Vote};
 
 const CHILD: &str = "UPSEED_CRASH_TEST_STORE";
 

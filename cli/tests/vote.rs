@@ -14,8 +14,8 @@ use common::{holds, init, text, upseed};
 use std::time::Duration;
 
 use sha1::Digest;
-use upseed::store::{Store, Vote};
 use upseed_core::{AddTorrent, InfoHash, TorrentClient};
+use upseed_node::store::{Store, Vote};
 use upseed_tests::conformance::{Node, wait_seeding};
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;

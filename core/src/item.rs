@@ -179,9 +179,9 @@ pub struct Outbox {
     /// Comments on the user's posts, kept so that an erased reply board
     /// cannot erase a thread.
     pub replies: Vec<InfoHash>,
-    /// The newest version of the user's outbox index (see
-    /// [`crate::index`]), which holds everything the lists here had to
-    /// leave out.
+    /// The newest version of the user's outbox index (the signed torrent
+    /// of the `index` module), which holds everything the lists here had
+    /// to leave out.
     pub index: Option<InfoHash>,
 }
 

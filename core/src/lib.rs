@@ -23,12 +23,14 @@
 
 mod bencode;
 mod client;
+pub mod counts;
 mod header;
 pub mod index;
 mod infohash;
 pub mod item;
 mod json;
 mod key;
+pub mod lead;
 mod magnet;
 pub mod rank;
 mod record;
@@ -52,5 +54,5 @@ pub use magnet::{Magnet, MagnetError};
 pub use record::{BuildError, CommentDraft, MAX_FUTURE_SKEW, PIECE_LENGTH, PostDraft, Record};
 pub use secret::Password;
 pub use text::{Body, Community, TextError, Title};
-pub use torrent::{MAX_TORRENT_LEN, Torrent};
+pub use torrent::{MAX_TORRENT_LEN, Torrent, single_file};
 pub use verify::{MAX_INFO_LEN, VerifyError};

@@ -146,3 +146,21 @@ pub(crate) fn wrap_info<S: AsRef<str>>(info: &[u8], trackers: &[S]) -> Vec<u8> {
     });
     w.into_bytes()
 }
+
+/// The `name` and `length` of a single-file torrent's info dict, whatever
+/// else it holds: what any client knows of a torrent. `None` for a
+/// multi-file torrent, or bytes that are not a torrent.
+pub fn single_file(bytes: &[u8]) -> Option<(String, u64)> {
+    let info = bencode::decode_lenient(info_of(bytes).ok()?).ok()?;
+    let Value::Dict(pairs) = info else {
+        return None;
+    };
+    let get = |key: &[u8]| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+    match (get(b"name"), get(b"length")) {
+        (Some(Value::Bytes(name)), Some(Value::Int(length))) => Some((
+            String::from_utf8(name.to_vec()).ok()?,
+            u64::try_from(*length).ok()?,
+        )),
+        _ => None,
+    }
+}

@@ -7,42 +7,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::{Result, bail};
 use upseed_core::index::{self, Index, IndexError};
 use upseed_core::item::{self, Outbox, SHARDS};
+pub use upseed_core::lead::Expect;
 use upseed_core::{AddTorrent, Community, InfoHash, PublicKey, Record, SecretKey, TorrentClient};
 
-use crate::client::AnyClient;
+use crate::Error;
 use crate::config::Config;
 use crate::dht::Dht;
 use crate::fetch::{Fetch, FetchError};
 use crate::store::Store;
-
-/// What a lead must turn out to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// A record by this author.
-    Author(PublicKey),
-    /// A post in this community, created in this bucket.
-    Community(Community, u64),
-    /// A comment in this post's thread.
-    Root(InfoHash),
-}
-
-impl Expect {
-    /// Whether `record` is what the lead claimed.
-    pub fn holds(&self, record: &Record) -> bool {
-        match self {
-            Self::Author(key) => record.author() == *key,
-            Self::Community(c, bucket) => {
-                record.root().is_none()
-                    && record.community() == Some(c)
-                    && item::bucket_of(record.created()) == *bucket
-            }
-            Self::Root(post) => record.root() == Some(*post),
-        }
-    }
-}
 
 /// What following up DHT leads did.
 #[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
@@ -61,24 +35,24 @@ pub struct Leads {
 pub const INDEX_TAG: &str = "upseed-index";
 
 /// Our identity and the means to seed what we publish.
-pub struct Me<'a> {
+pub struct Me<'a, C> {
     /// Our key.
     pub key: &'a SecretKey,
     /// The config: posts folder, trackers.
     pub config: &'a Config,
     /// Our client, which seeds our index.
-    pub client: &'a AnyClient,
+    pub client: &'a C,
 }
 
 /// Announces a record we published: on its community's board or its
 /// thread's reply board, and in our outbox.
-pub async fn announce(
+pub async fn announce<C: TorrentClient>(
     dht: &Dht,
     store: &mut Store,
-    me: &Me<'_>,
+    me: &Me<'_, C>,
     record: &Record,
     now: u64,
-) -> Result<Published> {
+) -> Result<Published, Error> {
     // Both take a DHT query of their own: run them together.
     let (board, published) = futures_util::future::join(
         announce_on_board(dht, record),
@@ -92,7 +66,7 @@ pub async fn announce(
 /// Puts a record on its board: its thread's reply board, or its
 /// community's board for its bucket and shard. A post outside any
 /// community has no board.
-async fn announce_on_board(dht: &Dht, record: &Record) -> Result<()> {
+async fn announce_on_board(dht: &Dht, record: &Record) -> Result<(), Error> {
     match (record.root(), record.community()) {
         (Some(root), _) => {
             dht.append_board(&item::reply_board(root), &[record.infohash()])
@@ -125,7 +99,11 @@ pub struct Published {
 /// version, and stops seeding the version it replaces (unless that one
 /// closed a segment, which the history still needs). With nothing new, it
 /// seeds again any version the client no longer has.
-pub async fn update_index(store: &mut Store, me: &Me<'_>, now: u64) -> Result<Option<InfoHash>> {
+pub async fn update_index<C: TorrentClient>(
+    store: &mut Store,
+    me: &Me<'_, C>,
+    now: u64,
+) -> Result<Option<InfoHash>, Error> {
     let mine = me.key.public_key();
     let head = store.index_head(mine)?;
     let (chain, published) = match head.clone() {
@@ -169,14 +147,14 @@ pub async fn update_index(store: &mut Store, me: &Me<'_>, now: u64) -> Result<Op
 }
 
 /// Writes index versions to the posts folder and has the client seed them.
-async fn seed_index(me: &Me<'_>, versions: &[Index]) -> Result<()> {
+async fn seed_index<C: TorrentClient>(me: &Me<'_, C>, versions: &[Index]) -> Result<(), Error> {
     if versions.is_empty() {
         return Ok(());
     }
     let dir = &me.config.posts.dir;
     let mut adds = Vec::new();
     for version in versions {
-        crate::app::write_file(dir, version.name(), version.body())?;
+        crate::publish::write_file(dir, version.name(), version.body())?;
         adds.push(
             AddTorrent::from_torrent(
                 version.torrent_bytes(&me.config.trackers.urls),
@@ -192,16 +170,16 @@ async fn seed_index(me: &Me<'_>, versions: &[Index]) -> Result<()> {
 
 /// Updates our index, then publishes our outbox item as the store has
 /// it. A failed index update does not stop the item.
-pub async fn publish_outbox(
+pub async fn publish_outbox<C: TorrentClient>(
     dht: &Dht,
     store: &mut Store,
-    me: &Me<'_>,
+    me: &Me<'_, C>,
     now: u64,
-) -> Result<Published> {
+) -> Result<Published, Error> {
     let index_error = update_index(store, me, now)
         .await
         .err()
-        .map(|e| format!("{e:#}"));
+        .map(|e| crate::error_chain(&e));
     let outbox = store.outbox(me.key.public_key())?;
     dht.publish_outbox(me.key, &outbox).await?;
     Ok(Published {
@@ -215,14 +193,14 @@ pub async fn publish_outbox(
 /// fetched through the client (unless `prefetched` holds the head's
 /// outcome) and verified; a version that rewrites the one kept before is
 /// refused.
-async fn read_index(
+async fn read_index<C: TorrentClient>(
     store: &mut Store,
-    fetch: &Fetch<'_>,
+    fetch: &Fetch<'_, C>,
     author: PublicKey,
     head: InfoHash,
     prefetched: Option<Result<Index, FetchError>>,
     now: u64,
-) -> Result<Outbox> {
+) -> Result<Outbox, Error> {
     let kept = store.index_head(author)?;
     let head = match kept.clone().filter(|k| k.infohash() == head) {
         Some(kept) => kept,
@@ -232,9 +210,10 @@ async fn read_index(
                 None => fetch.one(head).await?,
             };
             if fetched.author() != author {
-                bail!(
-                    "outbox index {head}, named by the outbox of {author}, is signed by another key; it was ignored"
-                );
+                return Err(Error::IndexSigner {
+                    index: head,
+                    author,
+                });
             }
             if let Some(kept) = &kept {
                 fetched.check_extends(kept)?;
@@ -263,12 +242,12 @@ async fn read_index(
 
 /// Fetches (at most `limit` of) the leads the store lacks, and keeps
 /// those that are what their lead claimed.
-pub async fn follow_leads(
+pub async fn follow_leads<C: TorrentClient>(
     store: &mut Store,
-    fetch: &Fetch<'_>,
+    fetch: &Fetch<'_, C>,
     leads: Vec<(InfoHash, Expect)>,
     limit: usize,
-) -> Result<Leads> {
+) -> Result<Leads, Error> {
     let now = fetch.now;
     let known = store.known_hashes()?;
     let mut seen = HashSet::new();
@@ -317,7 +296,7 @@ pub async fn community_leads(
     community: &Community,
     since: u64,
     now: u64,
-) -> Result<Vec<(InfoHash, Expect)>> {
+) -> Result<Vec<(InfoHash, Expect)>, Error> {
     let mut boards = Vec::new();
     let mut settled = Vec::new();
     for bucket in (item::bucket_of(since)..=item::bucket_of(now)).rev() {
@@ -355,7 +334,7 @@ pub async fn reply_leads(
     store: &mut Store,
     post: &Record,
     now: u64,
-) -> Result<Vec<(InfoHash, Expect)>> {
+) -> Result<Vec<(InfoHash, Expect)>, Error> {
     let board = item::reply_board(post.infohash()).public_key();
     let (entries, outbox) =
         futures_util::future::join(dht.read_board(&board), dht.read_outbox(&post.author())).await;
@@ -400,15 +379,15 @@ pub struct DhtReport {
 /// The DHT round of `sync`: followed outboxes, the reply boards of our
 /// posts, our outbox again (with the replies seen), and the followed
 /// outboxes republished.
-pub async fn sync_dht(
+pub async fn sync_dht<C: TorrentClient>(
     dht: &Dht,
     store: &mut Store,
     config: &Config,
-    client: &AnyClient,
+    client: &C,
     key: Option<&SecretKey>,
     options: &crate::sync::SyncOptions,
     now: u64,
-) -> Result<DhtReport> {
+) -> Result<DhtReport, Error> {
     let (limit, timeout) = (options.fetch_limit, options.fetch_timeout);
     let mut report = DhtReport::default();
     let mut leads = Vec::new();
@@ -458,7 +437,9 @@ pub async fn sync_dht(
                     report.signed_votes_withdrawn +=
                         store.retract_signed_votes(followed, &upvotes)?;
                 }
-                Err(e) => report.index_errors.push(format!("{followed}: {e:#}")),
+                Err(e) => report
+                    .index_errors
+                    .push(format!("{followed}: {}", crate::error_chain(&e))),
             }
         }
         store.put_signed_votes(followed, &upvotes, now)?;

@@ -3,64 +3,120 @@
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use upseed_core::SecretKey;
+use upseed_core::{KeyError, SecretKey};
+
+/// The key file cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyfileError {
+    /// The file is not there, or not readable.
+    #[error("cannot read the key file {}; create one with `upseed key new`", path.display())]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Other users may read it.
+    #[error("refusing to use {}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its mode, with the fix.
+        #[source]
+        source: KeyError,
+    },
+    /// It does not hold a key.
+    #[error("in {}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: KeyError,
+    },
+    /// A key is there already.
+    #[error(
+        "{} already holds a key; move it away first if you really want a new identity",
+        path.display()
+    )]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file operation failed: `what` the file.
+    #[error("cannot {what} {}", path.display())]
+    Io {
+        /// What was tried.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> KeyfileError {
+    let path = path.to_owned();
+    move |source| KeyfileError::Io { what, path, source }
+}
 
 /// Writes a new key file with mode 0600. Never overwrites an existing key:
 /// losing an identity cannot be undone.
-pub fn create(path: &Path, key: &SecretKey) -> Result<()> {
+pub fn create(path: &Path, key: &SecretKey) -> Result<(), KeyfileError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+        fs::create_dir_all(dir).map_err(io("create the folder", dir))?;
     }
     if path.exists() {
-        bail!(
-            "{} already holds a key; move it away first if you really want a new identity",
-            path.display()
-        );
+        return Err(KeyfileError::Exists {
+            path: path.to_owned(),
+        });
     }
     // Write to a private temporary file, then link it into place: the key is
     // never readable by others, and a crash never leaves half a key behind.
     let tmp = path.with_extension("tmp");
     // A leftover from a crash holds a key that was never put in place.
     if tmp.exists() {
-        fs::remove_file(&tmp)
-            .with_context(|| format!("cannot remove the stale {}", tmp.display()))?;
+        fs::remove_file(&tmp).map_err(io("remove the stale", &tmp))?;
     }
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .with_context(|| format!("cannot create {}", tmp.display()))?;
+        .map_err(io("create", &tmp))?;
     let written = file
         .write_all(key.to_key_file().as_bytes())
         .and_then(|()| file.sync_all());
     drop(file);
     if let Err(error) = written.and_then(|()| fs::hard_link(&tmp, path)) {
         let _ = fs::remove_file(&tmp);
-        return Err(error).with_context(|| format!("cannot write {}", path.display()));
+        return Err(io("write", path)(error));
     }
-    fs::remove_file(&tmp).with_context(|| format!("cannot remove {}", tmp.display()))?;
+    fs::remove_file(&tmp).map_err(io("remove", &tmp))?;
     Ok(())
 }
 
 /// Reads a key file, refusing one that other users can read.
-pub fn load(path: &Path) -> Result<SecretKey> {
-    let meta = fs::metadata(path).with_context(|| {
-        format!(
-            "cannot read the key file {}; create one with `upseed key new`",
-            path.display()
-        )
+pub fn load(path: &Path) -> Result<SecretKey, KeyfileError> {
+    let meta = fs::metadata(path).map_err(|source| KeyfileError::Missing {
+        path: path.to_owned(),
+        source,
     })?;
-    SecretKey::check_file_mode(meta.permissions().mode())
-        .with_context(|| format!("refusing to use {}", path.display()))?;
-    let text = zeroize::Zeroizing::new(
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
-    );
-    SecretKey::from_key_file(&text).with_context(|| format!("in {}", path.display()))
+    SecretKey::check_file_mode(meta.permissions().mode()).map_err(|source| {
+        KeyfileError::Refused {
+            path: path.to_owned(),
+            source,
+        }
+    })?;
+    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(io("read", path))?);
+    SecretKey::from_key_file(&text).map_err(|source| KeyfileError::Malformed {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -106,7 +162,7 @@ mod tests {
         let path = dir.path().join("identity.key");
         create(&path, &SecretKey::generate().unwrap()).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        let error = format!("{:#}", load(&path).unwrap_err());
+        let error = crate::error_chain(&load(&path).unwrap_err());
         assert!(error.contains("chmod 600"), "{error}");
         assert!(error.contains("0644"), "{error}");
     }

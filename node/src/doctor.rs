@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use upseed_core::{AddTorrent, PostDraft, SecretKey, TorrentClient, TorrentState};
 
-use crate::client::AnyClient;
 use crate::config::{Config, Home};
-use crate::keyfile;
 use crate::scrape;
 use crate::store::Store;
+use crate::{Error, error_chain, keyfile};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -45,7 +44,12 @@ fn check(name: &str, outcome: Outcome, detail: impl Into<String>) -> Check {
 
 /// Runs every check. The client checks stop at the first that fails,
 /// since the later ones need a working client.
-pub async fn run(home: &Home, config: &Config, now: u64) -> Vec<Check> {
+pub async fn run<C: TorrentClient>(
+    home: &Home,
+    config: &Config,
+    client: Result<&C, Error>,
+    now: u64,
+) -> Vec<Check> {
     let mut checks = Vec::new();
     let key = match keyfile::load(&home.identity) {
         Ok(key) => {
@@ -57,7 +61,7 @@ pub async fn run(home: &Home, config: &Config, now: u64) -> Vec<Check> {
             Some(key)
         }
         Err(error) => {
-            checks.push(check("identity", Outcome::Fail, format!("{error:#}")));
+            checks.push(check("identity", Outcome::Fail, error_chain(&error)));
             None
         }
     };
@@ -81,7 +85,7 @@ pub async fn run(home: &Home, config: &Config, now: u64) -> Vec<Check> {
             ),
         });
     }
-    checks.extend(client_checks(config, key.as_ref(), now).await);
+    checks.extend(client_checks(config, client, key.as_ref(), now).await);
     checks.extend(tracker_checks(config).await);
     checks
 }
@@ -93,12 +97,17 @@ fn writable(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
-async fn client_checks(config: &Config, key: Option<&SecretKey>, now: u64) -> Vec<Check> {
+async fn client_checks<C: TorrentClient>(
+    config: &Config,
+    client: Result<&C, Error>,
+    key: Option<&SecretKey>,
+    now: u64,
+) -> Vec<Check> {
     let mut checks = Vec::new();
-    let client = match AnyClient::from_config(config) {
+    let client = match client {
         Ok(client) => client,
         Err(error) => {
-            checks.push(check("client", Outcome::Fail, format!("{error:#}")));
+            checks.push(check("client", Outcome::Fail, error_chain(&error)));
             return checks;
         }
     };
@@ -141,7 +150,7 @@ async fn client_checks(config: &Config, key: Option<&SecretKey>, now: u64) -> Ve
         Ok(_) => check("queueing", Outcome::Ok, "off: every torrent seeds"),
     });
     if let Some(key) = key {
-        checks.push(visibility(config, &client, key, now).await);
+        checks.push(visibility(config, client, key, now).await);
     }
     checks
 }
@@ -156,7 +165,12 @@ fn limit(value: Option<i64>) -> String {
 
 /// Writes a probe post into the posts folder and has the client check it:
 /// if the client cannot find the file, it cannot see the folder.
-async fn visibility(config: &Config, client: &AnyClient, key: &SecretKey, now: u64) -> Check {
+async fn visibility<C: TorrentClient>(
+    config: &Config,
+    client: &C,
+    key: &SecretKey,
+    now: u64,
+) -> Check {
     const NAME: &str = "client sees the posts folder";
     let text = format!(
         "upseed doctor probe {now} {}",
@@ -170,8 +184,8 @@ async fn visibility(config: &Config, client: &AnyClient, key: &SecretKey, now: u
         Err(error) => return check(NAME, Outcome::Fail, error),
     };
     let dir = &config.posts.dir;
-    if let Err(error) = crate::app::write_body(dir, &record) {
-        return check(NAME, Outcome::Fail, format!("{error:#}"));
+    if let Err(error) = crate::publish::write_body(dir, &record) {
+        return check(NAME, Outcome::Fail, error_chain(&error));
     }
     let file = dir.join(record.name());
     let remote = config.client_path(dir);
@@ -262,18 +276,4 @@ fn rand_hash() -> [u8; 20] {
         bytes[0] = 1;
     }
     bytes
-}
-
-/// The checks as text, one per line, with the fix under each failure.
-pub fn text(checks: &[Check]) -> String {
-    let mut out = String::new();
-    for c in checks {
-        let mark = match c.outcome {
-            Outcome::Ok => "ok  ",
-            Outcome::Warn => "warn",
-            Outcome::Fail => "FAIL",
-        };
-        out.push_str(&format!("{mark}  {}: {}\n", c.name, c.detail));
-    }
-    out
 }

@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use upseed_core::{AddTorrent, InfoHash, Record, TorrentClient};
 
-use crate::client::AnyClient;
+use crate::Error;
 use crate::config::Config;
+use crate::events::Events;
 use crate::fetch::{Fetch, VOTE_TAG};
-use crate::progress::Progress;
 use crate::store::{Store, Vote};
 
 /// How an upvote went.
@@ -24,17 +23,19 @@ pub enum Upvoted {
 }
 
 /// Seeds `hash`: from the stored body when we have it, else by having the
-/// client download it. Records the vote, cast by `origin` (`user` or a
-/// daemon rule), once the client holds it.
-pub async fn upvote(
+/// client download it (reporting to `events`). Records the vote, cast by
+/// `origin` (`user` or a daemon rule), once the client holds it.
+#[allow(clippy::too_many_arguments)]
+pub async fn upvote<C: TorrentClient>(
     store: &mut Store,
     config: &Config,
-    client: &AnyClient,
+    client: &C,
     hash: InfoHash,
     timeout: Duration,
     now: u64,
     origin: &str,
-) -> Result<Upvoted> {
+    events: Events,
+) -> Result<Upvoted, Error> {
     if store.vote(hash)? == Some(Vote::Authored) {
         return Ok(Upvoted::Authored);
     }
@@ -50,7 +51,7 @@ pub async fn upvote(
                 keep: true,
                 timeout,
                 now,
-                progress: Progress::new(origin == "user"),
+                events,
             };
             let record = fetch.one(hash).await?;
             store.put_record(&record, now)?;
@@ -63,10 +64,17 @@ pub async fn upvote(
 
 /// Writes a stored record's body into the downloads folder and has the
 /// client seed it without downloading.
-async fn seed_stored(config: &Config, client: &AnyClient, record: &Record) -> Result<()> {
+async fn seed_stored<C: TorrentClient>(
+    config: &Config,
+    client: &C,
+    record: &Record,
+) -> Result<(), Error> {
     let dir = &config.posts.downloads;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    crate::app::write_body(dir, record)?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+        path: dir.clone(),
+        source,
+    })?;
+    crate::publish::write_body(dir, record)?;
     let add = AddTorrent::from_torrent(
         record.torrent_bytes(&config.trackers.urls),
         config.client_path(dir),
@@ -83,17 +91,15 @@ async fn seed_stored(config: &Config, client: &AnyClient, record: &Record) -> Re
 
 /// Stops seeding `hash` and forgets the vote. The data goes too, except a
 /// post or comment we wrote, whose file is kept; that needs `force`.
-pub async fn unvote(
+pub async fn unvote<C: TorrentClient>(
     store: &mut Store,
-    client: &AnyClient,
+    client: &C,
     hash: InfoHash,
     force: bool,
-) -> Result<()> {
+) -> Result<(), Error> {
     let vote = store.vote(hash)?;
     if vote == Some(Vote::Authored) && !force {
-        bail!(
-            "you wrote {hash}; unvoting it stops the only copy you seed. Pass --force to stop seeding it (your file is kept)"
-        );
+        return Err(Error::Authored(hash));
     }
     stop_seeding(store, client, &[(hash, vote.unwrap_or(Vote::Upvoted))]).await
 }
@@ -101,11 +107,11 @@ pub async fn unvote(
 /// Removes torrents from the client and forgets their votes, in at most
 /// two client calls: upvotes go with their data, while the files of posts
 /// and comments we wrote are kept.
-pub async fn stop_seeding(
+pub async fn stop_seeding<C: TorrentClient>(
     store: &mut Store,
-    client: &AnyClient,
+    client: &C,
     torrents: &[(InfoHash, Vote)],
-) -> Result<()> {
+) -> Result<(), Error> {
     let hashes = |own: bool| -> Vec<InfoHash> {
         torrents
             .iter()

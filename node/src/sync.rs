@@ -10,15 +10,14 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use anyhow::Result;
 use futures_util::future::join_all;
 use upseed_core::scrape::SwarmCounts;
-use upseed_core::{InfoHash, TorrentClient};
+use upseed_core::{InfoHash, SecretKey, TorrentClient};
 
-use crate::client::AnyClient;
+use crate::Error;
 use crate::config::Config;
+use crate::events::{Events, Task};
 use crate::fetch::Fetch;
-use crate::progress::Progress;
 use crate::scrape::{self, full_scrape};
 use crate::store::{CLIENT_SOURCE, Store, SwarmCount};
 
@@ -31,8 +30,6 @@ pub struct SyncOptions {
     pub fetch_timeout: Duration,
     /// Give up on a tracker request after this long.
     pub scrape_timeout: Duration,
-    /// Whether to show progress bars.
-    pub progress: Progress,
 }
 
 /// One tracker's part in a refresh.
@@ -153,16 +150,16 @@ async fn ask_tracker(
 }
 
 /// The DHT round of a refresh, added to `report`: needs `[dht]` on, and
-/// the identity at `identity` for our own outbox and reply boards.
-pub async fn sync_dht(
+/// our key for our own outbox and reply boards.
+pub async fn sync_dht<C: TorrentClient>(
     report: &mut SyncReport,
     store: &mut Store,
     config: &Config,
-    client: &AnyClient,
-    identity: &std::path::Path,
+    client: &C,
+    key: impl FnOnce() -> Result<Option<SecretKey>, Error>,
     options: &SyncOptions,
     now: u64,
-) -> Result<()> {
+) -> Result<(), Error> {
     let dht = match crate::dht::Dht::join(&config.dht).await {
         Ok(Some(dht)) => dht,
         Ok(None) => return Ok(()),
@@ -171,11 +168,7 @@ pub async fn sync_dht(
             return Ok(());
         }
     };
-    let key = if identity.exists() {
-        Some(crate::keyfile::load(identity)?)
-    } else {
-        None
-    };
+    let key = key()?;
     report.dht = Some(
         crate::discover::sync_dht(&dht, store, config, client, key.as_ref(), options, now).await?,
     );
@@ -183,20 +176,21 @@ pub async fn sync_dht(
 }
 
 /// Refreshes the store at `store` from the client and the config's trackers.
-pub async fn sync(
+pub async fn sync<C: TorrentClient>(
     store: &mut Store,
     config: &Config,
-    client: &AnyClient,
+    client: &C,
     options: &SyncOptions,
+    events: &Events,
     now: u64,
-) -> Result<SyncReport> {
+) -> Result<SyncReport, Error> {
     let started = std::time::Instant::now();
     let requests_before = client.requests_sent();
     let known = store.record_hashes()?;
     let skip = store.known_hashes()?;
-    let step = options.progress.spinner("asking the client");
+    let step = events.task(Task::AskClient, None);
     let held = client.list(None).await?;
-    step.finish_and_clear();
+    drop(step);
     let held_set: HashSet<InfoHash> = held.iter().map(|t| t.infohash).collect();
     let mut counts: Vec<SwarmCount> = held
         .iter()
@@ -209,10 +203,12 @@ pub async fn sync(
         })
         .collect();
 
-    let step = options.progress.spinner(&format!(
-        "scraping {} tracker(s)",
-        config.trackers.urls.len()
-    ));
+    let step = events.task(
+        Task::Scrape {
+            trackers: config.trackers.urls.len(),
+        },
+        None,
+    );
     let answers = join_all(config.trackers.urls.iter().map(|t| {
         ask_tracker(
             t,
@@ -222,7 +218,7 @@ pub async fn sync(
         )
     }))
     .await;
-    step.finish_and_clear();
+    drop(step);
     let mut trackers = Vec::new();
     let mut listed: HashMap<InfoHash, (u32, Vec<SwarmCount>)> = HashMap::new();
     for (answer, summary) in answers {
@@ -266,7 +262,7 @@ pub async fn sync(
             keep: false,
             timeout: options.fetch_timeout,
             now,
-            progress: options.progress,
+            events: events.clone(),
         };
         for (hash, outcome) in fetch.run(&wanted).await? {
             match outcome {
@@ -288,11 +284,14 @@ pub async fn sync(
             }
         }
     }
-    let step = options
-        .progress
-        .spinner(&format!("storing {} counts", counts.len()));
+    let step = events.task(
+        Task::StoreCounts {
+            counts: counts.len(),
+        },
+        None,
+    );
     let written = store.put_counts(&counts, now, &config.retention.policy())?;
-    step.finish_and_clear();
+    drop(step);
     let (live_posts, faded_posts) = store.post_counts()?;
     let tracker_requests = trackers.iter().map(|t| t.requests).sum();
     let missing_from_client = store
@@ -331,89 +330,5 @@ fn count(infohash: InfoHash, tracker: &str, c: SwarmCounts) -> SwarmCount {
         seeders: Some(c.seeders),
         leechers: Some(c.leechers),
         completed: Some(c.completed),
-    }
-}
-
-impl SyncReport {
-    /// The report as lines of text.
-    pub fn text(&self) -> String {
-        let mut out = format!(
-            "client: {} of our torrents; store: {} records before, {} new\n",
-            self.client_torrents,
-            self.known,
-            self.fetched.len()
-        );
-        for t in &self.trackers {
-            match &t.error {
-                None => out.push_str(&format!(
-                    "tracker {}: ok, {} ({} request{})\n",
-                    t.tracker,
-                    if t.full_scrape {
-                        "full scrape"
-                    } else {
-                        "batched scrape"
-                    },
-                    t.requests,
-                    if t.requests == 1 { "" } else { "s" }
-                )),
-                Some(e) => out.push_str(&format!("tracker {}: FAILED: {e}\n", t.tracker)),
-            }
-            if let Some(e) = &t.full_scrape_error {
-                out.push_str(&format!(
-                    "  its full scrape failed ({e}); nothing new is discovered through it\n"
-                ));
-            }
-        }
-        out.push_str(&format!(
-            "discovered {} unknown torrents: {} stored, {} not upseed, {} failed\n",
-            self.discovered,
-            self.fetched.len(),
-            self.foreign,
-            self.failed.len()
-        ));
-        for f in &self.failed {
-            out.push_str(&format!("  {}: {}\n", f.infohash, f.error));
-        }
-        out.push_str(&format!(
-            "feeds: {} posts live, {} faded ({} faded now, {} back); {} requests to the client, {} to trackers, {:.1} s\n",
-            self.live_posts,
-            self.faded_posts,
-            self.faded,
-            self.revived,
-            self.client_requests,
-            self.tracker_requests,
-            self.elapsed_ms as f64 / 1000.0
-        ));
-        if let Some(d) = &self.dht {
-            out.push_str(&format!(
-                "dht: {} followed outboxes ({} missing), {} signed votes; {} new leads: {} stored, {} forged and dropped, {} failed; outbox {}\n",
-                d.outboxes,
-                d.outboxes_missing,
-                d.signed_votes,
-                d.leads.new,
-                d.leads.stored.len(),
-                d.leads.rejected.len(),
-                d.leads.failed,
-                if d.published { "published" } else { "NOT published" }
-            ));
-        }
-        if let Some(d) = &self.dht {
-            for e in &d.index_errors {
-                out.push_str(&format!("dht: a followed outbox index was not read: {e}\n"));
-            }
-            if let Some(e) = d.publish.as_ref().and_then(|p| p.index_error.as_ref()) {
-                out.push_str(&format!("dht: your outbox index was not updated: {e}\n"));
-            }
-        }
-        if let Some(e) = &self.dht_error {
-            out.push_str(&format!("dht: {e}\n"));
-        }
-        if !self.missing_from_client.is_empty() {
-            out.push_str(&format!(
-                "{} of your posts and upvotes are no longer in the client; `upseed upvote` them again to seed\n",
-                self.missing_from_client.len()
-            ));
-        }
-        out
     }
 }

@@ -11,13 +11,117 @@
 //! password comes only from `UPSEED_CLIENT_PASSWORD` or from a password
 //! file that only its owner can read: never from a flag or the config.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use upseed_core::retention::{FadePolicy, SeedPolicy};
 use upseed_core::{ClientKind, Password};
+
+/// The config is missing or wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the config {}; create it with `upseed init`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid config.
+    #[error("the config {} is not valid; fix it or run `upseed init --force`", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What TOML or the schema said.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// An environment override does not parse.
+    #[error("{name} `{value}` is not {what}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// What it should be.
+        what: &'static str,
+        /// What the parser said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The client kind is not one upseed drives.
+    #[error("`{0}` is not a client upseed drives; use `qbittorrent` or `transmission`")]
+    Kind(String),
+    /// Nothing says where upseed's files go.
+    #[error("set UPSEED_HOME or HOME so upseed knows where its files go")]
+    NoHome,
+}
+
+/// The client password cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// The file cannot be read.
+    #[error("cannot read the password file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Other users can read the file.
+    #[error(
+        "the password file {} has mode {mode:04o}, which lets other users read it; run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    )]
+    Readable {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+/// The environment upseed reads: its `UPSEED_*` overrides, the client
+/// password, and where home is. A front end passes the process's; tests
+/// pass their own. `Debug` shows the names only, never the values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Vars(BTreeMap<String, String>);
+
+impl fmt::Debug for Vars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Vars {
+    /// This process's environment.
+    pub fn process() -> Self {
+        Self(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
+    }
+
+    /// Sets `name` to `value`.
+    #[must_use]
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// The value of `name`, unless unset or empty.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+}
 
 /// The files of one upseed user.
 #[derive(Debug, Clone)]
@@ -32,33 +136,39 @@ pub struct Home {
 
 impl Home {
     /// From `--config FILE`, else `$UPSEED_HOME`, else the XDG config folder.
-    pub fn locate(config: Option<&Path>) -> Result<Self> {
-        let (dir, file) = match config {
+    pub fn locate(config: Option<&Path>, vars: &Vars) -> Result<Self, ConfigError> {
+        match config {
             Some(file) => {
                 let dir = file
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
                     .unwrap_or(Path::new("."));
-                (dir.to_owned(), file.to_owned())
+                Ok(Self {
+                    config: file.to_owned(),
+                    ..Self::in_dir(dir)
+                })
             }
             None => {
-                let dir = if let Some(home) = std::env::var_os("UPSEED_HOME") {
+                let dir = if let Some(home) = vars.get("UPSEED_HOME") {
                     PathBuf::from(home)
-                } else if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME") {
+                } else if let Some(xdg) = vars.get("XDG_CONFIG_HOME") {
                     PathBuf::from(xdg).join("upseed")
                 } else {
-                    let home = std::env::var_os("HOME")
-                        .context("set UPSEED_HOME or HOME so upseed knows where its files go")?;
+                    let home = vars.get("HOME").ok_or(ConfigError::NoHome)?;
                     PathBuf::from(home).join(".config/upseed")
                 };
-                (dir.clone(), dir.join("config.toml"))
+                Ok(Self::in_dir(&dir))
             }
-        };
-        Ok(Self {
-            config: file,
+        }
+    }
+
+    /// Everything in one folder: `config.toml`, `identity.key`, `store.db`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            config: dir.join("config.toml"),
             identity: dir.join("identity.key"),
             store: dir.join("store.db"),
-        })
+        }
     }
 }
 
@@ -331,37 +441,33 @@ pub struct Config {
     pub dht: DhtSection,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
 impl Config {
-    /// Reads the file at `path`, then applies environment overrides.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the config {}; create it with `upseed init`",
-                path.display()
-            )
+    /// Reads the file at `path`, then applies the overrides in `vars`.
+    pub fn load(path: &Path, vars: &Vars) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
         })?;
-        let mut config: Self = toml::from_str(&text).with_context(|| {
-            format!(
-                "the config {} is not valid; fix it or run `upseed init --force`",
-                path.display()
-            )
+        let mut config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
         })?;
-        config.apply_env()?;
+        config.apply_env(vars)?;
         Ok(config)
     }
 
-    fn apply_env(&mut self) -> Result<()> {
+    fn apply_env(&mut self, vars: &Vars) -> Result<(), ConfigError> {
+        let env = |name: &str| vars.get(name);
         if let Some(kind) = env("UPSEED_CLIENT_KIND") {
             self.client.kind = parse_kind(&kind)?;
         }
         if let Some(url) = env("UPSEED_CLIENT_URL") {
-            self.client.url = url
-                .parse()
-                .with_context(|| format!("UPSEED_CLIENT_URL `{url}` is not a URL"))?;
+            self.client.url = url.parse().map_err(|e| ConfigError::Env {
+                name: "UPSEED_CLIENT_URL".into(),
+                value: url.clone(),
+                what: "a URL",
+                source: Box::new(e),
+            })?;
         }
         if let Some(user) = env("UPSEED_CLIENT_USERNAME") {
             self.client.username = Some(user);
@@ -391,21 +497,25 @@ impl Config {
             self.dht.bootstrap = list(&nodes);
         }
         set_parsed(
+            vars,
             "UPSEED_TRACKERS_FULL_SCRAPE",
             "`true` or `false`",
             &mut self.trackers.full_scrape,
         )?;
         set_parsed(
+            vars,
             "UPSEED_DHT_ENABLED",
             "`true` or `false`",
             &mut self.dht.enabled,
         )?;
         set_parsed(
+            vars,
             "UPSEED_RETENTION_FADE_AFTER_REFRESHES",
             "a whole number",
             &mut self.retention.fade_after_refreshes,
         )?;
         set_parsed(
+            vars,
             "UPSEED_SEEDING_MAX_TORRENTS",
             "a whole number",
             &mut self.seeding.max_torrents,
@@ -425,30 +535,27 @@ impl Config {
         Ok(())
     }
 
-    /// The client password: `UPSEED_CLIENT_PASSWORD`, else the password file.
-    pub fn password(&self) -> Result<Option<Password>> {
-        if let Some(password) = env("UPSEED_CLIENT_PASSWORD") {
+    /// The client password: `UPSEED_CLIENT_PASSWORD` in `vars`, else the
+    /// password file, which only its owner may read.
+    pub fn password(&self, vars: &Vars) -> Result<Option<Password>, PasswordError> {
+        if let Some(password) = vars.get("UPSEED_CLIENT_PASSWORD") {
             return Ok(Some(Password::new(password)));
         }
         let Some(file) = &self.client.password_file else {
             return Ok(None);
         };
-        let mode = std::fs::metadata(file)
-            .with_context(|| format!("cannot read the password file {}", file.display()))?
-            .permissions()
-            .mode();
+        let read = |source| PasswordError::Read {
+            path: file.clone(),
+            source,
+        };
+        let mode = std::fs::metadata(file).map_err(read)?.permissions().mode();
         if mode & 0o077 != 0 {
-            bail!(
-                "the password file {} has mode {:04o}, which lets other users read it; run `chmod 600 {}`",
-                file.display(),
-                mode & 0o7777,
-                file.display()
-            );
+            return Err(PasswordError::Readable {
+                path: file.clone(),
+                mode: mode & 0o7777,
+            });
         }
-        let text = zeroize::Zeroizing::new(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the password file {}", file.display()))?,
-        );
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(file).map_err(read)?);
         Ok(Some(Password::new(text.trim_end_matches(['\n', '\r']))))
     }
 
@@ -494,22 +601,33 @@ fn list(text: &str) -> Vec<String> {
 
 /// Sets `target` from the environment variable `name`, when set; `what`
 /// names the values it takes, for the error.
-fn set_parsed<T: std::str::FromStr>(name: &str, what: &str, target: &mut T) -> Result<()>
+fn set_parsed<T: std::str::FromStr>(
+    vars: &Vars,
+    name: &str,
+    what: &'static str,
+    target: &mut T,
+) -> Result<(), ConfigError>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    if let Some(text) = env(name) {
-        *target = text
-            .parse()
-            .with_context(|| format!("{name} `{text}` is not {what}"))?;
+    if let Some(text) = vars.get(name) {
+        *target = text.parse().map_err(|e| ConfigError::Env {
+            name: name.to_owned(),
+            value: text.clone(),
+            what,
+            source: Box::new(e),
+        })?;
     }
     Ok(())
 }
 
 /// A duration such as `36h` or `30days` from the environment variable `name`.
-fn duration(name: &str, text: &str) -> Result<Duration> {
-    humantime::parse_duration(text).with_context(|| {
-        format!("{name} `{text}` is not a duration; write one such as `36h` or `30days`")
+fn duration(name: &str, text: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(text).map_err(|e| ConfigError::Env {
+        name: name.to_owned(),
+        value: text.to_owned(),
+        what: "a duration; write one such as `36h` or `30days`",
+        source: Box::new(e),
     })
 }
 
@@ -532,13 +650,11 @@ fn duration_string(d: Duration) -> String {
 }
 
 /// `qbittorrent` or `transmission`.
-pub fn parse_kind(text: &str) -> Result<ClientKind> {
+pub fn parse_kind(text: &str) -> Result<ClientKind, ConfigError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "qbittorrent" | "qbt" => Ok(ClientKind::Qbittorrent),
         "transmission" => Ok(ClientKind::Transmission),
-        other => {
-            bail!("`{other}` is not a client upseed drives; use `qbittorrent` or `transmission`")
-        }
+        other => Err(ConfigError::Kind(other.to_owned())),
     }
 }
 
@@ -781,13 +897,17 @@ mod tests {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let mut config = sample();
         config.client.password_file = Some(file.clone());
-        // The environment variable would take precedence; these tests do not set it.
-        if std::env::var_os("UPSEED_CLIENT_PASSWORD").is_none() {
-            let error = config.password().unwrap_err().to_string();
-            assert!(error.contains("chmod 600"), "{error}");
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-            assert_eq!(config.password().unwrap().unwrap().expose(), "secret");
-        }
+        let vars = Vars::default();
+        let error = config.password(&vars).unwrap_err().to_string();
+        assert!(error.contains("chmod 600"), "{error}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(config.password(&vars).unwrap().unwrap().expose(), "secret");
+        let vars = vars.with("UPSEED_CLIENT_PASSWORD", "from the environment");
+        assert_eq!(
+            config.password(&vars).unwrap().unwrap().expose(),
+            "from the environment"
+        );
+        assert!(!format!("{vars:?}").contains("from the environment"));
     }
 
     #[test]

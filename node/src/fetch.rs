@@ -17,9 +17,8 @@ use upseed_core::{
     TorrentState, TorrentStatus, VerifyError,
 };
 
-use crate::client::AnyClient;
 use crate::config::Config;
-use crate::progress::Progress;
+use crate::events::{Events, Task};
 
 /// The tag on torrents fetched to be read, removed once read.
 pub const READ_TAG: &str = "upseed-read";
@@ -168,9 +167,9 @@ impl Readable for Index {
 }
 
 /// What to fetch and how.
-pub struct Fetch<'a> {
+pub struct Fetch<'a, C> {
     /// The user's client.
-    pub client: &'a AnyClient,
+    pub client: &'a C,
     /// The config: trackers, downloads folder, path mapping.
     pub config: &'a Config,
     /// Keep seeding what was fetched (an upvote) instead of removing it.
@@ -179,8 +178,8 @@ pub struct Fetch<'a> {
     pub timeout: Duration,
     /// The time, for verification.
     pub now: u64,
-    /// Whether to show a bar.
-    pub progress: Progress,
+    /// Where progress goes.
+    pub events: Events,
 }
 
 /// One torrent being watched.
@@ -189,16 +188,16 @@ struct Pending {
     added: bool,
 }
 
-impl<'a> Fetch<'a> {
-    /// Fetches to read, not to seed, with no bar: what discovery does.
-    pub fn quiet(client: &'a AnyClient, config: &'a Config, timeout: Duration, now: u64) -> Self {
+impl<'a, C: TorrentClient> Fetch<'a, C> {
+    /// Fetches to read, not to seed, reporting no progress: what discovery does.
+    pub fn quiet(client: &'a C, config: &'a Config, timeout: Duration, now: u64) -> Self {
         Self {
             client,
             config,
             keep: false,
             timeout,
             now,
-            progress: Progress::hidden(),
+            events: Events::none(),
         }
     }
 
@@ -256,7 +255,7 @@ impl<'a> Fetch<'a> {
             }
         }
 
-        let bar = self.progress.bar(unique.len(), "fetching");
+        let task = self.events.task(Task::Fetch, Some(unique.len()));
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut pause = Duration::from_millis(100);
         let mut last: HashMap<InfoHash, TorrentStatus> = HashMap::new();
@@ -296,9 +295,9 @@ impl<'a> Fetch<'a> {
                         self.client.remove(&[hash], true).await?;
                     }
                 }
-                bar.inc(1);
+                task.advance(1);
             }
-            bar.set_message(describe(&last, &pending));
+            task.status(describe(&last, &pending));
             if pending.is_empty() {
                 break;
             }
@@ -324,7 +323,7 @@ impl<'a> Fetch<'a> {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(500));
         }
-        bar.finish_and_clear();
+        drop(task);
         Ok(unique
             .into_iter()
             .filter_map(|h| outcomes.remove(&h).map(|o| (h, o)))

@@ -7,13 +7,12 @@
 //! does: upvotes stopped now become eligible for deletion on a later run,
 //! once their posts have faded for the retention period.
 
-use anyhow::Result;
 use upseed_core::retention::{SeedReason, StopReason};
-use upseed_core::{InfoHash, PublicKey};
+use upseed_core::{InfoHash, PublicKey, TorrentClient};
 
-use crate::client::AnyClient;
+use crate::Error;
 use crate::config::Config;
-use crate::progress::Progress;
+use crate::events::{Events, Task};
 use crate::store::{Store, Vote};
 
 /// How `gc` runs.
@@ -23,8 +22,6 @@ pub struct GcOptions {
     pub dry_run: bool,
     /// Let the bounds stop seeding the user's own posts too (files are kept).
     pub include_authored: bool,
-    /// Whether to show progress bars.
-    pub progress: Progress,
 }
 
 /// A torrent that stops seeding.
@@ -69,30 +66,32 @@ pub struct GcReport {
     pub over_bound: usize,
 }
 
-/// Runs gc on `store` at `now`. The client is contacted only when
-/// something must stop seeding.
-pub async fn gc(
+/// Runs gc on `store` at `now`. The client is asked for (`client`) and
+/// contacted only when something must stop seeding.
+pub async fn gc<'c, C: TorrentClient + 'c>(
     store: &mut Store,
     config: &Config,
+    client: impl FnOnce() -> Result<&'c C, Error>,
     me: Option<PublicKey>,
     options: GcOptions,
+    events: &Events,
     now: u64,
-) -> Result<GcReport> {
+) -> Result<GcReport, Error> {
     let fade = config.retention.policy();
     let expired = store.expired(&fade, now, me)?;
     let mut records_deleted = expired.iter().map(|e| 1 + e.comments).sum();
     let before = now.saturating_sub(fade.retention);
     if !options.dry_run {
-        let bar = options.progress.bar(expired.len(), "deleting threads");
+        let bar = events.task(Task::DeleteThreads, Some(expired.len()));
         records_deleted = 0;
         // A few hundred threads per transaction keeps each one short, so
         // a concurrent command waits little for the store.
         for chunk in expired.chunks(256) {
             let hashes: Vec<InfoHash> = chunk.iter().map(|e| e.infohash).collect();
             records_deleted += store.delete_threads(&hashes)?;
-            bar.inc(chunk.len() as u64);
+            bar.advance(chunk.len());
         }
-        bar.finish_and_clear();
+        drop(bar);
     }
     let history_deleted = store.old_history(before, !options.dry_run)?;
 
@@ -119,12 +118,15 @@ pub async fn gc(
         })
         .collect();
     if !options.dry_run && !stop.is_empty() {
-        let client = AnyClient::from_config(config)?;
-        let bar = options
-            .progress
-            .spinner(&format!("stopping {} torrent(s)", stop.len()));
-        crate::vote::stop_seeding(store, &client, &stop).await?;
-        bar.finish_and_clear();
+        let client = client()?;
+        let bar = events.task(
+            Task::StopSeeding {
+                torrents: stop.len(),
+            },
+            None,
+        );
+        crate::vote::stop_seeding(store, client, &stop).await?;
+        drop(bar);
     }
     let stopped = plan
         .stop
@@ -164,44 +166,4 @@ pub async fn gc(
         seeded: seeded.len() - stop.len(),
         over_bound: plan.over_bound,
     })
-}
-
-impl GcReport {
-    /// The report as lines of text.
-    pub fn text(&self) -> String {
-        let did = if self.dry_run { "would " } else { "" };
-        let done = if self.dry_run { "would be " } else { "" };
-        let mut out = String::new();
-        if self.dry_run {
-            out.push_str("dry run: nothing was changed\n");
-        }
-        for d in &self.deleted {
-            out.push_str(&format!(
-                "{}delete {} ({} comments): unseeded since {}\n",
-                did, d.infohash, d.comments, d.silent_since
-            ));
-        }
-        for s in &self.stopped {
-            out.push_str(&format!(
-                "{}stop seeding {} ({}): {}\n",
-                did, s.infohash, s.vote, s.reason
-            ));
-        }
-        out.push_str(&format!(
-            "{} records and {} history rows {}deleted; {} torrents {}stopped; {} seeded after\n",
-            self.records_deleted,
-            self.history_deleted,
-            done,
-            self.stopped.len(),
-            done,
-            self.seeded
-        ));
-        if self.over_bound > 0 {
-            out.push_str(&format!(
-                "{} seeded torrents stay over [seeding] max_torrents because they are pinned or yours; raise the bound, unpin some, or pass --authored\n",
-                self.over_bound
-            ));
-        }
-        out
-    }
 }

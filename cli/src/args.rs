@@ -1,0 +1,311 @@
+//! The command line's grammar: every command, flag and argument, as clap
+//! parses them. `--help` texts come from the doc comments here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A text-only social network on the BitTorrent client you already run.
+#[derive(Debug, Parser)]
+#[command(name = "upseed", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// The config file; the identity and store sit beside it
+    /// [default: $UPSEED_HOME/config.toml, else ~/.config/upseed/config.toml].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create your identity and a commented config.
+    Init(Box<InitArgs>),
+    /// Publish a post: sign it, write its text, and have your client seed it.
+    Post(PostArgs),
+    /// Comment on a post or comment you know: sign it and have your client seed it.
+    Comment(CommentArgs),
+    /// Seed a post or comment: your client downloads it if needed and keeps seeding it.
+    Upvote(VoteArgs),
+    /// Stop seeding a post or comment, and remove it from your client.
+    Unvote(UnvoteArgs),
+    /// Fetch a post or comment through your client if needed, verify it, and print it.
+    Show(ShowArgs),
+    /// Refresh swarm counts from your client and trackers, and fetch posts
+    /// and comments the trackers list that you do not have yet.
+    Sync(SyncArgs),
+    /// Check the config, the client, the folders and the trackers, and say how to fix what fails.
+    Doctor(DoctorArgs),
+    /// Apply the retention policy: delete long-faded threads from the store, and stop
+    /// seeding what [seeding] leaves out. Your own posts stay unless you pass --authored.
+    Gc(GcArgs),
+    /// Run unattended: refresh counts, apply the seeding rules and the retention
+    /// policy on the schedule in [daemon], until SIGTERM or SIGINT.
+    Daemon(DaemonArgs),
+    /// What the daemon last did and will do next, read from the store.
+    Status(StatusArgs),
+    /// Follow an author: `sync` fetches what their outbox on the DHT names.
+    Follow(FollowArgs),
+    /// Stop following an author.
+    Unfollow(FollowArgs),
+    /// Set the display name and about text your outbox publishes.
+    Profile(ProfileArgs),
+    /// Keep a post or comment whatever the retention policy says: gc never stops
+    /// seeding it or deletes its thread.
+    Pin(PinArgs),
+    /// Undo `pin`.
+    Unpin(PinArgs),
+    /// Ranked posts from your store.
+    Feed(FeedArgs),
+    /// A post and its comment tree.
+    Thread(ThreadArgs),
+    /// Create or show your identity (an ed25519 key pair).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Verify a post or comment torrent and print it.
+    Inspect {
+        /// The .torrent file.
+        torrent: PathBuf,
+        /// The body file, to check it against the signed hash and pieces.
+        #[arg(long)]
+        body: Option<PathBuf>,
+        /// Print one JSON document (schema: docs/schema/record.schema.json).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The client: `qbittorrent` or `transmission`.
+    #[arg(long, value_name = "KIND")]
+    pub(crate) client: Option<String>,
+    /// Its Web UI URL (qBittorrent) or RPC URL (Transmission).
+    #[arg(long)]
+    pub(crate) url: Option<url::Url>,
+    /// The client user name.
+    #[arg(long)]
+    pub(crate) username: Option<String>,
+    /// A file holding the client password (mode 0600); or set UPSEED_CLIENT_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// Where upseed writes your posts' text [default: beside the config, posts/].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) posts_dir: Option<PathBuf>,
+    /// Where your client saves what you read and upvote [default: beside the config, downloads/].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) downloads_dir: Option<PathBuf>,
+    /// A tracker announce URL; repeat for several.
+    #[arg(long = "tracker", value_name = "URL")]
+    pub(crate) trackers: Vec<String>,
+    /// The qBittorrent category or Transmission label for upseed's torrents.
+    #[arg(long, default_value = "upseed")]
+    pub(crate) category: String,
+    /// Path prefix as upseed sees it, when the client sees it elsewhere.
+    #[arg(long, value_name = "DIR", requires = "path_remote")]
+    pub(crate) path_local: Option<PathBuf>,
+    /// The same prefix as the client sees it.
+    #[arg(long, value_name = "DIR", requires = "path_local")]
+    pub(crate) path_remote: Option<String>,
+    /// Replace an existing config (the identity is always kept).
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PostArgs {
+    /// A one-line title.
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// The community to post in.
+    #[arg(long)]
+    pub(crate) community: Option<String>,
+    /// The text; `-` or nothing reads it from standard input.
+    pub(crate) text: Option<String>,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommentArgs {
+    /// What to answer: an infohash, a unique prefix of one, or a magnet link.
+    pub(crate) reference: String,
+    /// The text; `-` or nothing reads it from standard input.
+    pub(crate) text: Option<String>,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VoteArgs {
+    /// An infohash, a unique prefix of one, or a magnet link.
+    pub(crate) reference: String,
+    /// Give up downloading after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub(crate) timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UnvoteArgs {
+    /// An infohash, a unique prefix of one, or a magnet link.
+    pub(crate) reference: String,
+    /// Also stop seeding a post or comment you wrote (its file is kept).
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// An infohash, a unique prefix of one, or a magnet link.
+    pub(crate) reference: String,
+    /// Give up fetching after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub(crate) timeout: u64,
+    /// Print one JSON document (schema: docs/schema/record.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Fetch at most this many newly discovered posts and comments.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub(crate) fetch_limit: usize,
+    /// Give up on fetches after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub(crate) timeout: u64,
+    /// Print one JSON document (schema: docs/schema/sync.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GcArgs {
+    /// List what would go, and change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Let [seeding] limits stop seeding your own posts and comments too (their files are kept).
+    #[arg(long)]
+    pub(crate) authored: bool,
+    /// Print one JSON document (schema: docs/schema/gc.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DaemonArgs {
+    /// Log one JSON object per line instead of text.
+    #[arg(long)]
+    pub(crate) log_json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Print one JSON document (schema: docs/schema/status.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FollowArgs {
+    /// Their public key, as `upseed key show` prints it (z-base-32 or hex).
+    pub(crate) key: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProfileArgs {
+    /// A display name (at most 64 bytes); an empty one clears it.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// A few words about you (at most 280 bytes); an empty text clears it.
+    #[arg(long)]
+    pub(crate) about: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PinArgs {
+    /// A stored post or comment: an infohash, a unique prefix of one, or a magnet link.
+    pub(crate) reference: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// Print one JSON document (schema: docs/schema/doctor.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum FeedSort {
+    Hot,
+    New,
+    Active,
+    Top,
+    /// The share of readers who keep seeding (Wilson lower bound).
+    Best,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum WindowArg {
+    Day,
+    Week,
+    Month,
+    Year,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FeedArgs {
+    /// The order.
+    #[arg(long, value_enum, default_value = "hot")]
+    pub(crate) sort: FeedSort,
+    /// The window for `--sort top`.
+    #[arg(long, value_enum, default_value = "day")]
+    pub(crate) window: WindowArg,
+    /// Only this community.
+    #[arg(long)]
+    pub(crate) community: Option<String>,
+    /// At most this many posts.
+    #[arg(long, default_value_t = 25)]
+    pub(crate) limit: usize,
+    /// Print one JSON document (schema: docs/schema/feed.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ThreadSort {
+    Top,
+    New,
+    Hot,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ThreadArgs {
+    /// The post (or any comment in its thread): an infohash, a unique prefix, or a magnet link.
+    pub(crate) reference: String,
+    /// The order of comments under the same parent.
+    #[arg(long, value_enum, default_value = "top")]
+    pub(crate) sort: ThreadSort,
+    /// Print one JSON document (schema: docs/schema/thread.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Create a new identity. Refuses to overwrite an existing one.
+    New {
+        /// Where the secret key goes [default: beside the config, identity.key].
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+    },
+    /// Print the public key to share with others.
+    Show {
+        /// The secret key file [default: beside the config, identity.key].
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+    },
+}

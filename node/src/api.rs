@@ -1,0 +1,270 @@
+//! [`Node`]: the one facade every front end calls. It holds the user's
+//! files, their config (read when first needed), their client (built by
+//! the front end's constructor when first needed) and where events go,
+//! and offers each use case as a method.
+//!
+//! Publishing is in [`crate::publish`], reading in [`crate::read`] and the
+//! daemon loop in [`crate::daemon`]; each adds methods to [`Node`].
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use upseed_core::{InfoHash, Magnet, SecretKey, TorrentClient};
+
+use crate::config::{Config, Home, Vars};
+use crate::dht::Dht;
+use crate::doctor::Check;
+use crate::events::{Events, Warning};
+use crate::gc::{GcOptions, GcReport};
+use crate::status::Status;
+use crate::store::Store;
+use crate::sync::{SyncOptions, SyncReport};
+use crate::vote::Upvoted;
+use crate::{Error, keyfile, now};
+
+type Connect<C> = Box<dyn Fn(&Config, &Vars) -> Result<C, Error> + Send + Sync>;
+
+/// One user's upseed: their files, config and client, and every use case.
+pub struct Node<C> {
+    pub(crate) home: Home,
+    pub(crate) vars: Vars,
+    config: OnceLock<Config>,
+    client: OnceLock<C>,
+    connect: Connect<C>,
+    pub(crate) events: Events,
+}
+
+impl<C> std::fmt::Debug for Node<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("home", &self.home)
+            .field("config_loaded", &self.config.get().is_some())
+            .field("client_built", &self.client.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: TorrentClient> Node<C> {
+    /// The user at `home`, with the environment `vars` (overrides and the
+    /// client password). `connect` builds the client from the config the
+    /// first time a use case needs it: the front end chooses the client.
+    pub fn new(
+        home: Home,
+        vars: Vars,
+        connect: impl Fn(&Config, &Vars) -> Result<C, Error> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            home,
+            vars,
+            config: OnceLock::new(),
+            client: OnceLock::new(),
+            connect: Box::new(connect),
+            events: Events::none(),
+        }
+    }
+
+    /// Progress and warnings go to `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: Events) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Uses `config` instead of reading the config file.
+    #[must_use]
+    pub fn with_config(self, config: Config) -> Self {
+        let _ = self.config.set(config);
+        self
+    }
+
+    /// The user's files.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The config, read (with the environment's overrides) on first use.
+    pub fn config(&self) -> Result<&Config, Error> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let config = Config::load(&self.home.config, &self.vars)?;
+        Ok(self.config.get_or_init(|| config))
+    }
+
+    /// The config when there is one that loads: reads work without it.
+    pub fn config_if_any(&self) -> Option<&Config> {
+        if !self.home.config.exists() && self.config.get().is_none() {
+            return None;
+        }
+        self.config().ok()
+    }
+
+    /// The client, built on first use.
+    pub fn client(&self) -> Result<&C, Error> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = (self.connect)(self.config()?, &self.vars)?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// Opens the store. Each use case opens it for itself, so that one
+    /// held elsewhere fails that use case only.
+    pub fn store(&self) -> Result<Store, Error> {
+        Ok(Store::open(&self.home.store)?)
+    }
+
+    /// Our secret key.
+    pub fn identity(&self) -> Result<SecretKey, Error> {
+        Ok(keyfile::load(&self.home.identity)?)
+    }
+
+    /// Our public key, when we have an identity; an unreadable one fails.
+    pub(crate) fn me(&self) -> Result<Option<SecretKey>, Error> {
+        if self.home.identity.exists() {
+            self.identity().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The infohash `reference` names, among the records in `store`.
+    pub(crate) fn resolve_in(&self, store: &Store, reference: &str) -> Result<InfoHash, Error> {
+        let reference = reference.trim();
+        if reference.starts_with("magnet:") {
+            return Ok(reference.parse::<Magnet>()?.infohash);
+        }
+        if let Ok(hash) = reference.parse::<InfoHash>() {
+            return Ok(hash);
+        }
+        if reference.len() < 6 || !reference.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::BadReference(reference.to_owned()));
+        }
+        match store.find_prefix(reference, 2)?.as_slice() {
+            [hash] => Ok(*hash),
+            [] => Err(Error::NoMatch(reference.to_owned())),
+            _ => Err(Error::Ambiguous(reference.to_owned())),
+        }
+    }
+
+    /// Joins the DHT when `[dht]` enables it; a failure is a warning, since
+    /// every use case works without it.
+    pub(crate) async fn join_dht(&self) -> Option<Dht> {
+        let config = self.config().ok()?;
+        Dht::join(&config.dht).await.unwrap_or_else(|e| {
+            self.events.warn(Warning::DhtUnreachable(e.to_string()));
+            None
+        })
+    }
+
+    /// Seeds the record `reference` names: from the stored text, or by
+    /// having the client download it (within `timeout`). Our outbox is
+    /// published again.
+    pub async fn upvote(
+        &self,
+        reference: &str,
+        timeout: Duration,
+    ) -> Result<(InfoHash, Upvoted), Error> {
+        let config = self.config()?;
+        let mut store = self.store()?;
+        let hash = self.resolve_in(&store, reference)?;
+        let client = self.client()?;
+        let how = crate::vote::upvote(
+            &mut store,
+            config,
+            client,
+            hash,
+            timeout,
+            now(),
+            "user",
+            self.events.clone(),
+        )
+        .await?;
+        drop(store);
+        self.republish().await?;
+        Ok((hash, how))
+    }
+
+    /// Stops seeding the record `reference` names; our own needs `force`.
+    pub async fn unvote(&self, reference: &str, force: bool) -> Result<InfoHash, Error> {
+        self.config()?;
+        let mut store = self.store()?;
+        let hash = self.resolve_in(&store, reference)?;
+        crate::vote::unvote(&mut store, self.client()?, hash, force).await?;
+        Ok(hash)
+    }
+
+    /// Pins (`on`) or unpins a stored record; returns it, and whether
+    /// that changed anything.
+    pub fn pin(&self, reference: &str, on: bool) -> Result<(InfoHash, bool), Error> {
+        let mut store = self.store()?;
+        let hash = self.resolve_in(&store, reference)?;
+        if store.record(hash)?.is_none() {
+            return Err(Error::NotStored(hash));
+        }
+        let changed = if on {
+            store.pin(hash, now())?;
+            true
+        } else {
+            store.unpin(hash)?
+        };
+        Ok((hash, changed))
+    }
+
+    /// One refresh: counts from the client and the trackers, discovery
+    /// through full scrapes, then the DHT round (followed outboxes, our
+    /// posts' reply boards, our outbox and boards again).
+    pub async fn sync(&self, options: &SyncOptions) -> Result<SyncReport, Error> {
+        let config = self.config()?;
+        let mut store = self.store()?;
+        let client = self.client()?;
+        let mut report =
+            crate::sync::sync(&mut store, config, client, options, &self.events, now()).await?;
+        crate::sync::sync_dht(
+            &mut report,
+            &mut store,
+            config,
+            client,
+            || self.me(),
+            options,
+            now(),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Applies the retention policy (a plan only, with `dry_run`).
+    pub async fn gc(&self, options: GcOptions) -> Result<GcReport, Error> {
+        let config = self.config()?;
+        let mut store = self.store()?;
+        // Without an identity nothing is ours; an unreadable one stops gc.
+        let me = self.me()?.map(|k| k.public_key());
+        crate::gc::gc(
+            &mut store,
+            config,
+            || self.client(),
+            me,
+            options,
+            &self.events,
+            now(),
+        )
+        .await
+    }
+
+    /// Every check of the setup, each with the fix when it fails.
+    pub async fn doctor(&self) -> Result<Vec<Check>, Error> {
+        let config = self.config()?;
+        Ok(crate::doctor::run(&self.home, config, self.client(), now()).await)
+    }
+
+    /// What the daemon last did and will do next.
+    pub fn status(&self) -> Result<Status, Error> {
+        let config = self.config()?;
+        let store = self.store()?;
+        Ok(crate::status::read(
+            &store,
+            config.seeding.max_torrents,
+            now(),
+        )?)
+    }
+}

@@ -1,0 +1,160 @@
+//! What can go wrong in a use case, each with what to do about it.
+//!
+//! Errors of the layers below (the store, the client, fetching, the DHT,
+//! the protocol) pass through unchanged, so a front end can tell them
+//! apart (an unreachable client, a record that does not verify, a broken
+//! config) and map them to its own codes.
+
+use std::path::PathBuf;
+
+use upseed_core::index::IndexError;
+use upseed_core::item::ItemError;
+use upseed_core::{
+    BencodeError, BuildError, ClientError, InfoHash, KeyError, MagnetError, PublicKey, TextError,
+    VerifyError,
+};
+
+use crate::config::{ConfigError, PasswordError};
+use crate::dht::DhtError;
+use crate::fetch::FetchError;
+use crate::keyfile::KeyfileError;
+use crate::store::StoreError;
+
+/// A use case failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The config is missing or wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The client password could not be read.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// The identity could not be read or written.
+    #[error(transparent)]
+    Keyfile(#[from] KeyfileError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The client failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A fetch failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The DHT failed.
+    #[error(transparent)]
+    Dht(#[from] DhtError),
+    /// An outbox index is not valid, or does not extend the one kept.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// A DHT item does not fit or does not parse.
+    #[error(transparent)]
+    Item(#[from] ItemError),
+    /// A record does not verify.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// A text is not what a post or comment may hold.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// A record could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// A magnet link is malformed.
+    #[error(transparent)]
+    Magnet(#[from] MagnetError),
+    /// A torrent's bencode is malformed.
+    #[error(transparent)]
+    Bencode(#[from] BencodeError),
+    /// A public key is malformed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A file could not be written.
+    #[error("cannot write {}; check that the posts folder is writable", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A folder could not be created.
+    #[error("cannot create {}", path.display())]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A reference is neither an infohash, a prefix nor a magnet link.
+    #[error("`{0}` is not an infohash, a prefix of 6 or more hex digits, or a magnet link")]
+    BadReference(String),
+    /// No stored record starts with the prefix.
+    #[error("no known post or comment starts with `{0}`")]
+    NoMatch(String),
+    /// Several stored records start with the prefix.
+    #[error("`{0}` matches several records; give more digits")]
+    Ambiguous(String),
+    /// The record is not stored, and the use case needs it stored.
+    #[error(
+        "{0} is not in your store yet; only posts and comments you have seen can be answered or shown"
+    )]
+    Unknown(InfoHash),
+    /// Pinning needs the record in the store.
+    #[error("{0} is not in your store; `upseed show {0}` fetches it first")]
+    NotStored(InfoHash),
+    /// Unvoting our own record needs force.
+    #[error(
+        "you wrote {0}; unvoting it stops the only copy you seed. Pass --force to stop seeding it (your file is kept)"
+    )]
+    Authored(InfoHash),
+    /// A followed outbox names an index signed by someone else.
+    #[error(
+        "outbox index {index}, named by the outbox of {author}, is signed by another key; it was ignored"
+    )]
+    IndexSigner {
+        /// The index version.
+        index: InfoHash,
+        /// The outbox's key.
+        author: PublicKey,
+    },
+    /// Some of the seeding rules' picks could not be seeded.
+    #[error("{failed} post(s) could not be seeded ({added} were)")]
+    SeedFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many were seeded.
+        added: usize,
+    },
+}
+
+impl Error {
+    /// The client's error, if this is one, directly or through a fetch.
+    pub fn client(&self) -> Option<&ClientError> {
+        match self {
+            Self::Client(c) | Self::Fetch(FetchError::Client(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Whether the input proved not to be a valid upseed record.
+    pub fn is_invalid_record(&self) -> bool {
+        matches!(
+            self,
+            Self::Verify(_) | Self::Fetch(FetchError::Invalid { .. } | FetchError::TooLarge { .. })
+        )
+    }
+}
+
+/// An error and its causes, joined by `: `: the whole story on one line.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

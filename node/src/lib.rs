@@ -1,0 +1,60 @@
+//! The upseed application layer: every use case of upseed (publishing,
+//! reading, voting, sync and discovery, the seeding rules, gc, doctor,
+//! status and the daemon loop) behind one facade, [`Node`], over any
+//! [`TorrentClient`](upseed_core::TorrentClient).
+//!
+//! A front end (the `upseed` command line, a web page) locates the user's
+//! files ([`Home`]), chooses and builds the client, opens a [`Node`], and
+//! calls its methods. Progress and notices come back as [`Event`]s through
+//! the callback the front end registers; results come back as typed
+//! values with JSON forms; failures as [`Error`], whose messages say the
+//! fix. Nothing here knows a terminal, an argument parser or exit codes.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), upseed_node::Error> {
+//! use upseed_node::fake::FakeClient;
+//! use upseed_node::{Home, Node, Vars};
+//!
+//! let home = Home::in_dir("/tmp/alice".as_ref());
+//! let node = Node::new(home, Vars::default(), |_config, _vars| Ok(FakeClient::new()));
+//! let feed = node.feed(&upseed_node::FeedQuery::default()).await?;
+//! println!("{} posts", feed.items.len());
+//! # Ok(()) }
+//! ```
+
+mod api;
+pub mod config;
+pub mod daemon;
+pub mod dht;
+pub mod discover;
+pub mod doctor;
+mod error;
+mod events;
+pub mod fake;
+pub mod feed;
+pub mod fetch;
+pub mod gc;
+pub mod keyfile;
+mod publish;
+mod read;
+pub mod scrape;
+pub mod status;
+pub mod store;
+pub mod sync;
+pub mod vote;
+
+pub use api::Node;
+pub use config::{Config, ConfigError, Home, PasswordError, Vars};
+pub use error::{Error, error_chain};
+pub use events::{Event, Events, Task, TaskHandle, Warning};
+pub use feed::{FeedItem, FeedJson, ThreadComment, ThreadJson, ThreadSort};
+pub use publish::{PostInput, Posted, write_body, write_file};
+pub use read::FeedQuery;
+pub use vote::Upvoted;
+
+/// Seconds since the Unix epoch, by the system clock.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,159 @@
+//! Reading: a record shown from the store or fetched through the client,
+//! and feeds and threads, topped up first from the DHT's boards.
+
+use std::time::Duration;
+
+use upseed_core::rank::{Sort, Window};
+use upseed_core::{Community, InfoHash, Record, TorrentClient};
+
+use crate::api::Node;
+use crate::dht::Dht;
+use crate::discover::Expect;
+use crate::events::Warning;
+use crate::feed::{FeedJson, ThreadJson, ThreadSort};
+use crate::fetch::Fetch;
+use crate::store::Store;
+use crate::{Error, error_chain, now};
+
+/// How far back `feed --community` reads the community's boards: the
+/// window, but at most a day back (the current bucket and the 4 before:
+/// up to 20 boards, 3 waves of DHT queries; see `dht::MAX_QUERIES`).
+const BOARD_LOOKBACK: u64 = 86_400;
+
+/// Which feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedQuery {
+    /// The order.
+    pub sort: Sort,
+    /// Only this community (normalised here).
+    pub community: Option<String>,
+    /// At most this many posts.
+    pub limit: usize,
+}
+
+impl Default for FeedQuery {
+    fn default() -> Self {
+        Self {
+            sort: Sort::Hot,
+            community: None,
+            limit: 25,
+        }
+    }
+}
+
+impl<C: TorrentClient> Node<C> {
+    /// The record `reference` names: from the store when it has the text,
+    /// else fetched through the client (within `timeout`), verified and
+    /// stored. A torrent that proves not to be a record is remembered as
+    /// foreign.
+    pub async fn show(&self, reference: &str, timeout: Duration) -> Result<Record, Error> {
+        let mut store = self.store()?;
+        let hash = self.resolve_in(&store, reference)?;
+        if let Some(record) = store.record(hash)?.filter(|r| r.body().is_some()) {
+            return Ok(record);
+        }
+        let config = self.config()?;
+        let fetch = Fetch {
+            client: self.client()?,
+            config,
+            keep: false,
+            timeout,
+            now: now(),
+            events: self.events.clone(),
+        };
+        let record = match fetch.one(hash).await {
+            Ok(record) => record,
+            Err(error) => {
+                if error.is_foreign() {
+                    store.put_foreign(hash, &error.to_string(), now())?;
+                }
+                return Err(error.into());
+            }
+        };
+        store.put_record(&record, now())?;
+        Ok(record)
+    }
+
+    /// A ranked feed from the store; a community's feed reads its boards
+    /// on the DHT first.
+    pub async fn feed(&self, query: &FeedQuery) -> Result<FeedJson, Error> {
+        let community = query
+            .community
+            .as_deref()
+            .map(Community::normalize)
+            .transpose()?;
+        if let (Some(c), Some(config)) = (&community, self.config_if_any())
+            && config.dht.enabled
+        {
+            let window = match query.sort {
+                Sort::Top(window) => window,
+                _ => Window::Day,
+            };
+            let back = window.seconds().unwrap_or(u64::MAX).min(BOARD_LOOKBACK);
+            let since = now().saturating_sub(back);
+            self.read_leads(async |dht, store| {
+                crate::discover::community_leads(dht, store, c, since, now()).await
+            })
+            .await;
+        }
+        let store = self.store()?;
+        crate::feed::build_feed(&store, query.sort, community.as_ref(), query.limit, now())
+    }
+
+    /// The thread `reference` (a post or any comment in it) belongs to,
+    /// after reading its reply board on the DHT.
+    pub async fn thread(&self, reference: &str, sort: ThreadSort) -> Result<ThreadJson, Error> {
+        let hash = self.resolve(reference)?;
+        if let Some(config) = self.config_if_any()
+            && config.dht.enabled
+        {
+            let found = crate::feed::known(&self.store()?, hash)?;
+            let post = match found.root() {
+                Some(root) => self.store()?.record(root)?,
+                None => Some(found),
+            };
+            if let Some(post) = post {
+                self.read_leads(async |dht, store| {
+                    crate::discover::reply_leads(dht, store, &post, now()).await
+                })
+                .await;
+            }
+        }
+        let store = self.store()?;
+        crate::feed::build_thread(&store, hash, sort)
+    }
+
+    /// Fetches what DHT leads name, for a read: failures are warnings,
+    /// and the read goes on with what the store has.
+    async fn read_leads(
+        &self,
+        gather: impl AsyncFnOnce(&Dht, &mut Store) -> Result<Vec<(InfoHash, Expect)>, Error>,
+    ) {
+        let Some(dht) = self.join_dht().await else {
+            self.events.warn(Warning::StoreOnly);
+            return;
+        };
+        let outcome = async {
+            let config = self.config()?;
+            let mut store = self.store()?;
+            let leads = gather(&dht, &mut store).await?;
+            let client = self.client()?;
+            let fetch = Fetch::quiet(client, config, Duration::from_secs(60), now());
+            crate::discover::follow_leads(&mut store, &fetch, leads, config.daemon.fetch_limit)
+                .await
+        }
+        .await;
+        match outcome {
+            Ok(leads) => {
+                if !leads.rejected.is_empty() {
+                    self.events
+                        .warn(Warning::LeadsRejected(leads.rejected.len()));
+                }
+                if leads.failed > 0 {
+                    self.events.warn(Warning::LeadsUnfetched(leads.failed));
+                }
+            }
+            Err(e) => self.events.warn(Warning::LeadsFailed(error_chain(&e))),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `upseed status`: what the daemon last did and will do next, read from
+//! the store (never from the logs), so it works from any terminal.
+
+use crate::store::{StepRecord, Store, StoreError};
+
+/// A heartbeat older than this means the daemon is gone.
+const STALE_AFTER: u64 = 90;
+
+/// `upseed status --json`.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Status {
+    /// When this status was read, unix seconds.
+    pub now: u64,
+    /// Whether a daemon is running: its process exists and it wrote a
+    /// heartbeat in the last 90 seconds.
+    pub running: bool,
+    /// The last daemon's process id.
+    pub pid: Option<u64>,
+    /// When the last daemon started, unix seconds.
+    pub started: Option<u64>,
+    /// Its last heartbeat, unix seconds.
+    pub heartbeat: Option<u64>,
+    /// When it last stopped cleanly, unix seconds.
+    pub stopped: Option<u64>,
+    /// Each step: the last run, its outcome, and the next.
+    pub steps: Vec<StepRecord>,
+    /// Posts in the feeds.
+    pub live_posts: usize,
+    /// Faded posts still in the store.
+    pub faded_posts: usize,
+    /// Torrents we seed: our posts, upvotes and the rules' picks.
+    pub seeded: usize,
+    /// The bound on them, `[seeding] max_torrents`.
+    pub max_torrents: usize,
+}
+
+/// Reads the status from `store` at `now`.
+pub fn read(store: &Store, max_torrents: usize, now: u64) -> Result<Status, StoreError> {
+    let pid = store.daemon_state("pid")?;
+    let started = store.daemon_state("started")?;
+    let heartbeat = store.daemon_state("heartbeat")?;
+    let stopped = store.daemon_state("stopped")?;
+    let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+    let fresh = heartbeat.is_some_and(|h| now.saturating_sub(h) <= STALE_AFTER);
+    let stopped_since_start = matches!((stopped, started), (Some(s), Some(t)) if s >= t);
+    let (live_posts, faded_posts) = store.post_counts()?;
+    Ok(Status {
+        now,
+        running: alive && fresh && !stopped_since_start,
+        pid,
+        started,
+        heartbeat,
+        stopped,
+        steps: store.steps()?,
+        live_posts,
+        faded_posts,
+        seeded: store.seeded()?.len(),
+        max_torrents,
+    })
+}

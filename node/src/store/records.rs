@@ -1,0 +1,170 @@
+//! Records: the posts and comments the store knows, verified again when
+//! loaded, and the torrents that proved not to be records.
+
+use std::collections::HashSet;
+
+use rusqlite::{OptionalExtension, params};
+use upseed_core::{InfoHash, Kind, Record};
+
+use super::{Store, StoreError, hash_from, sqlite_error};
+
+/// Inserts one record and updates its thread's stats, inside `tx`.
+fn insert_record(
+    tx: &rusqlite::Transaction<'_>,
+    record: &Record,
+    now: u64,
+) -> rusqlite::Result<()> {
+    let kind = match record.kind() {
+        Kind::Post => "post",
+        Kind::Comment => "comment",
+    };
+    let body = record.body().map(|b| b.as_bytes().to_vec());
+    tx.prepare_cached("INSERT INTO records (infohash, kind, author, created, community, parent, root, info, body, first_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (infohash) DO UPDATE SET body = COALESCE(records.body, excluded.body)")?.execute(params![
+                record.infohash().as_bytes(),
+                kind,
+                record.author().as_bytes(),
+                record.created() as i64,
+                record.community().map(|c| c.as_str()),
+                record.parent().map(|p| p.as_bytes().to_vec()),
+                record.root().map(|r| r.as_bytes().to_vec()),
+                record.info_bytes(),
+                body,
+                now as i64,
+            ])?;
+    match record.root() {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO post_stats (infohash, created, community) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (infohash) DO NOTHING",
+            )?
+            .execute(params![
+                record.infohash().as_bytes(),
+                record.created() as i64,
+                record.community().map(|c| c.as_str())
+            ])?;
+        }
+        Some(root) => {
+            tx.prepare_cached("UPDATE post_stats SET last_comment = max(coalesce(last_comment, 0), ?2) WHERE infohash = ?1")?.execute(params![root.as_bytes(), record.created() as i64])?;
+        }
+    }
+    Ok(())
+}
+
+/// Records and foreign torrents.
+impl Store {
+    /// Stores a verified record, or adds its body to the stored one. For a
+    /// comment, the thread's last-comment time moves forward. One transaction.
+    pub fn put_record(&mut self, record: &Record, now: u64) -> Result<(), StoreError> {
+        self.put_records(std::slice::from_ref(record), now)
+    }
+
+    /// A stored record, verified again, with its body if we have it.
+    pub fn record(&self, infohash: InfoHash) -> Result<Option<Record>, StoreError> {
+        let row: Option<(Vec<u8>, Option<Vec<u8>>)> = self
+            .conn
+            .query_row(
+                "SELECT info, body FROM records WHERE infohash = ?1",
+                params![infohash.as_bytes()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.sqlite())?;
+        let Some((info, body)) = row else {
+            return Ok(None);
+        };
+        let corrupt = |e: upseed_core::VerifyError| StoreError::Corrupt {
+            infohash,
+            reason: e.to_string(),
+        };
+        // The record was verified when stored; only its own clock matters now.
+        let mut record = Record::from_info(&info, u64::MAX / 2).map_err(corrupt)?;
+        if record.infohash() != infohash {
+            return Err(StoreError::Corrupt {
+                infohash,
+                reason: "the info dict hashes to another infohash".into(),
+            });
+        }
+        if let Some(body) = body {
+            record = record.with_body(&body).map_err(corrupt)?;
+        }
+        Ok(Some(record))
+    }
+
+    /// Infohashes whose hex starts with `prefix` (at most `limit`).
+    pub fn find_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<InfoHash>, StoreError> {
+        self.hashes(
+            "SELECT infohash FROM records WHERE hex(infohash) LIKE ?1 LIMIT ?2",
+            params![format!("{}%", prefix.to_ascii_uppercase()), limit as i64],
+        )
+    }
+
+    /// The comments of a thread, verified.
+    pub fn thread(&self, root: InfoHash) -> Result<Vec<Record>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT infohash FROM records WHERE root = ?1 ORDER BY created")
+            .map_err(self.sqlite())?;
+        let hashes: Vec<Vec<u8>> = statement
+            .query_map(params![root.as_bytes()], |r| r.get(0))
+            .map_err(self.sqlite())?
+            .collect::<Result<_, _>>()
+            .map_err(self.sqlite())?;
+        let mut out = Vec::with_capacity(hashes.len());
+        for hash in hashes.iter().filter_map(|h| hash_from(h)) {
+            out.extend(self.record(hash)?);
+        }
+        Ok(out)
+    }
+
+    /// Every stored record's infohash.
+    pub fn record_hashes(&self) -> Result<Vec<InfoHash>, StoreError> {
+        self.hashes("SELECT infohash FROM records", [])
+    }
+
+    /// Infohashes that need no fetching: stored records and known foreign torrents.
+    pub fn known_hashes(&self) -> Result<HashSet<InfoHash>, StoreError> {
+        Ok(self
+            .hashes(
+                "SELECT infohash FROM records UNION ALL SELECT infohash FROM foreign_torrents",
+                [],
+            )?
+            .into_iter()
+            .collect())
+    }
+
+    /// Remembers that a torrent is not an upseed record.
+    pub fn put_foreign(
+        &mut self,
+        infohash: InfoHash,
+        reason: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO foreign_torrents (infohash, reason, seen_at) VALUES (?1, ?2, ?3)",
+                params![infohash.as_bytes(), reason, now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// How many comments a thread has.
+    pub fn comment_count(&self, root: InfoHash) -> Result<usize, StoreError> {
+        self.count(
+            "SELECT count(*) FROM records WHERE root = ?1",
+            params![root.as_bytes()],
+        )
+    }
+
+    /// Stores many verified records in one transaction (see [`Self::put_record`]).
+    pub fn put_records(&mut self, records: &[Record], now: u64) -> Result<(), StoreError> {
+        let sqlite = sqlite_error(&self.path);
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        for record in records {
+            insert_record(&tx, record, now).map_err(&sqlite)?;
+        }
+        tx.commit().map_err(&sqlite)
+    }
+}

@@ -1,0 +1,242 @@
+//! The social graph and what the DHT side keeps: follows, boards seen,
+//! followed outbox items, signed votes, our profile and our outbox.
+
+use std::collections::HashSet;
+
+use rusqlite::{OptionalExtension, params};
+use upseed_core::{InfoHash, PublicKey};
+
+use super::{Store, StoreError};
+
+/// A signed DHT item as it was read, to put again unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    /// The signer.
+    pub key: PublicKey,
+    /// Its sequence number.
+    pub seq: i64,
+    /// The signer's signature over salt, seq and value.
+    pub signature: [u8; 64],
+    /// The value.
+    pub value: Vec<u8>,
+}
+
+/// Follows, boards, outboxes and signed votes.
+impl Store {
+    /// Follows `key`; returns whether it was new.
+    pub fn follow(&mut self, key: PublicKey, now: u64) -> Result<bool, StoreError> {
+        self.set_member("follows", "key", key.as_bytes(), Some(now))
+    }
+
+    /// Stops following `key`; returns whether we did.
+    pub fn unfollow(&mut self, key: PublicKey) -> Result<bool, StoreError> {
+        self.set_member("follows", "key", key.as_bytes(), None)
+    }
+
+    /// The keys we follow, oldest first.
+    pub fn follows(&self) -> Result<Vec<PublicKey>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT key FROM follows ORDER BY since, key")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let bytes = row.map_err(self.sqlite())?;
+            if let Some(key) = <[u8; 32]>::try_from(bytes.as_slice())
+                .ok()
+                .and_then(|b| PublicKey::from_bytes(&b).ok())
+            {
+                out.push(key);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remembers the entries seen on a board; returns all it ever listed,
+    /// newest first.
+    pub fn board_seen(
+        &mut self,
+        board: PublicKey,
+        entries: &[InfoHash],
+        now: u64,
+    ) -> Result<Vec<InfoHash>, StoreError> {
+        self.insert_each(
+            "INSERT INTO board_entries (board, infohash, seen_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            board.as_bytes(),
+            entries,
+            now,
+        )?;
+        self.hashes(
+            "SELECT infohash FROM board_entries WHERE board = ?1 ORDER BY seen_at DESC",
+            params![board.as_bytes()],
+        )
+    }
+
+    /// When `board` was last read from the DHT.
+    pub fn board_read_at(&self, board: PublicKey) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT read_at FROM board_reads WHERE board = ?1",
+                params![board.as_bytes()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|t| t.map(i64::unsigned_abs))
+            .map_err(self.sqlite())
+    }
+
+    /// Records that `board` was read from the DHT at `now`.
+    pub fn set_board_read(&mut self, board: PublicKey, now: u64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO board_reads (board, read_at) VALUES (?1, ?2)
+                 ON CONFLICT (board) DO UPDATE SET read_at = excluded.read_at",
+                params![board.as_bytes(), now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// Keeps a followed key's signed outbox item, to republish it.
+    pub fn put_outbox_item(
+        &mut self,
+        key: PublicKey,
+        seq: i64,
+        signature: &[u8; 64],
+        value: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO outbox_items (key, seq, signature, value, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, signature = excluded.signature,
+                 value = excluded.value, seen_at = excluded.seen_at WHERE excluded.seq > outbox_items.seq",
+                params![key.as_bytes(), seq, signature.to_vec(), value, now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// The kept outbox item of `key`, to republish it.
+    pub fn outbox_item(&self, key: PublicKey) -> Result<Option<StoredItem>, StoreError> {
+        let row: Option<(i64, Vec<u8>, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT seq, signature, value FROM outbox_items WHERE key = ?1",
+                params![key.as_bytes()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(self.sqlite())?;
+        Ok(row.and_then(|(seq, signature, value)| {
+            Some(StoredItem {
+                key,
+                seq,
+                signature: signature.try_into().ok()?,
+                value,
+            })
+        }))
+    }
+
+    /// Records upvotes signed by `voter` in their outbox.
+    pub fn put_signed_votes(
+        &mut self,
+        voter: PublicKey,
+        hashes: &[InfoHash],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.insert_each(
+            "INSERT INTO signed_votes (voter, infohash, seen_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            voter.as_bytes(),
+            hashes,
+            now,
+        )
+    }
+
+    /// Withdraws `voter`'s signed votes that are not in `current`, the
+    /// upvotes of their whole outbox history; returns how many.
+    pub fn retract_signed_votes(
+        &mut self,
+        voter: PublicKey,
+        current: &[InfoHash],
+    ) -> Result<usize, StoreError> {
+        let keep: HashSet<InfoHash> = current.iter().copied().collect();
+        let gone: Vec<InfoHash> = self
+            .hashes(
+                "SELECT infohash FROM signed_votes WHERE voter = ?1",
+                params![voter.as_bytes()],
+            )?
+            .into_iter()
+            .filter(|h| !keep.contains(h))
+            .collect();
+        for hash in &gone {
+            self.conn
+                .execute(
+                    "DELETE FROM signed_votes WHERE voter = ?1 AND infohash = ?2",
+                    params![voter.as_bytes(), hash.as_bytes()],
+                )
+                .map_err(self.sqlite())?;
+        }
+        Ok(gone.len())
+    }
+
+    /// How many distinct followed keys signed an upvote of `infohash`.
+    pub fn signed_votes(&self, infohash: InfoHash) -> Result<usize, StoreError> {
+        self.count(
+            "SELECT count(DISTINCT voter) FROM signed_votes WHERE infohash = ?1",
+            params![infohash.as_bytes()],
+        )
+    }
+
+    /// Sets or clears a profile field (`name` or `about`).
+    pub fn set_profile(&mut self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        match value {
+            Some(v) => self.conn.execute(
+                "INSERT INTO profile (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            ),
+            None => self
+                .conn
+                .execute("DELETE FROM profile WHERE key = ?1", params![key]),
+        }
+        .map(drop)
+        .map_err(self.sqlite())
+    }
+
+    /// Our outbox as the store has it: profile, our records and upvotes
+    /// newest first, follows, and the comments on our posts.
+    pub fn outbox(&self, me: PublicKey) -> Result<upseed_core::item::Outbox, StoreError> {
+        let profile = |key: &str| {
+            self.conn
+                .query_row(
+                    "SELECT value FROM profile WHERE key = ?1",
+                    params![key],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(self.sqlite())
+        };
+        let hashes = |sql: &str| self.hashes(sql, params![me.as_bytes()]);
+        Ok(upseed_core::item::Outbox {
+            name: profile("name")?,
+            about: profile("about")?,
+            posts: hashes("SELECT infohash FROM records WHERE author = ?1 ORDER BY created DESC")?,
+            upvotes: hashes(
+                "SELECT v.infohash FROM votes v JOIN records r ON r.infohash = v.infohash
+                 WHERE v.reason = 'upvoted' AND r.author IS NOT ?1 ORDER BY v.since DESC",
+            )?,
+            follows: self.follows()?,
+            replies: hashes(
+                "SELECT c.infohash FROM records c JOIN records p ON p.infohash = c.root
+                 WHERE p.author = ?1 AND c.author IS NOT ?1 ORDER BY c.created DESC",
+            )?,
+            index: self.index_head(me)?.map(|i| i.infohash()),
+        })
+    }
+}
