@@ -3,8 +3,9 @@
 //! the front end's constructor when first needed) and where events go,
 //! and offers each use case as a method.
 //!
-//! Publishing is in [`crate::publish`], reading in [`crate::read`] and the
-//! daemon loop in [`crate::daemon`]; each adds methods to [`Node`].
+//! Publishing, reading and the daemon loop each add methods to [`Node`]
+//! from their own module (`publish`, `read`, `daemon`), which sit above
+//! this one.
 
 use std::sync::OnceLock;
 use std::time::Duration;

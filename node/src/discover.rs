@@ -154,7 +154,7 @@ async fn seed_index<C: TorrentClient>(me: &Me<'_, C>, versions: &[Index]) -> Res
     let dir = &me.config.posts.dir;
     let mut adds = Vec::new();
     for version in versions {
-        crate::publish::write_file(dir, version.name(), version.body())?;
+        crate::files::write_file(dir, version.name(), version.body())?;
         adds.push(
             AddTorrent::from_torrent(
                 version.torrent_bytes(&me.config.trackers.urls),
@@ -212,7 +212,7 @@ async fn read_index<C: TorrentClient>(
             if fetched.author() != author {
                 return Err(Error::IndexSigner {
                     index: head,
-                    author,
+                    author: author.to_string(),
                 });
             }
             if let Some(kept) = &kept {
@@ -376,7 +376,8 @@ pub struct DhtReport {
     pub publish: Option<Published>,
 }
 
-/// The DHT round of `sync`: followed outboxes, the reply boards of our
+/// The DHT round of `sync`, fetching at most `limit` leads, each within
+/// `timeout`: followed outboxes, the reply boards of our
 /// posts, our outbox again (with the replies seen), and the followed
 /// outboxes republished.
 pub async fn sync_dht<C: TorrentClient>(
@@ -385,10 +386,9 @@ pub async fn sync_dht<C: TorrentClient>(
     config: &Config,
     client: &C,
     key: Option<&SecretKey>,
-    options: &crate::sync::SyncOptions,
+    (limit, timeout): (usize, std::time::Duration),
     now: u64,
 ) -> Result<DhtReport, Error> {
-    let (limit, timeout) = (options.fetch_limit, options.fetch_timeout);
     let mut report = DhtReport::default();
     let mut leads = Vec::new();
     let fetch = Fetch::quiet(client, config, timeout, now);

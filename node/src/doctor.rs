@@ -184,7 +184,7 @@ async fn visibility<C: TorrentClient>(
         Err(error) => return check(NAME, Outcome::Fail, error),
     };
     let dir = &config.posts.dir;
-    if let Err(error) = crate::publish::write_body(dir, &record) {
+    if let Err(error) = crate::files::write_body(dir, &record) {
         return check(NAME, Outcome::Fail, error_chain(&error));
     }
     let file = dir.join(record.name());

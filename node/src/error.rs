@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use upseed_core::index::IndexError;
 use upseed_core::item::ItemError;
 use upseed_core::{
-    BencodeError, BuildError, ClientError, InfoHash, KeyError, MagnetError, PublicKey, TextError,
+    BencodeError, BuildError, ClientError, InfoHash, KeyError, MagnetError, TextError,
     VerifyError,
 };
 
@@ -116,8 +116,8 @@ pub enum Error {
     IndexSigner {
         /// The index version.
         index: InfoHash,
-        /// The outbox's key.
-        author: PublicKey,
+        /// The outbox's key, as `upseed key show` prints it.
+        author: String,
     },
     /// Some of the seeding rules' picks could not be seeded.
     #[error("{failed} post(s) could not be seeded ({added} were)")]

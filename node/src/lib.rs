@@ -33,6 +33,7 @@ mod events;
 pub mod fake;
 pub mod feed;
 pub mod fetch;
+pub mod files;
 pub mod gc;
 pub mod keyfile;
 mod publish;
@@ -48,7 +49,8 @@ pub use config::{Config, ConfigError, Home, PasswordError, Vars};
 pub use error::{Error, error_chain};
 pub use events::{Event, Events, Task, TaskHandle, Warning};
 pub use feed::{FeedItem, FeedJson, ThreadComment, ThreadJson, ThreadSort};
-pub use publish::{PostInput, Posted, write_body, write_file};
+pub use files::{write_body, write_file};
+pub use publish::{PostInput, Posted};
 pub use read::FeedQuery;
 pub use vote::Upvoted;
 

@@ -2,9 +2,6 @@
 //! the client seeds it from, storing them, and announcing them and our
 //! outbox (profile, follows) on the DHT.
 
-use std::path::Path;
-use std::time::{Duration, SystemTime};
-
 use upseed_core::item::Outbox;
 use upseed_core::{
     AddTorrent, CommentDraft, InfoHash, Magnet, PostDraft, PublicKey, Record, TorrentClient,
@@ -13,6 +10,7 @@ use upseed_core::{
 use crate::api::Node;
 use crate::discover::{self, Me, Published};
 use crate::events::Warning;
+use crate::files::write_body;
 use crate::store::Vote;
 use crate::{Error, error_chain, now};
 
@@ -34,34 +32,6 @@ pub struct Posted {
     pub record: Record,
     /// Its magnet link, with our trackers.
     pub magnet: Magnet,
-}
-
-/// Writes a record's body where the client will seed it from, dated two
-/// seconds back so that Transmission 4's fast check trusts it.
-pub fn write_body(dir: &Path, record: &Record) -> Result<(), Error> {
-    let body = record.body().ok_or(Error::Unknown(record.infohash()))?;
-    write_file(dir, record.name(), body.as_bytes())
-}
-
-/// Writes `bytes` to `dir/name` through a temporary file, dated 2 s back
-/// so that a client checking it sees a settled file.
-pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let failed = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Write { path, source }
-    };
-    std::fs::write(&tmp, bytes).map_err(failed(&tmp))?;
-    let file = std::fs::File::options()
-        .write(true)
-        .open(&tmp)
-        .map_err(failed(&tmp))?;
-    file.set_modified(SystemTime::now() - Duration::from_secs(2))
-        .map_err(failed(&tmp))?;
-    file.sync_all().map_err(failed(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(failed(&path))?;
-    Ok(())
 }
 
 impl<C: TorrentClient> Node<C> {

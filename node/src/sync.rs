@@ -170,7 +170,16 @@ pub async fn sync_dht<C: TorrentClient>(
     };
     let key = key()?;
     report.dht = Some(
-        crate::discover::sync_dht(&dht, store, config, client, key.as_ref(), options, now).await?,
+        crate::discover::sync_dht(
+            &dht,
+            store,
+            config,
+            client,
+            key.as_ref(),
+            (options.fetch_limit, options.fetch_timeout),
+            now,
+        )
+        .await?,
     );
     Ok(())
 }

@@ -74,7 +74,7 @@ async fn seed_stored<C: TorrentClient>(
         path: dir.clone(),
         source,
     })?;
-    crate::publish::write_body(dir, record)?;
+    crate::files::write_body(dir, record)?;
     let add = AddTorrent::from_torrent(
         record.torrent_bytes(&config.trackers.urls),
         config.client_path(dir),

@@ -7,8 +7,8 @@
 //! info dict and body and verified again when loaded, so a damaged or
 //! hand-edited database cannot smuggle in a record that does not verify.
 //!
-//! One file per concern: [`records`], [`counts`], [`seeding`],
-//! [`schedule`], [`social`] and [`indexes`], each adding methods to [`Store`].
+//! One file per concern: `records`, `counts`, `seeding`,
+//! `schedule`, `social` and `indexes`, each adding methods to [`Store`].
 
 mod counts;
 mod indexes;

@@ -1,0 +1,38 @@
+//! Files upseed writes for the client to seed: written whole through a
+//! temporary file, and dated back so that a client checking them sees a
+//! settled file.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use upseed_core::Record;
+
+use crate::Error;
+
+/// Writes a record's body where the client will seed it from, dated two
+/// seconds back so that Transmission 4's fast check trusts it.
+pub fn write_body(dir: &Path, record: &Record) -> Result<(), Error> {
+    let body = record.body().ok_or(Error::Unknown(record.infohash()))?;
+    write_file(dir, record.name(), body.as_bytes())
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file, dated 2 s back
+/// so that a client checking it sees a settled file.
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let failed = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write { path, source }
+    };
+    std::fs::write(&tmp, bytes).map_err(failed(&tmp))?;
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&tmp)
+        .map_err(failed(&tmp))?;
+    file.set_modified(SystemTime::now() - Duration::from_secs(2))
+        .map_err(failed(&tmp))?;
+    file.sync_all().map_err(failed(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(failed(&path))?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! A DHT round in-process: posts and comments travel through community
+//! and reply boards on mainline's loopback test network, and records reach
+//! the reader through an in-memory client.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use upseed_core::{PostDraft, SecretKey};
+use upseed_node::config::{
+    ClientSection, Config, DaemonSection, DhtSection, PathsSection, PostsSection, RetentionSection,
+    SeedingSection, TrackersSection,
+};
+use upseed_node::fake::FakeClient;
+use upseed_node::{Event, Events, FeedQuery, Home, Node, PostInput, ThreadSort, Vars, keyfile};
+
+fn node(
+    dir: &std::path::Path,
+    bootstrap: &[String],
+    client: &FakeClient,
+    events: Events,
+) -> Node<FakeClient> {
+    let home = Home::in_dir(dir);
+    keyfile::create(&home.identity, &SecretKey::generate().unwrap()).unwrap();
+    let config = Config {
+        client: ClientSection {
+            kind: upseed_core::ClientKind::Qbittorrent,
+            url: "http://127.0.0.1:9/".parse().unwrap(),
+            username: None,
+            password_file: None,
+            category: "upseed".into(),
+        },
+        posts: PostsSection {
+            dir: dir.join("posts"),
+            downloads: dir.join("downloads"),
+        },
+        paths: PathsSection::default(),
+        trackers: TrackersSection::default(),
+        retention: RetentionSection::default(),
+        seeding: SeedingSection::default(),
+        daemon: DaemonSection::default(),
+        dht: DhtSection {
+            enabled: true,
+            bootstrap: bootstrap.to_vec(),
+            bind: Some(std::net::Ipv4Addr::LOCALHOST),
+            ..DhtSection::default()
+        },
+    };
+    for d in [&config.posts.dir, &config.posts.downloads] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let shared = client.clone();
+    Node::new(home, Vars::default(), move |_, _| Ok(shared.clone()))
+        .with_config(config)
+        .with_events(events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_and_comments_travel_through_the_boards() {
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (alice_client, bob_client) = (FakeClient::new(), FakeClient::new());
+    let warnings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = warnings.clone();
+    let events = Events::new(move |e| {
+        if let Event::Warning(w) = e {
+            seen.lock().unwrap().push(w.to_string());
+        }
+    });
+    let alice = node(a.path(), &testnet.bootstrap, &alice_client, events.clone());
+    let bob = node(b.path(), &testnet.bootstrap, &bob_client, events);
+
+    let posted = alice
+        .post(&PostInput {
+            text: "hello, rust".into(),
+            title: None,
+            community: Some("rust".into()),
+        })
+        .await
+        .unwrap();
+    // A valid post by a stranger in another community, put on rust's board
+    // for the same bucket: not what the board claims, so dropped.
+    let stranger = PostDraft::new("elsewhere")
+        .unwrap()
+        .community("go")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), posted.record.created())
+        .unwrap();
+    let dht = upseed_node::dht::Dht::join(&alice.config().unwrap().dht)
+        .await
+        .unwrap()
+        .unwrap();
+    let board = upseed_core::item::community_board(
+        posted.record.community().unwrap(),
+        upseed_core::item::bucket_of(posted.record.created()),
+        upseed_core::item::shard_of(posted.record.infohash()),
+    );
+    dht.append_board(&board, &[stranger.infohash()])
+        .await
+        .unwrap();
+
+    // Bob's swarm has both; he finds alice's post through the board.
+    for record in [&posted.record, &stranger] {
+        let body = record.body().unwrap().as_bytes().to_vec();
+        bob_client.offer(&record.torrent_bytes::<&str>(&[]), &body);
+    }
+    let query = FeedQuery {
+        community: Some("rust".into()),
+        ..FeedQuery::default()
+    };
+    let mut found = Vec::new();
+    for _ in 0..10 {
+        found = bob.feed(&query).await.unwrap().items;
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(found.len(), 1, "{:?}", warnings.lock().unwrap());
+    assert_eq!(found[0].record.infohash, posted.record.infohash());
+    assert!(
+        bob.store()
+            .unwrap()
+            .record(stranger.infohash())
+            .unwrap()
+            .is_none(),
+        "what the board did not claim is not stored"
+    );
+    assert!(
+        warnings
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|w| w.contains("were not what they claimed")),
+        "{:?}",
+        warnings.lock().unwrap()
+    );
+
+    // Bob's comment reaches alice's thread through the reply board.
+    let hash = posted.record.infohash().to_hex();
+    let reply = bob.comment(&hash, "welcome").await.unwrap();
+    alice_client.offer(
+        &reply.record.torrent_bytes::<&str>(&[]),
+        reply.record.body().unwrap().as_bytes(),
+    );
+    let mut comments = Vec::new();
+    for _ in 0..10 {
+        comments = alice.thread(&hash, ThreadSort::New).await.unwrap().comments;
+        if !comments.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].record.infohash, reply.record.infohash());
+}

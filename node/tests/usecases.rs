@@ -1,0 +1,398 @@
+//! The use cases in-process, on an in-memory client: no daemon, no
+//! network. The real-daemon tests in `cli/tests` prove the same against
+//! qBittorrent and Transmission.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use upseed_core::{AddTorrent, PostDraft, Record, SecretKey, TorrentClient};
+use upseed_node::config::{
+    ClientSection, Config, DaemonSection, DhtSection, PathsSection, PostsSection, RetentionSection,
+    SeedingSection, TrackersSection,
+};
+use upseed_node::fake::FakeClient;
+use upseed_node::fetch::{READ_TAG, VOTE_TAG};
+use upseed_node::gc::GcOptions;
+use upseed_node::store::Vote;
+use upseed_node::sync::SyncOptions;
+use upseed_node::{Error, FeedQuery, Home, Node, PostInput, Upvoted, Vars, keyfile};
+
+/// One user: a temporary home with an identity, a config, and a node on
+/// `client`.
+struct User {
+    dir: tempfile::TempDir,
+    node: Node<FakeClient>,
+    client: FakeClient,
+    key: SecretKey,
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    Config {
+        client: ClientSection {
+            kind: upseed_core::ClientKind::Qbittorrent,
+            url: "http://127.0.0.1:9/".parse().unwrap(),
+            username: None,
+            password_file: None,
+            category: "upseed".into(),
+        },
+        posts: PostsSection {
+            dir: dir.join("posts"),
+            downloads: dir.join("downloads"),
+        },
+        paths: PathsSection::default(),
+        trackers: TrackersSection {
+            urls: Vec::new(),
+            full_scrape: true,
+        },
+        retention: RetentionSection::default(),
+        seeding: SeedingSection::default(),
+        daemon: DaemonSection::default(),
+        dht: DhtSection {
+            enabled: false,
+            ..DhtSection::default()
+        },
+    }
+}
+
+fn user_with(client: FakeClient, edit: impl FnOnce(&mut Config)) -> User {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::in_dir(dir.path());
+    let key = SecretKey::generate().unwrap();
+    keyfile::create(&home.identity, &key).unwrap();
+    let mut config = config(dir.path());
+    edit(&mut config);
+    for d in [&config.posts.dir, &config.posts.downloads] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let shared = client.clone();
+    let node = Node::new(home, Vars::default(), move |_, _| Ok(shared.clone())).with_config(config);
+    User {
+        dir,
+        node,
+        client,
+        key,
+    }
+}
+
+fn user() -> User {
+    user_with(FakeClient::new(), |_| {})
+}
+
+fn now() -> u64 {
+    upseed_node::now()
+}
+
+/// A stranger's post, offered by the swarm of `client`.
+fn offered(client: &FakeClient, text: &str) -> Record {
+    let post = PostDraft::new(text)
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), now())
+        .unwrap();
+    client.offer(&post.torrent_bytes::<&str>(&[]), text.as_bytes());
+    post
+}
+
+#[tokio::test]
+async fn a_post_is_seeded_stored_and_in_the_feed() {
+    let alice = user();
+    let posted = alice
+        .node
+        .post(&PostInput {
+            text: "hello, swarm".into(),
+            title: Some("first".into()),
+            community: Some("Rust".into()),
+        })
+        .await
+        .unwrap();
+    let hash = posted.record.infohash();
+    assert_eq!(posted.record.author(), alice.key.public_key());
+    assert_eq!(posted.magnet.infohash, hash);
+
+    // The client seeds it from the file in the posts folder.
+    let held = alice.client.torrents();
+    assert_eq!(held.len(), 1);
+    assert!(held[0].state.is_seeding(), "{:?}", held[0].state);
+    assert_eq!(held[0].tags, vec!["upseed-post".to_owned()]);
+    let file = alice.dir.path().join("posts").join(posted.record.name());
+    assert_eq!(std::fs::read_to_string(file).unwrap(), "hello, swarm");
+
+    let store = alice.node.store().unwrap();
+    assert_eq!(store.vote(hash).unwrap(), Some(Vote::Authored));
+    drop(store);
+    let feed = alice
+        .node
+        .feed(&FeedQuery {
+            community: Some("rust".into()),
+            ..FeedQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(feed.items.len(), 1);
+    assert_eq!(feed.items[0].record.infohash, hash);
+    assert_eq!(feed.community.as_deref(), Some("rust"));
+
+    // A comment on it, by prefix, lands in its thread.
+    let reply = alice
+        .node
+        .comment(&hash.to_hex()[..10], "and a reply")
+        .await
+        .unwrap();
+    let thread = alice
+        .node
+        .thread(&hash.to_hex(), upseed_node::ThreadSort::New)
+        .await
+        .unwrap();
+    assert_eq!(thread.comments.len(), 1);
+    assert_eq!(thread.comments[0].record.infohash, reply.record.infohash());
+}
+
+#[tokio::test]
+async fn an_upvote_downloads_and_seeds_and_an_unvote_removes_it() {
+    let bob = user();
+    let post = offered(&bob.client, "worth keeping");
+    let hash = post.infohash();
+    let (got, how) = bob
+        .node
+        .upvote(&hash.to_hex(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!((got, how), (hash, Upvoted::Downloaded));
+    let held = bob.client.torrents();
+    assert_eq!(held.len(), 1);
+    assert!(
+        held[0].tags.contains(&VOTE_TAG.to_owned()),
+        "{:?}",
+        held[0].tags
+    );
+    let store = bob.node.store().unwrap();
+    assert_eq!(store.vote(hash).unwrap(), Some(Vote::Upvoted));
+    assert_eq!(store.record(hash).unwrap().unwrap(), post);
+    drop(store);
+
+    let gone = bob.node.unvote(&hash.to_hex()[..8], false).await.unwrap();
+    assert_eq!(gone, hash);
+    assert!(!bob.client.holds(hash));
+    assert_eq!(bob.client.removals(), vec![(hash, true)]);
+    assert_eq!(bob.node.store().unwrap().vote(hash).unwrap(), None);
+
+    // From the store, a second upvote needs no download.
+    let (_, how) = bob
+        .node
+        .upvote(&hash.to_hex(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(how, Upvoted::FromStore);
+    assert!(bob.client.holds(hash));
+}
+
+#[tokio::test]
+async fn unvoting_your_own_post_needs_force_and_keeps_the_file() {
+    let alice = user();
+    let posted = alice
+        .node
+        .post(&PostInput {
+            text: "mine".into(),
+            ..PostInput::default()
+        })
+        .await
+        .unwrap();
+    let hash = posted.record.infohash();
+    let refused = alice.node.unvote(&hash.to_hex(), false).await.unwrap_err();
+    assert!(matches!(refused, Error::Authored(h) if h == hash));
+    assert!(refused.to_string().contains("--force"), "{refused}");
+    assert!(alice.client.holds(hash));
+    alice.node.unvote(&hash.to_hex(), true).await.unwrap();
+    assert_eq!(alice.client.removals(), vec![(hash, false)]);
+    assert!(
+        alice
+            .dir
+            .path()
+            .join("posts")
+            .join(posted.record.name())
+            .exists()
+    );
+}
+
+/// A single-file torrent that is not an upseed record.
+fn foreign_torrent(length: u64) -> Vec<u8> {
+    let mut info =
+        format!("d6:lengthi{length}e4:name7:foreign12:piece lengthi16384e6:pieces20:").into_bytes();
+    info.extend_from_slice(&[7; 20]);
+    info.extend_from_slice(b"e");
+    let mut torrent = b"d4:info".to_vec();
+    torrent.extend_from_slice(&info);
+    torrent.push(b'e');
+    torrent
+}
+
+#[tokio::test]
+async fn fetches_refuse_what_is_too_large_not_a_record_or_never_arrives() {
+    let carol = user();
+    let hash_of = |t: &[u8]| AddTorrent::from_torrent(t.to_vec(), "/").unwrap().infohash;
+
+    let big = foreign_torrent(50_000_000);
+    carol.client.offer(&big, b"not really");
+    let error = carol
+        .node
+        .show(&hash_of(&big).to_hex(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(error.is_invalid_record(), "{error}");
+    assert!(error.to_string().contains("more than any post"), "{error}");
+
+    let small = foreign_torrent(5);
+    carol.client.offer(&small, b"hello");
+    let error = carol
+        .node
+        .show(&hash_of(&small).to_hex(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(error.is_invalid_record(), "{error}");
+
+    let nobody = PostDraft::new("unseeded")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), now())
+        .unwrap()
+        .infohash();
+    let error = carol
+        .node
+        .show(&nobody.to_hex(), Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(!error.is_invalid_record());
+    assert!(error.to_string().contains("did not arrive"), "{error}");
+
+    // Nothing is left in the client; the two torrents that are not
+    // records are remembered, the missing one is not.
+    assert!(carol.client.torrents().is_empty());
+    let known = carol.node.store().unwrap().known_hashes().unwrap();
+    assert!(known.contains(&hash_of(&big)) && known.contains(&hash_of(&small)));
+    assert!(!known.contains(&nobody));
+}
+
+#[tokio::test]
+async fn sync_counts_what_the_client_reports_without_a_tracker() {
+    let dave = user();
+    let post = offered(&dave.client, "counted");
+    let hash = post.infohash();
+    dave.node
+        .upvote(&hash.to_hex(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    dave.client.set_counts(hash, 4, 9);
+    let options = SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_secs(1),
+        scrape_timeout: Duration::from_secs(1),
+    };
+    let report = dave.node.sync(&options).await.unwrap();
+    assert_eq!(report.client_torrents, 1);
+    assert!(report.trackers.is_empty());
+    assert!(report.missing_from_client.is_empty());
+    let current = dave.node.store().unwrap().current(hash).unwrap();
+    assert_eq!((current.seeders, current.downloads), (4, 9));
+
+    // A torrent the client lost is reported.
+    dave.client.remove(&[hash], true).await.unwrap();
+    let report = dave.node.sync(&options).await.unwrap();
+    assert_eq!(report.missing_from_client, vec![hash.to_string()]);
+
+    // A client that is down fails the refresh with its own error.
+    dave.client.set_down(true);
+    let error = dave.node.sync(&options).await.unwrap_err();
+    assert!(
+        matches!(
+            error.client(),
+            Some(upseed_core::ClientError::Unreachable { .. })
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn gc_plans_then_stops_what_the_seeding_bound_leaves_out() {
+    let erin = user_with(FakeClient::new(), |c| c.seeding.max_torrents = 1);
+    let first = offered(&erin.client, "older");
+    let second = offered(&erin.client, "newer");
+    for post in [&first, &second] {
+        erin.node
+            .upvote(&post.infohash().to_hex(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        // Votes are ordered by their second.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let plan = erin
+        .node
+        .gc(GcOptions {
+            dry_run: true,
+            include_authored: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(plan.stopped.len(), 1);
+    assert_eq!(plan.stopped[0].infohash, first.infohash().to_string());
+    assert!(
+        erin.client.holds(first.infohash()),
+        "a dry run changes nothing"
+    );
+
+    let done = erin
+        .node
+        .gc(GcOptions {
+            dry_run: false,
+            include_authored: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(done.stopped.len(), 1);
+    assert_eq!(done.seeded, 1);
+    assert!(!erin.client.holds(first.infohash()));
+    assert!(erin.client.holds(second.infohash()));
+}
+
+#[tokio::test]
+async fn the_daemon_survives_a_failing_client_and_stops_when_told() {
+    let frank = user_with(FakeClient::new(), |c| {
+        c.daemon.jitter = Duration::ZERO;
+        c.daemon.seed_followed = Some(upseed_node::config::FollowedRule { dry_run: false });
+    });
+    frank.client.set_down(true);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let node = &frank.node;
+    let watcher = async {
+        // Wait until the first sync has failed and been scheduled again.
+        for _ in 0..200 {
+            let steps = node.status().unwrap().steps;
+            if steps
+                .iter()
+                .any(|s| s.step == "sync" && s.outcome.as_deref() == Some("failed"))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.send(true).unwrap();
+    };
+    let (ran, ()) = tokio::join!(node.daemon(stopped), watcher);
+    ran.unwrap();
+    let status = node.status().unwrap();
+    let sync = status.steps.iter().find(|s| s.step == "sync").unwrap();
+    assert_eq!(sync.outcome.as_deref(), Some("failed"));
+    assert_eq!((sync.errors, sync.failures), (1, 1));
+    assert!(
+        sync.summary.as_deref().unwrap().contains("cannot reach"),
+        "{sync:?}"
+    );
+    let retry = sync.next_at.unwrap() - sync.finished.unwrap();
+    assert_eq!(retry, 5, "the first back-off is 5 s");
+    assert!(status.stopped.is_some(), "a clean stop is recorded");
+    assert!(
+        !frank
+            .client
+            .torrents()
+            .iter()
+            .any(|t| t.tags.iter().any(|g| g == READ_TAG))
+    );
+}
