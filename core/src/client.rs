@@ -347,11 +347,37 @@ impl ClientError {
         }
         Self::Unreachable {
             client,
-            url: url.to_owned(),
-            reason,
+            url: redact_url(url),
+            reason: redact_url(&reason),
             hint,
         }
     }
+}
+
+/// `text` with the credentials of every URL in it (`scheme://user:pass@`)
+/// replaced by `***`, for messages and logs: a client URL may carry a
+/// password, and transport errors repeat the URL.
+pub fn redact_url(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | ')' | '"' | '\'') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("***@");
+                out.push_str(&authority[at + 1..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A BitTorrent client driven over its API.
@@ -431,6 +457,30 @@ pub trait TorrentClient: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("http://admin:hunter2@127.0.0.1:8080/"),
+            "http://***@127.0.0.1:8080/"
+        );
+        assert_eq!(
+            redact_url("error sending request for url (http://u:p@h/api/v2/x): refused"),
+            "error sending request for url (http://***@h/api/v2/x): refused"
+        );
+        assert_eq!(
+            redact_url("http://h:1/ and udp://t:2"),
+            "http://h:1/ and udp://t:2"
+        );
+        assert_eq!(redact_url("no url here"), "no url here");
+        let error = ClientError::unreachable(
+            ClientKind::Qbittorrent,
+            "http://me:secret@127.0.0.1:9/",
+            &std::io::Error::other("for url (http://me:secret@127.0.0.1:9/api)"),
+            "hint",
+        );
+        assert!(!error.to_string().contains("secret"), "{error}");
+    }
 
     #[test]
     fn queue_report_flags_limits_below_our_count() {

@@ -24,6 +24,32 @@ pub const OUTBOX_SALT: &[u8] = b"upseed/outbox/1";
 /// The salt of every board item (community and reply boards).
 pub const BOARD_SALT: &[u8] = b"upseed/board/1";
 
+/// How many overflow items a board has, for when it is frozen.
+pub const BOARD_OVERFLOWS: u8 = 3;
+
+/// A board item whose `seq` is more than this many microseconds (a day)
+/// ahead of the reader's clock is frozen: honest writers use the clock in
+/// microseconds as `seq`, and nobody can append after a `seq` that high.
+pub const FROZEN_AHEAD_MICROS: i64 = 86_400_000_000;
+
+/// The salt of a board's item at overflow `level`: [`BOARD_SALT`] for 0,
+/// then `upseed/board/1/1` up to [`BOARD_OVERFLOWS`]. Writers move to the
+/// next level when the current one is frozen (see [`is_frozen`]); readers
+/// read the next level whenever they find the current one frozen.
+pub fn board_salt(level: u8) -> Vec<u8> {
+    let mut salt = BOARD_SALT.to_vec();
+    if level > 0 {
+        salt.extend_from_slice(format!("/{level}").as_bytes());
+    }
+    salt
+}
+
+/// Whether an item with `seq` is frozen for a clock at `now_micros`: so far
+/// in the future that appending after it is out of honest writers' reach.
+pub fn is_frozen(seq: i64, now_micros: i64) -> bool {
+    seq > now_micros.saturating_add(FROZEN_AHEAD_MICROS)
+}
+
 /// A community board covers posts created within one bucket of this many
 /// seconds (6 hours).
 pub const BUCKET_SECS: u64 = 6 * 3600;
@@ -148,6 +174,40 @@ pub fn decode_board(value: &[u8]) -> Result<Vec<InfoHash>, ItemError> {
         .filter_map(|c| <[u8; 20]>::try_from(c).ok())
         .map(InfoHash::from_bytes)
         .collect())
+}
+
+/// BEP 44's signed message for a mutable item: `salt` (when not empty),
+/// `seq` and `v`, as bencode dictionary entries. upseed's `v` is a byte
+/// string holding the item's value.
+pub fn signable(salt: &[u8], seq: i64, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + salt.len() + 32);
+    if !salt.is_empty() {
+        out.extend_from_slice(b"4:salt");
+        out.extend_from_slice(salt.len().to_string().as_bytes());
+        out.push(b':');
+        out.extend_from_slice(salt);
+    }
+    out.extend_from_slice(b"3:seqi");
+    out.extend_from_slice(seq.to_string().as_bytes());
+    out.extend_from_slice(b"e1:v");
+    out.extend_from_slice(value.len().to_string().as_bytes());
+    out.push(b':');
+    out.extend_from_slice(value);
+    out
+}
+
+/// Whether `signature` is `key`'s strict ed25519 signature (no small-order
+/// keys, no malleable signatures) of the mutable item `salt`, `seq`,
+/// `value`: what readers check of every item, whatever the DHT library
+/// accepted.
+pub fn verify_item(
+    key: &PublicKey,
+    salt: &[u8],
+    seq: i64,
+    value: &[u8],
+    signature: &[u8; 64],
+) -> bool {
+    key.verify_strict(&signable(salt, seq, value), signature)
 }
 
 /// `new` first, then `old`, without duplicates: what a writer puts back
@@ -325,6 +385,26 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frozen_boards_overflow_to_salted_items() {
+        assert_eq!(board_salt(0), BOARD_SALT);
+        assert_eq!(board_salt(2), b"upseed/board/1/2");
+        let now = 1_800_000_000_000_000;
+        assert!(!is_frozen(now + FROZEN_AHEAD_MICROS, now));
+        assert!(is_frozen(now + FROZEN_AHEAD_MICROS + 1, now));
+        assert!(is_frozen(i64::MAX, now));
+        assert!(!is_frozen(i64::MIN, i64::MAX), "no overflow at the edges");
+    }
+
+    #[test]
+    fn the_signed_message_is_bep_44s_with_the_value_as_a_byte_string() {
+        assert_eq!(
+            signable(b"s", 7, b"u1"),
+            b"4:salt1:s3:seqi7e1:v2:u1".to_vec()
+        );
+        assert_eq!(signable(b"", -1, b""), b"3:seqi-1e1:v0:".to_vec());
+    }
 
     fn h(n: u8) -> InfoHash {
         InfoHash::from_bytes([n; 20])

@@ -44,7 +44,7 @@ mod verify;
 pub use bencode::{BencodeError, MAX_DEPTH, check_canonical};
 pub use client::{
     AddTorrent, Added, ClientError, ClientInfo, ClientKind, Metainfo, QueueReport, Source,
-    TorrentClient, TorrentState, TorrentStatus,
+    TorrentClient, TorrentState, TorrentStatus, redact_url,
 };
 pub use header::{Context, Kind, PROTOCOL_VERSION, SIGNING_DOMAIN};
 pub use infohash::{INFOHASH_LEN, InfoHash, InfoHashError};

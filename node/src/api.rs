@@ -188,10 +188,10 @@ impl<C: TorrentClient> Node<C> {
 
     /// Stops seeding the record `reference` names; our own needs `force`.
     pub async fn unvote(&self, reference: &str, force: bool) -> Result<InfoHash, Error> {
-        self.config()?;
+        let config = self.config()?;
         let mut store = self.store()?;
         let hash = self.resolve_in(&store, reference)?;
-        crate::vote::unvote(&mut store, self.client()?, hash, force).await?;
+        crate::vote::unvote(&mut store, config, self.client()?, hash, force).await?;
         Ok(hash)
     }
 

@@ -172,8 +172,9 @@ impl Home {
     }
 }
 
-/// `[client]`: which client, where, and as whom.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+/// `[client]`: which client, where, and as whom. `Debug` hides any
+/// password in the URL.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSection {
     /// `qbittorrent` or `transmission`.
@@ -187,6 +188,18 @@ pub struct ClientSection {
     /// qBittorrent category or Transmission label for upseed's torrents.
     #[serde(default = "default_category")]
     pub category: String,
+}
+
+impl fmt::Debug for ClientSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientSection")
+            .field("kind", &self.kind)
+            .field("url", &upseed_core::redact_url(self.url.as_str()))
+            .field("username", &self.username)
+            .field("password_file", &self.password_file)
+            .field("category", &self.category)
+            .finish()
+    }
 }
 
 fn default_category() -> String {

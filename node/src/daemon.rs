@@ -199,7 +199,7 @@ impl<C: TorrentClient> Daemon<'_, C> {
     /// Removes read-only torrents (tagged for reading, not voting) that a
     /// killed fetch left in the client. Only our category is listed.
     async fn leftover_reads(&self) -> Result<usize, Error> {
-        let left: Vec<InfoHash> = self
+        let left: Vec<_> = self
             .client
             .list(None)
             .await?
@@ -207,10 +207,9 @@ impl<C: TorrentClient> Daemon<'_, C> {
             .filter(|t| {
                 t.tags.iter().any(|g| g == READ_TAG) && !t.tags.iter().any(|g| g == VOTE_TAG)
             })
-            .map(|t| t.infohash)
             .collect();
         if !left.is_empty() {
-            self.client.remove(&left, true).await?;
+            crate::fetch::remove(self.client, self.config, &left).await?;
         }
         Ok(left.len())
     }

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use mainline::async_dht::AsyncDht;
 use mainline::errors::PutMutableError;
 use mainline::{Dht as Mainline, MutableItem, SigningKey};
-use upseed_core::item::{self, BOARD_SALT, ItemError, MAX_ITEM_VALUE, OUTBOX_SALT, Outbox};
+use upseed_core::item::{self, ItemError, MAX_ITEM_VALUE, OUTBOX_SALT, Outbox};
 use upseed_core::{InfoHash, PublicKey, SecretKey};
 
 use crate::config::DhtSection;
@@ -34,6 +34,12 @@ pub enum DhtError {
     /// Writers kept racing on one item.
     #[error("another writer kept changing the item at the same time; try again in a moment")]
     Conflict,
+    /// Every item of the board is frozen.
+    #[error(
+        "the board and its {} overflow items are frozen by a writer with sequence numbers far in the future; nothing can be appended until they expire from the DHT (2 hours after their last put)",
+        item::BOARD_OVERFLOWS
+    )]
+    Frozen,
     /// The put reached no node.
     #[error("no DHT node stored the item ({0}); try again later")]
     Put(String),
@@ -52,6 +58,13 @@ pub struct Dht {
     inner: AsyncDht,
     bootstrap: String,
     queries: tokio::sync::Semaphore,
+}
+
+/// The clock in microseconds: the `seq` of every item upseed writes.
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 fn signer(key: &SecretKey) -> SigningKey {
@@ -128,6 +141,8 @@ impl Dht {
             .get_mutable(key.as_bytes(), Some(salt), None)
             .collect()
             .await;
+        // Strict ed25519 only: the library accepts what plain `verify` does.
+        items.retain(|i| item::verify_item(key, salt, i.seq(), i.value(), i.signature()));
         items.sort_by_key(|i| std::cmp::Reverse(i.seq()));
         items.dedup_by(|a, b| a.seq() == b.seq() && a.value() == b.value());
         items
@@ -135,11 +150,22 @@ impl Dht {
 
     /// The union of every version of a board that nodes return, newest
     /// entries first. Versions that are not boards are skipped.
+    /// A board frozen by a `seq` far in the future (see
+    /// [`item::is_frozen`]) is read on into its overflow items.
     pub async fn read_board(&self, key: &PublicKey) -> Vec<InfoHash> {
         let mut out = Vec::new();
-        for version in self.versions(key, BOARD_SALT).await {
-            if let Ok(hashes) = item::decode_board(version.value()) {
-                out = item::merge(&out, &hashes);
+        for level in 0..=item::BOARD_OVERFLOWS {
+            let versions = self.versions(key, &item::board_salt(level)).await;
+            let frozen = versions
+                .iter()
+                .any(|v| item::is_frozen(v.seq(), now_micros()));
+            for version in versions {
+                if let Ok(hashes) = item::decode_board(version.value()) {
+                    out = item::merge(&out, &hashes);
+                }
+            }
+            if !frozen {
+                break;
             }
         }
         out
@@ -147,14 +173,24 @@ impl Dht {
 
     /// Puts `hashes` at the front of the board whose key pair is `key`,
     /// keeping what is there; retried when another writer races.
+    /// A frozen board item (see [`item::is_frozen`]) is skipped for the
+    /// next overflow item.
     pub async fn append_board(&self, key: &SecretKey, hashes: &[InfoHash]) -> Result<(), DhtError> {
-        self.update(key, BOARD_SALT, |old| {
-            let old = old
-                .and_then(|v| item::decode_board(v).ok())
-                .unwrap_or_default();
-            Ok(item::encode_board(&item::merge(hashes, &old)))
-        })
-        .await
+        for level in 0..=item::BOARD_OVERFLOWS {
+            let appended = self
+                .update(key, &item::board_salt(level), |old| {
+                    let old = old
+                        .and_then(|v| item::decode_board(v).ok())
+                        .unwrap_or_default();
+                    Ok(item::encode_board(&item::merge(hashes, &old)))
+                })
+                .await;
+            match appended {
+                Err(DhtError::Frozen) => continue,
+                other => return other,
+            }
+        }
+        Err(DhtError::Frozen)
     }
 
     /// Publishes `outbox` under the user's own key.
@@ -219,6 +255,13 @@ impl Dht {
                 .inner
                 .get_mutable_most_recent(public.as_bytes(), Some(salt))
                 .await;
+            let now_us = now_micros();
+            if newest
+                .as_ref()
+                .is_some_and(|n| item::is_frozen(n.seq(), now_us))
+            {
+                return Err(DhtError::Frozen);
+            }
             let value = next(newest.as_ref().map(MutableItem::value))?;
             if value.len() > MAX_ITEM_VALUE {
                 return Err(ItemError::TooLarge {
@@ -229,11 +272,8 @@ impl Dht {
                 .into());
             }
             // A clock-based seq keeps increasing across machines, as pkarr does.
-            let now_us = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
             let cas = newest.as_ref().map(MutableItem::seq);
-            let seq = cas.map_or(now_us, |c| now_us.max(c + 1));
+            let seq = cas.map_or(now_us, |c| now_us.max(c.saturating_add(1)));
             let item = MutableItem::new(signer(key), &value, seq, Some(salt));
             match self.inner.put_mutable(item, cas).await {
                 Ok(_) => return Ok(()),

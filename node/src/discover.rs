@@ -217,6 +217,12 @@ async fn read_index<C: TorrentClient>(
             }
             if let Some(kept) = &kept {
                 fetched.check_extends(kept)?;
+                if fetched.created() < kept.created() {
+                    return Err(Error::IndexRollback {
+                        index: head,
+                        kept: kept.infohash(),
+                    });
+                }
             }
             store.put_index(&fetched, now)?;
             fetched
@@ -272,7 +278,9 @@ pub async fn follow_leads<C: TorrentClient>(
                 out.stored.push(hash.to_string());
             }
             Ok(_) => {
-                store.put_foreign(hash, "named on a DHT item it does not belong to", now)?;
+                // A valid record, misplaced: dropped here, never barred, so
+                // that its own lead (its author's outbox, its own board)
+                // still brings it in.
                 out.rejected.push(hash.to_string());
             }
             Err(e) if e.is_foreign() => {
@@ -360,6 +368,9 @@ pub struct DhtReport {
     pub outboxes: usize,
     /// Followed keys with no outbox on the DHT.
     pub outboxes_missing: usize,
+    /// Followed outboxes the DHT answered with a version older than the
+    /// one kept: replays, ignored in favour of the kept version.
+    pub outboxes_replayed: usize,
     /// Upvotes signed in followed outboxes.
     pub signed_votes: usize,
     /// Followed outbox indexes read to the start of their history.
@@ -394,7 +405,21 @@ pub async fn sync_dht<C: TorrentClient>(
     let fetch = Fetch::quiet(client, config, timeout, now);
     // Each DHT read waits for its slowest node: read all at once.
     let follows = store.follows()?;
-    let found = futures_util::future::join_all(follows.iter().map(|f| dht.read_outbox(f))).await;
+    let read = futures_util::future::join_all(follows.iter().map(|f| dht.read_outbox(f))).await;
+    // A version older than the one kept is a replay, which would roll the
+    // follower back (withdrawn votes returning): the kept one stands.
+    let mut found = Vec::with_capacity(read.len());
+    for (followed, read) in follows.iter().zip(read) {
+        let kept = store.outbox_item(*followed)?;
+        found.push(match (read, kept) {
+            (Some((_, signed)), Some(kept)) if kept.seq > signed.seq() => {
+                report.outboxes_replayed += 1;
+                Outbox::decode(&kept.value).ok().map(|o| (o, None))
+            }
+            (Some((outbox, signed)), _) => Some((outbox, Some(signed))),
+            (None, _) => None,
+        });
+    }
     // The index versions we lack, fetched together: one wait at most.
     let mut wanted = Vec::new();
     for (followed, found) in follows.iter().zip(&found) {
@@ -420,13 +445,15 @@ pub async fn sync_dht<C: TorrentClient>(
             continue;
         };
         report.outboxes += 1;
-        store.put_outbox_item(
-            followed,
-            signed.seq(),
-            signed.signature(),
-            signed.value(),
-            now,
-        )?;
+        if let Some(signed) = signed {
+            store.put_outbox_item(
+                followed,
+                signed.seq(),
+                signed.signature(),
+                signed.value(),
+                now,
+            )?;
+        }
         let (mut posts, mut upvotes) = (outbox.posts.clone(), outbox.upvotes.clone());
         if let Some(head) = outbox.index {
             match read_index(store, &fetch, followed, head, heads.remove(&head), now).await {

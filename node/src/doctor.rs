@@ -123,7 +123,10 @@ async fn client_checks<C: TorrentClient>(
         Outcome::Ok,
         format!(
             "{} {} (API {}) at {}, logged in",
-            info.kind, info.version, info.api_version, config.client.url
+            info.kind,
+            info.version,
+            info.api_version,
+            upseed_core::redact_url(config.client.url.as_str())
         ),
     ));
     let ours = client.list(None).await.map(|l| l.len()).unwrap_or(0);

@@ -10,8 +10,7 @@ use std::path::PathBuf;
 use upseed_core::index::IndexError;
 use upseed_core::item::ItemError;
 use upseed_core::{
-    BencodeError, BuildError, ClientError, InfoHash, KeyError, MagnetError, TextError,
-    VerifyError,
+    BencodeError, BuildError, ClientError, InfoHash, KeyError, MagnetError, TextError, VerifyError,
 };
 
 use crate::config::{ConfigError, PasswordError};
@@ -101,6 +100,14 @@ pub enum Error {
         "{0} is not in your store yet; only posts and comments you have seen can be answered or shown"
     )]
     Unknown(InfoHash),
+    /// The torrent proved not to be a record before, and is not fetched again.
+    #[error("{reason}; it was refused before, and upseed does not fetch it again")]
+    Foreign {
+        /// The torrent.
+        infohash: InfoHash,
+        /// Why it was refused.
+        reason: String,
+    },
     /// Pinning needs the record in the store.
     #[error("{0} is not in your store; `upseed show {0}` fetches it first")]
     NotStored(InfoHash),
@@ -118,6 +125,16 @@ pub enum Error {
         index: InfoHash,
         /// The outbox's key, as `upseed key show` prints it.
         author: String,
+    },
+    /// A followed outbox names an index version older than the one kept.
+    #[error(
+        "outbox index {index} is older than the version {kept} kept for its author: a replay, ignored"
+    )]
+    IndexRollback {
+        /// The version named.
+        index: InfoHash,
+        /// The newer version kept.
+        kept: InfoHash,
     },
     /// Some of the seeding rules' picks could not be seeded.
     #[error("{failed} post(s) could not be seeded ({added} were)")]
@@ -142,7 +159,9 @@ impl Error {
     pub fn is_invalid_record(&self) -> bool {
         matches!(
             self,
-            Self::Verify(_) | Self::Fetch(FetchError::Invalid { .. } | FetchError::TooLarge { .. })
+            Self::Verify(_)
+                | Self::Foreign { .. }
+                | Self::Fetch(FetchError::Invalid { .. } | FetchError::TooLarge { .. })
         )
     }
 }

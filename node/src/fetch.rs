@@ -232,7 +232,7 @@ impl<'a, C: TorrentClient> Fetch<'a, C> {
                 };
                 AddTorrent::from_magnet(
                     magnet,
-                    self.config.client_path(&self.config.posts.downloads),
+                    self.config.client_path(&own_folder(self.config, *h)),
                 )
                 .with_tags([tag])
             })
@@ -292,7 +292,7 @@ impl<'a, C: TorrentClient> Fetch<'a, C> {
                 if let Some(done) = pending.remove(&hash) {
                     let failed = outcomes.get(&hash).is_some_and(Result::is_err);
                     if done.added && (!self.keep || failed) {
-                        self.client.remove(&[hash], true).await?;
+                        self.drop_read(status).await?;
                     }
                 }
                 task.advance(1);
@@ -303,8 +303,10 @@ impl<'a, C: TorrentClient> Fetch<'a, C> {
             }
             if tokio::time::Instant::now() >= deadline {
                 for (hash, state) in pending.drain() {
-                    if state.added {
-                        self.client.remove(&[hash], true).await?;
+                    if state.added
+                        && let Some(status) = self.client.list(Some(&[hash])).await?.first()
+                    {
+                        self.drop_read(status).await?;
                     }
                     let where_ = last
                         .get(&hash)
@@ -328,6 +330,16 @@ impl<'a, C: TorrentClient> Fetch<'a, C> {
             .into_iter()
             .filter_map(|h| outcomes.remove(&h).map(|o| (h, o)))
             .collect())
+    }
+
+    /// Removes a torrent this fetch added, unless a concurrent upvote
+    /// tagged it meanwhile (then it stays, to seed). Its data goes only
+    /// from its own folder (see [`remove`]).
+    async fn drop_read(&self, status: &TorrentStatus) -> Result<(), ClientError> {
+        if !self.keep && status.tags.iter().any(|t| t == VOTE_TAG) {
+            return Ok(());
+        }
+        remove(self.client, self.config, std::slice::from_ref(status)).await
     }
 
     /// Fetches one torrent.
@@ -372,6 +384,44 @@ impl<'a, C: TorrentClient> Fetch<'a, C> {
             reason: e.to_string(),
         })
     }
+}
+
+/// The folder a fetched torrent is saved in, as upseed sees it:
+/// `downloads/<infohash>`. Each torrent has its own, so that no torrent,
+/// whatever name its metadata gives its file, shares a file with another.
+pub fn own_folder(config: &Config, hash: InfoHash) -> std::path::PathBuf {
+    config.posts.downloads.join(hash.to_hex())
+}
+
+/// Whether the client saves `status`'s data in the torrent's own folder.
+pub fn in_own_folder(config: &Config, status: &TorrentStatus) -> bool {
+    let own = config.client_path(&own_folder(config, status.infohash));
+    status.save_path.trim_end_matches('/') == own.trim_end_matches('/')
+}
+
+/// Removes torrents from the client. Data is deleted only for a torrent
+/// saved in its own folder (see [`own_folder`]): a torrent anywhere else
+/// may name the file of another (a hostile torrent can reuse an upvoted
+/// post's file name), so it is removed and its data left alone.
+pub async fn remove<C: TorrentClient>(
+    client: &C,
+    config: &Config,
+    torrents: &[TorrentStatus],
+) -> Result<(), ClientError> {
+    let (own, shared): (Vec<&TorrentStatus>, Vec<&TorrentStatus>) =
+        torrents.iter().partition(|t| in_own_folder(config, t));
+    let hashes = |ts: &[&TorrentStatus]| ts.iter().map(|t| t.infohash).collect::<Vec<_>>();
+    if !own.is_empty() {
+        client.remove(&hashes(&own), true).await?;
+        for t in &own {
+            // Best effort: the client may still be deleting the file.
+            let _ = std::fs::remove_dir(own_folder(config, t.infohash));
+        }
+    }
+    if !shared.is_empty() {
+        client.remove(&hashes(&shared), false).await?;
+    }
+    Ok(())
 }
 
 fn state_words(status: &TorrentStatus) -> String {

@@ -125,7 +125,7 @@ pub async fn gc<'c, C: TorrentClient + 'c>(
             },
             None,
         );
-        crate::vote::stop_seeding(store, client, &stop).await?;
+        crate::vote::stop_seeding(store, config, client, &stop).await?;
         drop(bar);
     }
     let stopped = plan

@@ -52,6 +52,12 @@ impl<C: TorrentClient> Node<C> {
         if let Some(record) = store.record(hash)?.filter(|r| r.body().is_some()) {
             return Ok(record);
         }
+        if let Some(reason) = store.foreign(hash)? {
+            return Err(Error::Foreign {
+                infohash: hash,
+                reason,
+            });
+        }
         let config = self.config()?;
         let fetch = Fetch {
             client: self.client()?,

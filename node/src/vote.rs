@@ -45,6 +45,12 @@ pub async fn upvote<C: TorrentClient>(
             Upvoted::FromStore
         }
         None => {
+            if let Some(reason) = store.foreign(hash)? {
+                return Err(Error::Foreign {
+                    infohash: hash,
+                    reason,
+                });
+            }
             let fetch = Fetch {
                 client,
                 config,
@@ -69,7 +75,7 @@ async fn seed_stored<C: TorrentClient>(
     client: &C,
     record: &Record,
 ) -> Result<(), Error> {
-    let dir = &config.posts.downloads;
+    let dir = &crate::fetch::own_folder(config, record.infohash());
     std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
         path: dir.clone(),
         source,
@@ -90,25 +96,33 @@ async fn seed_stored<C: TorrentClient>(
 }
 
 /// Stops seeding `hash` and forgets the vote. The data goes too, except a
-/// post or comment we wrote, whose file is kept; that needs `force`.
+/// post or comment we wrote, whose file is kept; that needs `force`. A
+/// torrent we hold no vote for is removed without its data.
 pub async fn unvote<C: TorrentClient>(
     store: &mut Store,
+    config: &Config,
     client: &C,
     hash: InfoHash,
     force: bool,
 ) -> Result<(), Error> {
     let vote = store.vote(hash)?;
-    if vote == Some(Vote::Authored) && !force {
-        return Err(Error::Authored(hash));
+    match vote {
+        Some(Vote::Authored) if !force => Err(Error::Authored(hash)),
+        Some(vote) => stop_seeding(store, config, client, &[(hash, vote)]).await,
+        None => {
+            client.remove(&[hash], false).await?;
+            Ok(())
+        }
     }
-    stop_seeding(store, client, &[(hash, vote.unwrap_or(Vote::Upvoted))]).await
 }
 
 /// Removes torrents from the client and forgets their votes, in at most
-/// two client calls: upvotes go with their data, while the files of posts
-/// and comments we wrote are kept.
+/// three client calls: upvotes go with their data when the data is in the
+/// torrent's own folder (see [`crate::fetch::remove`]), while the files of
+/// posts and comments we wrote are kept.
 pub async fn stop_seeding<C: TorrentClient>(
     store: &mut Store,
+    config: &Config,
     client: &C,
     torrents: &[(InfoHash, Vote)],
 ) -> Result<(), Error> {
@@ -121,7 +135,8 @@ pub async fn stop_seeding<C: TorrentClient>(
     };
     let (own, others) = (hashes(true), hashes(false));
     if !others.is_empty() {
-        client.remove(&others, true).await?;
+        let held = client.list(Some(&others)).await?;
+        crate::fetch::remove(client, config, &held).await?;
     }
     if !own.is_empty() {
         client.remove(&own, false).await?;

@@ -154,3 +154,126 @@ async fn posts_and_comments_travel_through_the_boards() {
     assert_eq!(comments.len(), 1);
     assert_eq!(comments[0].record.infohash, reply.record.infohash());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_board_overflows_and_is_still_read() {
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (alice_client, bob_client) = (FakeClient::new(), FakeClient::new());
+    let alice = node(a.path(), &testnet.bootstrap, &alice_client, Events::none());
+    let bob = node(b.path(), &testnet.bootstrap, &bob_client, Events::none());
+
+    // Anyone can derive a board's key: a vandal freezes this bucket's
+    // boards of `rust` with the highest seq there is.
+    let created = upseed_node::now();
+    let rust = upseed_core::Community::normalize("rust").unwrap();
+    let vandal = mainline::Dht::builder()
+        .bootstrap(&testnet.bootstrap)
+        .bind_address(std::net::Ipv4Addr::LOCALHOST)
+        .build()
+        .unwrap()
+        .as_async();
+    for shard in 0..upseed_core::item::SHARDS {
+        let board =
+            upseed_core::item::community_board(&rust, upseed_core::item::bucket_of(created), shard);
+        let signer = mainline::SigningKey::from_bytes(&board.to_seed());
+        let item = mainline::MutableItem::new(
+            signer,
+            b"u1",
+            i64::MAX,
+            Some(upseed_core::item::BOARD_SALT),
+        );
+        vandal.put_mutable(item, None).await.unwrap();
+    }
+
+    let posted = alice
+        .post(&PostInput {
+            text: "still here".into(),
+            title: None,
+            community: Some("rust".into()),
+        })
+        .await
+        .unwrap();
+    bob_client.offer(
+        &posted.record.torrent_bytes::<&str>(&[]),
+        posted.record.body().unwrap().as_bytes(),
+    );
+    let query = FeedQuery {
+        community: Some("rust".into()),
+        ..FeedQuery::default()
+    };
+    let mut found = Vec::new();
+    for _ in 0..10 {
+        found = bob.feed(&query).await.unwrap().items;
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(found.len(), 1, "the post went to the overflow item");
+    assert_eq!(found[0].record.infohash, posted.record.infohash());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_older_outbox_does_not_roll_a_follower_back() {
+    // Two test networks: on `old` the DHT still answers alice's first
+    // outbox, as a replaying node would; on `new`, her current one.
+    let old = mainline::Testnet::builder(5).build().unwrap();
+    let new = mainline::Testnet::builder(5).build().unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (alice_client, bob_client) = (FakeClient::new(), FakeClient::new());
+    let alice_old = node(a.path(), &old.bootstrap, &alice_client, Events::none());
+    let stranger = PostDraft::new("upvoted, then not")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+        .unwrap();
+    alice_client.offer(
+        &stranger.torrent_bytes::<&str>(&[]),
+        stranger.body().unwrap().as_bytes(),
+    );
+    let hash = stranger.infohash();
+    // Her first outbox, with the upvote, on the old network.
+    alice_old
+        .upvote(&hash.to_hex(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    alice_old.unvote(&hash.to_hex(), false).await.unwrap();
+    // Her newer outbox, without it, on the new network (a later second).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let home = upseed_node::Home::in_dir(a.path());
+    let mut config = alice_old.config().unwrap().clone();
+    config.dht.bootstrap = new.bootstrap.clone();
+    let shared = alice_client.clone();
+    let alice_new =
+        Node::new(home, Vars::default(), move |_, _| Ok(shared.clone())).with_config(config);
+    alice_new.profile(Some("alice".into()), None).await.unwrap();
+
+    let bob_new = node(b.path(), &new.bootstrap, &bob_client, Events::none());
+    let key = alice_new.identity().unwrap().public_key();
+    bob_new.follow(key, true).await.unwrap();
+    let options = upseed_node::sync::SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_secs(1),
+        scrape_timeout: Duration::from_secs(1),
+    };
+    let report = bob_new.sync(&options).await.unwrap();
+    assert_eq!(report.dht.unwrap().outboxes, 1);
+    assert_eq!(bob_new.store().unwrap().signed_votes(hash).unwrap(), 0);
+
+    let mut config = bob_new.config().unwrap().clone();
+    config.dht.bootstrap = old.bootstrap.clone();
+    let shared = bob_client.clone();
+    let bob_old = Node::new(
+        upseed_node::Home::in_dir(b.path()),
+        Vars::default(),
+        move |_, _| Ok(shared.clone()),
+    )
+    .with_config(config);
+    let report = bob_old.sync(&options).await.unwrap().dht.unwrap();
+    assert_eq!((report.outboxes, report.outboxes_replayed), (1, 1));
+    assert_eq!(
+        bob_old.store().unwrap().signed_votes(hash).unwrap(),
+        0,
+        "the withdrawn upvote does not come back"
+    );
+}

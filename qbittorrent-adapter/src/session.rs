@@ -109,7 +109,7 @@ impl Session {
         if login.refused {
             return Err(ClientError::Unauthorized {
                 client: KIND,
-                url: self.config.url.to_string(),
+                url: upseed_core::redact_url(self.config.url.as_str()),
             });
         }
         let Some(password) = &self.config.password else {
@@ -143,12 +143,12 @@ impl Session {
                 login.refused = true;
                 Err(ClientError::Unauthorized {
                     client: KIND,
-                    url: self.config.url.to_string(),
+                    url: upseed_core::redact_url(self.config.url.as_str()),
                 })
             }
             StatusCode::FORBIDDEN => Err(ClientError::Banned {
                 client: KIND,
-                url: self.config.url.to_string(),
+                url: upseed_core::redact_url(self.config.url.as_str()),
             }),
             s => Err(self.api_error("auth/login", s, &text)),
         }
@@ -204,7 +204,7 @@ impl Session {
                     // Bypass was expected but is not on for us.
                     return Err(ClientError::Unauthorized {
                         client: KIND,
-                        url: self.config.url.to_string(),
+                        url: upseed_core::redact_url(self.config.url.as_str()),
                     });
                 }
                 if !relogged {

@@ -236,6 +236,16 @@ pub enum StoreError {
         /// The newest this build knows.
         known: usize,
     },
+    /// The store's files cannot be made private.
+    #[error(
+        "cannot make the store at {path} readable by its owner only: {source}; check the folder's permissions"
+    )]
+    Permissions {
+        /// The database file.
+        path: String,
+        /// What the file system said.
+        source: std::io::Error,
+    },
     /// A stored record no longer verifies.
     #[error(
         "the stored record {infohash} no longer verifies ({reason}); the store file was altered"
@@ -246,6 +256,31 @@ pub enum StoreError {
         /// The verification error.
         reason: String,
     },
+}
+
+/// Creates the store file with mode 0600 when it is new, and takes the
+/// other users' permissions off the store, its WAL and its shared-memory
+/// file when an older upseed left them readable. SQLite creates the WAL
+/// and shared-memory files with the store's own mode.
+fn private_files(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 /// The local store.
@@ -274,6 +309,10 @@ impl Store {
             path: name.clone(),
             source,
         };
+        private_files(path).map_err(|e| StoreError::Permissions {
+            path: name.clone(),
+            source: e,
+        })?;
         let mut conn = Connection::open(path).map_err(sqlite)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -673,6 +712,32 @@ mod tests {
         drop(conn);
         let error = Store::open(&path).err().unwrap().to_string();
         assert!(error.contains("newer upseed"), "{error}");
+    }
+
+    #[test]
+    fn the_store_and_its_journal_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let mut store = Store::open(&path).unwrap();
+        store
+            .put_foreign(InfoHash::from_bytes([1; 20]), "x", 1)
+            .unwrap();
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("store.db"), 0o600);
+        assert_eq!(mode("store.db-wal"), 0o600);
+        assert_eq!(mode("store.db-shm"), 0o600);
+        drop(store);
+        // An older upseed's readable store is tightened when opened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(mode("store.db"), 0o600);
     }
 
     #[test]

@@ -54,6 +54,18 @@ fn insert_record(
 
 /// Records and foreign torrents.
 impl Store {
+    /// Why a torrent proved not to be an upseed record, if it did.
+    pub fn foreign(&self, infohash: InfoHash) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT reason FROM foreign_torrents WHERE infohash = ?1",
+                params![infohash.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sqlite())
+    }
+
     /// Stores a verified record, or adds its body to the stored one. For a
     /// comment, the thread's last-comment time moves forward. One transaction.
     pub fn put_record(&mut self, record: &Record, now: u64) -> Result<(), StoreError> {
