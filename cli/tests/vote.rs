@@ -108,7 +108,8 @@ async fn show_upvote_unvote_and_refusals() {
         "a read left the torrent behind"
     );
     assert!(
-        !bob_qb.downloads_dir().join(&name).exists(),
+        !bob_qb.downloads_dir().join(&hex).join(&name).exists()
+            && !bob_qb.downloads_dir().join(&name).exists(),
         "a read left its file behind"
     );
     // Again by prefix, from the store, as JSON.
@@ -119,6 +120,10 @@ async fn show_upvote_unvote_and_refusals() {
     // upvote: seeded from the stored body, tagged, recorded.
     ok(&upseed(b, &bpw, &["upvote", &hex[..10]]));
     let seeding = wait_seeding(&bob_qb.client(), post, Duration::from_secs(20)).await;
+    assert!(
+        bob_qb.downloads_dir().join(&hex).join(&name).is_file(),
+        "an upvote seeds from the post's own folder"
+    );
     assert!(
         seeding.tags.iter().any(|t| t == "upseed-vote"),
         "{:?}",
@@ -135,7 +140,7 @@ async fn show_upvote_unvote_and_refusals() {
     ok(&upseed(b, &bpw, &["unvote", &hex]));
     assert!(!holds(&bob_qb, post).await);
     upseed_tests::eventually("the file to go", Duration::from_secs(10), || async {
-        (!bob_qb.downloads_dir().join(&name).exists()).then_some(())
+        (!bob_qb.downloads_dir().join(&hex).join(&name).exists()).then_some(())
     })
     .await;
     assert_eq!(

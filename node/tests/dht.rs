@@ -127,6 +127,14 @@ async fn posts_and_comments_travel_through_the_boards() {
         "what the board did not claim is not stored"
     );
     assert!(
+        !bob.store()
+            .unwrap()
+            .known_hashes()
+            .unwrap()
+            .contains(&stranger.infohash()),
+        "a valid record on the wrong board is not barred for good"
+    );
+    assert!(
         warnings
             .lock()
             .unwrap()

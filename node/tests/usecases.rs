@@ -263,6 +263,25 @@ async fn fetches_refuse_what_is_too_large_not_a_record_or_never_arrives() {
     assert!(!error.is_invalid_record());
     assert!(error.to_string().contains("did not arrive"), "{error}");
 
+    // A refused torrent is refused again at once, from the store, with
+    // nothing added to the client.
+    let adds = carol.client.adds().len();
+    let again = carol
+        .node
+        .show(&hash_of(&small).to_hex(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, Error::Foreign { .. }), "{again}");
+    assert!(again.is_invalid_record());
+    assert_eq!(carol.client.adds().len(), adds);
+    let again = carol
+        .node
+        .upvote(&hash_of(&big).to_hex(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, Error::Foreign { .. }), "{again}");
+    assert_eq!(carol.client.adds().len(), adds);
+
     // Nothing is left in the client; the two torrents that are not
     // records are remembered, the missing one is not.
     assert!(carol.client.torrents().is_empty());

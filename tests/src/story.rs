@@ -23,18 +23,18 @@ use crate::tracker::Tracker;
 use crate::transmission::TrDaemon;
 
 /// One user: an upseed home beside a client.
-struct User<'a, N: Node> {
+pub(crate) struct User<'a, N: Node> {
     name: &'static str,
-    node: &'a N,
+    pub(crate) node: &'a N,
     password: String,
-    home: tempfile::TempDir,
+    pub(crate) home: tempfile::TempDir,
     upseed: PathBuf,
     narrate: bool,
 }
 
 impl<N: Node> User<'_, N> {
     /// Runs `upseed ARGS` as this user; returns stdout, or panics with stderr.
-    fn try_run(&self, args: &[&str]) -> Result<String, String> {
+    pub(crate) fn try_run(&self, args: &[&str]) -> Result<String, String> {
         if self.narrate {
             println!("{}$ upseed {}", self.name, args.join(" "));
         }
@@ -65,27 +65,27 @@ impl<N: Node> User<'_, N> {
         }
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         match self.try_run(args) {
             Ok(out) => out,
             Err(error) => panic!("{error}\n{}", self.node.log_tail()),
         }
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
         let mut args = args.to_vec();
         args.push("--json");
         serde_json::from_str(&self.run(&args)).expect("JSON output")
     }
 
-    fn init(&self, kind: &str, url: &str, tracker: &Tracker) {
+    pub(crate) fn init(&self, kind: &str, url: &str, tracker: &Tracker) {
         let args = init_args(self.node, kind, url, tracker);
         self.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     /// Publishes with `args` (post or comment), lets the tracker accept the
     /// new hash, and has the client announce it.
-    async fn publish(&self, args: &[&str], tracker: &Tracker) -> InfoHash {
+    pub(crate) async fn publish(&self, args: &[&str], tracker: &Tracker) -> InfoHash {
         let out = self.json(args);
         let hash: InfoHash = out["infohash"]
             .as_str()
@@ -98,7 +98,7 @@ impl<N: Node> User<'_, N> {
         hash
     }
 
-    async fn holds(&self, hash: InfoHash) -> bool {
+    pub(crate) async fn holds(&self, hash: InfoHash) -> bool {
         !self
             .node
             .client()
@@ -131,7 +131,7 @@ pub fn init_args<N: Node>(node: &N, kind: &str, url: &str, tracker: &Tracker) ->
     .to_vec()
 }
 
-fn new_user<'a, N: Node>(
+pub(crate) fn new_user<'a, N: Node>(
     name: &'static str,
     node: &'a N,
     password: &str,
