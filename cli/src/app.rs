@@ -368,14 +368,15 @@ async fn follow(env: &mut Env, node: &Node<AnyClient>, key: &str, on: bool) -> R
 }
 
 fn inspect(env: &mut Env, torrent: &PathBuf, body: Option<PathBuf>, as_json: bool) -> Result<()> {
-    let bytes =
-        std::fs::read(torrent).with_context(|| format!("cannot read {}", torrent.display()))?;
+    let bytes = upseed_node::files::read_regular(torrent, upseed_core::MAX_TORRENT_LEN as u64)
+        .with_context(|| format!("cannot read {}", torrent.display()))?;
     let mut record = Torrent::parse(&bytes, now())
         .with_context(|| format!("{} is not a valid upseed record", torrent.display()))?
         .record;
     if let Some(path) = body {
-        let text =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let cap = upseed_core::text::MAX_POST_BODY as u64;
+        let text = upseed_node::files::read_regular(&path, cap)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         record = record
             .with_body(&text)
             .with_context(|| format!("{} does not match the record", path.display()))?;

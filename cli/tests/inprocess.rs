@@ -192,6 +192,11 @@ fn errors_map_to_their_exit_codes_in_process() {
     assert_eq!(ran.code, 1);
     assert!(ran.err.contains("not valid UTF-8"), "{}", ran.err);
 
+    // Files that never end, or are not files, are refused.
+    let ran = run(home.path(), &client, &["inspect", "/dev/zero"]);
+    assert_eq!(ran.code, 1);
+    assert!(ran.err.contains("not a regular file"), "{}", ran.err);
+
     // A torrent that is not a record: 65.
     let mut torrent = b"d4:infod6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:".to_vec();
     torrent.extend_from_slice(&[1; 20]);

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::InfoHash;
-use crate::bencode::{self, Value};
+use crate::bencode;
 
 /// Infohashes per HTTP scrape request.
 pub const HTTP_BATCH: usize = 64;
@@ -78,45 +78,166 @@ pub fn http_query(hashes: &[InfoHash]) -> String {
     query
 }
 
-fn get<'v, 'a>(pairs: &'v [(&'a [u8], Value<'a>)], key: &[u8]) -> Option<&'v Value<'a>> {
-    pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+/// A forward-only reader of the bencode in a scrape answer: it keeps
+/// nothing but the counts, so that a hostile answer of many megabytes
+/// costs no more memory than the counts it names.
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
 }
 
-fn count(value: Option<&Value<'_>>) -> u32 {
-    match value {
-        Some(Value::Int(i)) => u32::try_from(*i).unwrap_or(0),
-        _ => 0,
+impl<'a> Cursor<'a> {
+    fn malformed(&self, what: &str) -> ScrapeError {
+        ScrapeError::Malformed(format!("{what} at byte {}", self.pos))
+    }
+
+    fn peek(&self) -> Result<u8, ScrapeError> {
+        self.buf
+            .get(self.pos)
+            .copied()
+            .ok_or_else(|| self.malformed("the answer ends early"))
+    }
+
+    /// Consumes `e` and returns true at the end of a list or dict.
+    fn at_end(&mut self) -> Result<bool, ScrapeError> {
+        let end = self.peek()? == b'e';
+        self.pos += usize::from(end);
+        Ok(end)
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), ScrapeError> {
+        if self.peek()? != byte {
+            return Err(self.malformed(&format!("expected `{}`", byte as char)));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], ScrapeError> {
+        let colon = self.buf[self.pos..]
+            .iter()
+            .take(21)
+            .position(|b| *b == b':')
+            .ok_or_else(|| self.malformed("expected a byte string"))?;
+        let len: usize = std::str::from_utf8(&self.buf[self.pos..self.pos + colon])
+            .ok()
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| self.malformed("expected a byte string length"))?;
+        let start = self.pos + colon + 1;
+        let end = start
+            .checked_add(len)
+            .filter(|e| *e <= self.buf.len())
+            .ok_or_else(|| self.malformed("a byte string runs past the end"))?;
+        self.pos = end;
+        Ok(&self.buf[start..end])
+    }
+
+    fn int(&mut self) -> Result<i64, ScrapeError> {
+        self.expect(b'i')?;
+        let end = self.buf[self.pos..]
+            .iter()
+            .take(21)
+            .position(|b| *b == b'e')
+            .ok_or_else(|| self.malformed("expected an integer"))?;
+        let value = std::str::from_utf8(&self.buf[self.pos..self.pos + end])
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| self.malformed("expected an integer"))?;
+        self.pos += end + 1;
+        Ok(value)
+    }
+
+    fn skip(&mut self, depth: usize) -> Result<(), ScrapeError> {
+        if depth > bencode::MAX_DEPTH {
+            return Err(self.malformed("values nest too deep"));
+        }
+        match self.peek()? {
+            b'i' => self.int().map(drop),
+            b'l' => {
+                self.pos += 1;
+                while !self.at_end()? {
+                    self.skip(depth + 1)?;
+                }
+                Ok(())
+            }
+            b'd' => {
+                self.pos += 1;
+                while !self.at_end()? {
+                    self.bytes()?;
+                    self.skip(depth + 1)?;
+                }
+                Ok(())
+            }
+            _ => self.bytes().map(drop),
+        }
+    }
+
+    /// One torrent's counts dict: `complete`, `incomplete`, `downloaded`.
+    fn counts(&mut self) -> Result<SwarmCounts, ScrapeError> {
+        let mut counts = SwarmCounts::default();
+        self.expect(b'd')?;
+        while !self.at_end()? {
+            let key = self.bytes()?;
+            let slot = match key {
+                b"complete" => Some(&mut counts.seeders),
+                b"incomplete" => Some(&mut counts.leechers),
+                b"downloaded" => Some(&mut counts.completed),
+                _ => None,
+            };
+            match slot {
+                Some(slot) if self.peek()? == b'i' => {
+                    *slot = u32::try_from(self.int()?).unwrap_or(0);
+                }
+                _ => self.skip(1)?,
+            }
+        }
+        Ok(counts)
     }
 }
 
 /// Reads an HTTP scrape answer: `d5:filesd<20-byte hash>d8:completei…e…ee`.
-/// Keys may come in any order; hashes the tracker does not know are absent.
+/// Keys may come in any order; hashes the tracker does not know are absent,
+/// and so are those it lists with no peer and no download (the same
+/// thing), so that memory follows the torrents that count.
 pub fn parse_http(body: &[u8]) -> Result<HashMap<InfoHash, SwarmCounts>, ScrapeError> {
-    let value = bencode::decode_lenient(body).map_err(|e| ScrapeError::Malformed(e.to_string()))?;
-    let Value::Dict(top) = value else {
+    let mut cursor = Cursor { buf: body, pos: 0 };
+    if cursor.peek()? != b'd' {
         return Err(ScrapeError::Malformed("not a dictionary".into()));
-    };
-    if let Some(Value::Bytes(reason)) = get(&top, b"failure reason") {
-        return Err(ScrapeError::Failure(
-            String::from_utf8_lossy(reason).into_owned(),
-        ));
     }
-    let Some(Value::Dict(files)) = get(&top, b"files") else {
+    cursor.pos += 1;
+    let mut out = HashMap::new();
+    let mut files = false;
+    while !cursor.at_end()? {
+        match cursor.bytes()? {
+            b"failure reason" if cursor.peek()? != b'd' => {
+                let reason = cursor.bytes()?;
+                return Err(ScrapeError::Failure(
+                    String::from_utf8_lossy(reason).into_owned(),
+                ));
+            }
+            b"files" if cursor.peek()? == b'd' => {
+                files = true;
+                cursor.pos += 1;
+                while !cursor.at_end()? {
+                    let key = cursor.bytes()?;
+                    let hash = <[u8; 20]>::try_from(key);
+                    match hash {
+                        Ok(hash) if cursor.peek()? == b'd' => {
+                            let counts = cursor.counts()?;
+                            if counts != SwarmCounts::default() {
+                                out.insert(InfoHash::from_bytes(hash), counts);
+                            }
+                        }
+                        _ => cursor.skip(1)?,
+                    }
+                }
+            }
+            _ => cursor.skip(1)?,
+        }
+    }
+    if !files {
         return Err(ScrapeError::Malformed("no `files` dictionary".into()));
-    };
-    let mut out = HashMap::with_capacity(files.len());
-    for (key, value) in files {
-        let (Ok(hash), Value::Dict(stats)) = (<[u8; 20]>::try_from(*key), value) else {
-            continue;
-        };
-        out.insert(
-            InfoHash::from_bytes(hash),
-            SwarmCounts {
-                seeders: count(get(stats.as_slice(), b"complete")),
-                leechers: count(get(stats.as_slice(), b"incomplete")),
-                completed: count(get(stats.as_slice(), b"downloaded")),
-            },
-        );
     }
     Ok(out)
 }
@@ -258,6 +379,38 @@ mod tests {
             Err(ScrapeError::Failure("denied".into()))
         );
         assert!(parse_http(b"<html>").is_err());
+        // Listed with no peer and no download: the same as not listed.
+        let mut idle = b"d5:filesd20:".to_vec();
+        idle.extend_from_slice(a.as_bytes());
+        idle.extend_from_slice(b"de20:");
+        idle.extend_from_slice(b.as_bytes());
+        idle.extend_from_slice(b"d8:completei0e5:extrali1eeeee");
+        assert!(parse_http(&idle).unwrap().is_empty());
+        // Unknown keys, a non-dict entry and a short key are skipped.
+        assert!(
+            parse_http(b"d8:intervali60e5:filesd3:abcd8:completei1eee5:flagsdee")
+                .unwrap()
+                .is_empty()
+        );
+        for bad in [
+            &b"d5:filesd20:"[..],
+            b"d5:filesd99999999999:x",
+            b"d5:filesdee",
+            b"de",
+            b"",
+            b"d5:files",
+        ] {
+            let parsed = parse_http(bad);
+            assert!(
+                bad == b"d5:filesdee" && parsed.as_ref().is_ok_and(HashMap::is_empty)
+                    || parsed.is_err(),
+                "{:?}: {parsed:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let mut deep = b"d5:filesde3:key".to_vec();
+        deep.extend(std::iter::repeat_n(b'l', 10_000));
+        assert!(parse_http(&deep).is_err(), "deep nesting is refused");
         assert_eq!(
             http_query(&[InfoHash::from_bytes([0x0f; 20])]).len(),
             "info_hash=".len() + 60

@@ -33,6 +33,8 @@ struct Held {
     metainfo: Option<Vec<u8>>,
     /// List calls left before a magnet's download completes.
     polls_left: u32,
+    /// The content path reported instead of the real one: a lying client.
+    lie: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +47,7 @@ struct State {
     removed: Vec<(InfoHash, bool)>,
     polls_to_complete: u32,
     queueing: Option<QueueReport>,
+    lies: HashMap<InfoHash, String>,
 }
 
 /// An in-memory client. Clones share one state.
@@ -88,6 +91,12 @@ impl FakeClient {
     /// the first).
     pub fn set_download_polls(&self, polls: u32) {
         self.state().polls_to_complete = polls;
+    }
+
+    /// Reports `path` as the content path of `hash` once added, whatever
+    /// the data's real place: a client whose answers are hostile.
+    pub fn lie_about_path(&self, hash: InfoHash, path: &str) {
+        self.state().lies.insert(hash, path.to_owned());
     }
 
     /// Every call fails as if nothing answered, while `down`.
@@ -245,12 +254,14 @@ impl TorrentClient for FakeClient {
                         status,
                         metainfo: Some(bytes.clone()),
                         polls_left,
+                        lie: None,
                     }
                 }
                 Source::Magnet(_) => Held {
                     status: status(add.infohash, add, add.infohash.to_hex(), None),
                     metainfo: None,
                     polls_left,
+                    lie: state.lies.get(&add.infohash).cloned(),
                 },
             };
             state.held.insert(add.infohash, held);
@@ -266,7 +277,11 @@ impl TorrentClient for FakeClient {
         for (hash, torrent) in held.iter_mut() {
             if hashes.is_none_or(|h| h.contains(hash)) {
                 progress(torrent, swarm);
-                out.push(torrent.status.clone());
+                let mut status = torrent.status.clone();
+                if let Some(lie) = &torrent.lie {
+                    status.content_path.clone_from(lie);
+                }
+                out.push(status);
             }
         }
         Ok(out)

@@ -84,6 +84,16 @@ pub enum FetchError {
         /// The IO error.
         reason: String,
     },
+    /// The client reported a file outside upseed's folders.
+    #[error(
+        "the client reported {path} for {infohash}, outside upseed's downloads and posts folders; upseed reads nothing there. If the client sees the folders elsewhere, map them in [paths]"
+    )]
+    Outside {
+        /// The torrent.
+        infohash: InfoHash,
+        /// The local path it named.
+        path: String,
+    },
     /// The client holds it outside upseed's category, so upseed leaves it alone.
     #[error(
         "the client already has {infohash} outside upseed's category; upseed does not touch it"
@@ -358,14 +368,16 @@ impl<'a, C: TorrentClient> Fetch<'a, C> {
         let infohash = status.infohash;
         let metainfo = match self.client.metainfo(infohash).await? {
             Some(Metainfo::Bytes(bytes)) => bytes,
-            Some(Metainfo::File(path)) => self.read_file(infohash, &path)?,
+            Some(Metainfo::File(path)) => {
+                self.read_file(infohash, &path, upseed_core::MAX_TORRENT_LEN as u64, false)?
+            }
             None => {
                 return Err(FetchError::Client(ClientError::Invalid(format!(
                     "the client lists {infohash} as complete but has no metainfo for it; retry"
                 ))));
             }
         };
-        let body = self.read_file(infohash, &status.content_path)?;
+        let body = self.read_file(infohash, &status.content_path, T::MAX_SIZE, true)?;
         let read = T::verify(infohash, &metainfo, &body, self.now)?;
         if read.infohash() != infohash {
             return Err(FetchError::Client(ClientError::Invalid(format!(
@@ -376,13 +388,36 @@ impl<'a, C: TorrentClient> Fetch<'a, C> {
         Ok(read)
     }
 
-    fn read_file(&self, infohash: InfoHash, client_path: &str) -> Result<Vec<u8>, FetchError> {
+    /// Reads a file the client reported, as upseed sees it: a regular
+    /// file (no symlink, device or FIFO) of at most `cap` bytes and, when
+    /// `confined`, inside upseed's downloads or posts folder.
+    fn read_file(
+        &self,
+        infohash: InfoHash,
+        client_path: &str,
+        cap: u64,
+        confined: bool,
+    ) -> Result<Vec<u8>, FetchError> {
         let path = self.config.local_path(client_path);
-        std::fs::read(&path).map_err(|e| FetchError::Unreadable {
+        let unreadable = |reason: String| FetchError::Unreadable {
             infohash,
             path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        if confined {
+            let real = path.canonicalize().map_err(|e| unreadable(e.to_string()))?;
+            let inside = [&self.config.posts.downloads, &self.config.posts.dir]
+                .iter()
+                .filter_map(|d| d.canonicalize().ok())
+                .any(|d| real.starts_with(d));
+            if !inside {
+                return Err(FetchError::Outside {
+                    infohash,
+                    path: path.display().to_string(),
+                });
+            }
+        }
+        crate::files::read_regular(&path, cap).map_err(|e| unreadable(e.to_string()))
     }
 }
 

@@ -36,3 +36,26 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
     std::fs::rename(&tmp, &path).map_err(failed(&path))?;
     Ok(())
 }
+
+/// Reads the regular file at `path` (a symlink, device or FIFO is
+/// refused before it is opened), of at most `cap` bytes: reading stops
+/// past the cap, so neither a huge file nor an endless one costs memory.
+pub fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let not_regular = || std::io::Error::other("it is not a regular file");
+    if !std::fs::symlink_metadata(path)?.file_type().is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::other(format!(
+            "it holds more than {cap} bytes"
+        )));
+    }
+    Ok(bytes)
+}

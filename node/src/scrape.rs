@@ -114,10 +114,7 @@ async fn over_http(
                 if !response.status().is_success() {
                     return Err(format!("{url} answered HTTP {}", response.status()));
                 }
-                let body = response
-                    .bytes()
-                    .await
-                    .map_err(|e| format!("{url}: {}", chain(e)))?;
+                let body = read_capped(response, MAX_BATCH_ANSWER, url).await?;
                 scrape::parse_http(&body).map_err(|e| e.to_string())
             })
             .buffer_unordered(HTTP_CONCURRENCY)
@@ -142,8 +139,36 @@ fn chain(error: reqwest::Error) -> String {
 }
 
 /// The most a full scrape may return before it is abandoned for batches:
-/// about 200,000 torrents.
-pub const MAX_FULL_SCRAPE: usize = 16 << 20;
+/// about 110,000 torrents, at some 70 bytes each. Reading and parsing one
+/// that size peaks under 40 MiB.
+pub const MAX_FULL_SCRAPE: usize = 8 << 20;
+
+/// The most one batched scrape answer may hold: 64 torrents take some
+/// 5 KiB, so more is not a scrape.
+pub const MAX_BATCH_ANSWER: usize = 256 << 10;
+
+/// Reads a body of at most `cap` bytes; a longer one is refused as soon
+/// as it passes the cap, so a tracker streaming junk costs no memory.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+    url: &str,
+) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("{url}: {}", chain(e)))?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(format!(
+                "{url} answered more than {cap} bytes, which is not a scrape"
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
 
 /// Asks an HTTP tracker for every torrent it tracks (`/scrape` with no
 /// infohash), which opentracker answers by default. Fails, so that the
@@ -170,7 +195,7 @@ async fn tls_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
         .connect_timeout(timeout)
         .build()
         .map_err(|e| format!("cannot set up HTTP: {e}"))?;
-    let mut response = http
+    let response = http
         .get(url)
         .send()
         .await
@@ -178,18 +203,9 @@ async fn tls_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
     if !response.status().is_success() {
         return Err(format!("{url} answered HTTP {}", response.status()));
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    read_capped(response, MAX_FULL_SCRAPE, url)
         .await
-        .map_err(|e| format!("{url}: {}", chain(e)))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_FULL_SCRAPE {
-            return Err(too_big(url));
-        }
-    }
-    Ok(body)
+        .map_err(|_| too_big(url))
 }
 
 fn too_big(url: &str) -> String {

@@ -415,3 +415,44 @@ async fn the_daemon_survives_a_failing_client_and_stops_when_told() {
             .any(|t| t.tags.iter().any(|g| g == READ_TAG))
     );
 }
+
+#[tokio::test]
+async fn paths_a_client_reports_are_confined_to_upseeds_folders() {
+    let grace = user();
+    let outside = tempfile::tempdir().unwrap();
+    let decoy = outside.path().join("secret.txt");
+    std::fs::write(&decoy, "not yours").unwrap();
+    let downloads = grace.dir.path().join("downloads");
+    let inside = downloads.join("inside.txt");
+    std::fs::write(&inside, "a post").unwrap();
+    std::os::unix::fs::symlink(&inside, downloads.join("link.txt")).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(downloads.join("socket")).unwrap();
+    let outside_folders = "outside upseed's downloads and posts folders";
+    for (lie, expected) in [
+        ("/dev/zero".to_owned(), outside_folders),
+        (decoy.display().to_string(), outside_folders),
+        (
+            format!("{}/../../../../dev/zero", downloads.display()),
+            outside_folders,
+        ),
+        (
+            downloads.join("link.txt").display().to_string(),
+            "not a regular file",
+        ),
+        (
+            downloads.join("socket").display().to_string(),
+            "not a regular file",
+        ),
+    ] {
+        let post = offered(&grace.client, "a post");
+        grace.client.lie_about_path(post.infohash(), &lie);
+        let error = grace
+            .node
+            .show(&post.infohash().to_hex(), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains(expected), "{lie}: {error}");
+        assert!(!grace.client.holds(post.infohash()), "the read is removed");
+    }
+    assert_eq!(std::fs::read_to_string(&decoy).unwrap(), "not yours");
+}
