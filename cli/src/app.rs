@@ -367,7 +367,12 @@ async fn follow(env: &mut Env, node: &Node<AnyClient>, key: &str, on: bool) -> R
     Ok(())
 }
 
-fn inspect(env: &mut Env, torrent: &PathBuf, body: Option<PathBuf>, as_json: bool) -> Result<()> {
+fn inspect(
+    env: &mut Env,
+    torrent: &std::path::Path,
+    body: Option<PathBuf>,
+    as_json: bool,
+) -> Result<()> {
     let bytes = upseed_node::files::read_regular(torrent, upseed_core::MAX_TORRENT_LEN as u64)
         .with_context(|| format!("cannot read {}", torrent.display()))?;
     let mut record = Torrent::parse(&bytes, now())
