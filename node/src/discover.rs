@@ -228,6 +228,10 @@ async fn read_index<C: TorrentClient>(
             fetched
         }
     };
+    // One call fetches at most this many older segments, within about
+    // two fetch timeouts; what it kept is not fetched again next time.
+    let started = tokio::time::Instant::now();
+    let mut fetched = 0;
     loop {
         let (chain, missing) = store.index_chain(head.clone())?;
         let Some(missing) = missing else {
@@ -238,6 +242,13 @@ async fn read_index<C: TorrentClient>(
         if chain.len() >= index::MAX_SEGMENTS {
             return Err(IndexError::ChainTooLong.into());
         }
+        if fetched >= SEGMENTS_PER_READ || started.elapsed() > fetch.timeout * 2 {
+            return Err(Error::IndexIncomplete {
+                index: head.infohash(),
+                read: chain.len(),
+            });
+        }
+        fetched += 1;
         let older: Index = fetch.one(missing).await?;
         if older.author() != author {
             return Err(IndexError::WrongAuthor(missing).into());
@@ -245,6 +256,9 @@ async fn read_index<C: TorrentClient>(
         store.put_index(&older, now)?;
     }
 }
+
+/// The most older segments of a followed index one read fetches.
+const SEGMENTS_PER_READ: usize = 8;
 
 /// Fetches (at most `limit` of) the leads the store lacks, and keeps
 /// those that are what their lead claimed.
@@ -256,12 +270,21 @@ pub async fn follow_leads<C: TorrentClient>(
 ) -> Result<Leads, Error> {
     let now = fetch.now;
     let known = store.known_hashes()?;
+    // Leads from strangers (community boards) wait out the back-off of a
+    // failed fetch; those from followed authors and our own threads come
+    // first, and are always tried.
+    let backing_off = store.backing_off(now)?;
     let mut seen = HashSet::new();
-    let wanted: Vec<(InfoHash, Expect)> = leads
+    let mut wanted: Vec<(InfoHash, Expect)> = leads
         .into_iter()
-        .filter(|(h, _)| !known.contains(h) && seen.insert(*h))
-        .take(limit)
+        .filter(|(h, e)| {
+            !known.contains(h)
+                && !(matches!(e, Expect::Community(..)) && backing_off.contains(h))
+                && seen.insert(*h)
+        })
         .collect();
+    wanted.sort_by_key(|(_, e)| matches!(e, Expect::Community(..)));
+    wanted.truncate(limit);
     let mut out = Leads {
         new: wanted.len(),
         ..Leads::default()
@@ -280,14 +303,18 @@ pub async fn follow_leads<C: TorrentClient>(
             Ok(_) => {
                 // A valid record, misplaced: dropped here, never barred, so
                 // that its own lead (its author's outbox, its own board)
-                // still brings it in.
+                // still brings it in; this lead backs off like a failure.
+                store.fetch_failed(hash, "named on a DHT item it does not belong to", now)?;
                 out.rejected.push(hash.to_string());
             }
             Err(e) if e.is_foreign() => {
                 store.put_foreign(hash, &e.to_string(), now)?;
                 out.rejected.push(hash.to_string());
             }
-            Err(_) => out.failed += 1,
+            Err(e) => {
+                store.fetch_failed(hash, &e.to_string(), now)?;
+                out.failed += 1;
+            }
         }
     }
     Ok(out)

@@ -136,6 +136,16 @@ pub enum Error {
         /// The newer version kept.
         kept: InfoHash,
     },
+    /// A followed index's history is longer than one read fetches.
+    #[error(
+        "outbox index {index}: {read} segments read so far; the older ones are fetched at the next sync"
+    )]
+    IndexIncomplete {
+        /// The newest version.
+        index: InfoHash,
+        /// Segments kept so far.
+        read: usize,
+    },
     /// Some of the seeding rules' picks could not be seeded.
     #[error("{failed} post(s) could not be seeded ({added} were)")]
     SeedFailed {

@@ -57,6 +57,8 @@ pub struct GcReport {
     pub records_deleted: usize,
     /// Count history rows older than `[retention] keep` that were deleted.
     pub history_deleted: usize,
+    /// What discovery noted longer ago than `[retention] keep`, forgotten.
+    pub pruned: crate::store::Pruned,
     /// Torrents that stop seeding.
     pub stopped: Vec<Stopped>,
     /// Torrents seeded after gc.
@@ -94,6 +96,7 @@ pub async fn gc<'c, C: TorrentClient + 'c>(
         drop(bar);
     }
     let history_deleted = store.old_history(before, !options.dry_run)?;
+    let pruned = store.prune(before, me, !options.dry_run)?;
 
     let seeded = store.seeded()?;
     let plan = config
@@ -162,6 +165,7 @@ pub async fn gc<'c, C: TorrentClient + 'c>(
             .collect(),
         records_deleted,
         history_deleted,
+        pruned,
         stopped,
         seeded: seeded.len() - stop.len(),
         over_bound: plan.over_bound,

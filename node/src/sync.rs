@@ -196,7 +196,10 @@ pub async fn sync<C: TorrentClient>(
     let started = std::time::Instant::now();
     let requests_before = client.requests_sent();
     let known = store.record_hashes()?;
-    let skip = store.known_hashes()?;
+    let mut skip = store.known_hashes()?;
+    // Torrents whose fetch failed lately wait out their back-off, so that
+    // junk a tracker lists does not take every fetch on every run.
+    skip.extend(store.backing_off(now)?);
     let step = events.task(Task::AskClient, None);
     let held = client.list(None).await?;
     drop(step);
@@ -286,10 +289,13 @@ pub async fn sync<C: TorrentClient>(
                     store.put_foreign(hash, &error.to_string(), now)?;
                     foreign += 1;
                 }
-                Err(error) => failed.push(FetchFailure {
-                    infohash: hash.to_string(),
-                    error: error.to_string(),
-                }),
+                Err(error) => {
+                    store.fetch_failed(hash, &error.to_string(), now)?;
+                    failed.push(FetchFailure {
+                        infohash: hash.to_string(),
+                        error: error.to_string(),
+                    });
+                }
             }
         }
     }

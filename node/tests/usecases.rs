@@ -456,3 +456,82 @@ async fn paths_a_client_reports_are_confined_to_upseeds_folders() {
     }
     assert_eq!(std::fs::read_to_string(&decoy).unwrap(), "not yours");
 }
+
+/// A tracker on 127.0.0.1 whose every scrape lists `hashes` with 5
+/// seeders; returns its announce URL.
+async fn listing_tracker(hashes: Vec<upseed_core::InfoHash>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut body = b"d5:filesd".to_vec();
+    let mut sorted = hashes;
+    sorted.sort();
+    for hash in sorted {
+        body.extend_from_slice(b"20:");
+        body.extend_from_slice(hash.as_bytes());
+        body.extend_from_slice(b"d8:completei5e10:downloadedi0e10:incompletei0ee");
+    }
+    body.extend_from_slice(b"ee");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/announce")
+}
+
+#[tokio::test]
+async fn discovery_backs_off_what_it_could_not_fetch() {
+    let junk = upseed_core::InfoHash::from_bytes([0x5a; 20]);
+    let real = PostDraft::new("a stranger's post")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), now())
+        .unwrap();
+    let tracker = listing_tracker(vec![junk, real.infohash()]).await;
+    let client = FakeClient::new();
+    client.offer(&real.torrent_bytes::<&str>(&[]), b"a stranger's post");
+    let henry = user_with(client, |c| c.trackers.urls = vec![tracker]);
+    let options = SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_millis(500),
+        scrape_timeout: Duration::from_secs(2),
+    };
+    let first = henry.node.sync(&options).await.unwrap();
+    assert_eq!(first.discovered, 2, "{first:?}");
+    assert_eq!(first.fetched, vec![real.infohash().to_string()]);
+    assert_eq!(first.failed.len(), 1);
+    let adds = henry.client.adds().len();
+
+    // The junk that nobody serves waits out its back-off: the next sync
+    // does not try it again.
+    let second = henry.node.sync(&options).await.unwrap();
+    assert_eq!(second.discovered, 0, "{second:?}");
+    assert!(second.failed.is_empty());
+    assert_eq!(henry.client.adds().len(), adds);
+    assert!(
+        henry
+            .node
+            .store()
+            .unwrap()
+            .backing_off(now())
+            .unwrap()
+            .contains(&junk)
+    );
+    assert!(
+        !henry
+            .node
+            .store()
+            .unwrap()
+            .backing_off(now() + 31)
+            .unwrap()
+            .contains(&junk),
+        "the first back-off is 30 s"
+    );
+}

@@ -25,9 +25,10 @@ use rusqlite_migration::{M, Migrations};
 use upseed_core::InfoHash;
 
 pub use counts::CountsWritten;
+pub use records::fetch_backoff;
 pub use schedule::StepRecord;
-pub use seeding::{Expired, Vote};
-pub use social::StoredItem;
+pub use seeding::{Expired, Pruned, Vote};
+pub use social::{MAX_BOARD_ENTRIES, StoredItem};
 pub use upseed_core::counts::{CLIENT_SOURCE, Current, SwarmCount, current_counts};
 
 /// Schema versions, oldest first. Never edit one that has shipped: add another.
@@ -198,6 +199,17 @@ CREATE TABLE board_reads (
     board   BLOB PRIMARY KEY,
     read_at INTEGER NOT NULL
 ) STRICT;
+"#,
+    r#"
+-- Torrents whose fetch failed (nobody seeds them, or too slowly), so that
+-- discovery backs off instead of trying them on every run.
+CREATE TABLE fetch_failures (
+    infohash BLOB PRIMARY KEY CHECK (length(infohash) = 20),
+    failures INTEGER NOT NULL,
+    next_at  INTEGER NOT NULL,
+    reason   TEXT NOT NULL
+) STRICT;
+CREATE INDEX board_entries_by_time ON board_entries (board, seen_at);
 "#,
 ];
 
@@ -738,6 +750,60 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         drop(Store::open(&path).unwrap());
         assert_eq!(mode("store.db"), 0o600);
+    }
+
+    #[test]
+    fn board_entries_are_bounded_and_old_discovery_notes_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("store.db")).unwrap();
+        let board = SecretKey::from_seed(&[9; 32]).public_key();
+        let flood: Vec<InfoHash> = (0..250u16)
+            .map(|n| {
+                let mut b = [0u8; 20];
+                b[..2].copy_from_slice(&n.to_be_bytes());
+                InfoHash::from_bytes(b)
+            })
+            .collect();
+        let kept = store.board_seen(board, &flood[..100], 10).unwrap();
+        assert_eq!(kept.len(), 100);
+        let kept = store.board_seen(board, &flood[100..], 20).unwrap();
+        assert_eq!(kept.len(), MAX_BOARD_ENTRIES);
+        assert!(
+            flood[100..].iter().all(|h| kept.contains(h)),
+            "the newest stay"
+        );
+
+        let (junk, slow) = (
+            InfoHash::from_bytes([0xee; 20]),
+            InfoHash::from_bytes([0xef; 20]),
+        );
+        store.put_foreign(junk, "junk", 10).unwrap();
+        store.fetch_failed(slow, "timed out", 10).unwrap();
+        let orphan = CommentDraft::reply_to("a reply to nothing we have", &post("gone", None))
+            .unwrap()
+            .sign(&SecretKey::from_seed(&[6; 32]), 1_500)
+            .unwrap();
+        store.put_record(&orphan, 10).unwrap();
+        let planned = store.prune(15, None, false).unwrap();
+        assert_eq!(
+            planned.board_entries,
+            MAX_BOARD_ENTRIES - 150,
+            "the older entries kept, seen at 10"
+        );
+        assert_eq!((planned.foreign, planned.orphans), (1, 1));
+        assert_eq!(planned.fetch_failures, 0, "its back-off runs until 40");
+        assert!(
+            store.record(orphan.infohash()).unwrap().is_some(),
+            "a plan changes nothing"
+        );
+        let pruned = store.prune(1_000, None, true).unwrap();
+        assert_eq!(
+            (pruned.foreign, pruned.fetch_failures, pruned.orphans),
+            (1, 1, 1)
+        );
+        assert!(store.record(orphan.infohash()).unwrap().is_none());
+        assert!(store.known_hashes().unwrap().is_empty());
+        assert!(store.board_seen(board, &[], 2_000).unwrap().is_empty());
     }
 
     #[test]

@@ -19,6 +19,8 @@ fn insert_record(
         Kind::Comment => "comment",
     };
     let body = record.body().map(|b| b.as_bytes().to_vec());
+    tx.prepare_cached("DELETE FROM fetch_failures WHERE infohash = ?1")?
+        .execute(params![record.infohash().as_bytes()])?;
     tx.prepare_cached("INSERT INTO records (infohash, kind, author, created, community, parent, root, info, body, first_seen)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (infohash) DO UPDATE SET body = COALESCE(records.body, excluded.body)")?.execute(params![
@@ -50,6 +52,15 @@ fn insert_record(
         }
     }
     Ok(())
+}
+
+/// How long discovery leaves a torrent alone after its `failures`-th
+/// failed fetch: 30 seconds, doubling, at most a day. A post whose seeder
+/// was away a moment is soon tried again; junk that a tracker or a board
+/// lists costs a fetch a few times a day at most.
+pub fn fetch_backoff(failures: u64) -> u64 {
+    let doubled = 30u64.saturating_mul(1 << failures.saturating_sub(1).min(16));
+    doubled.min(86_400)
 }
 
 /// Records and foreign torrents.
@@ -141,6 +152,54 @@ impl Store {
             .hashes(
                 "SELECT infohash FROM records UNION ALL SELECT infohash FROM foreign_torrents",
                 [],
+            )?
+            .into_iter()
+            .collect())
+    }
+
+    /// Records that fetching `infohash` failed at `now`; returns when
+    /// discovery may try it again (see [`fetch_backoff`]).
+    pub fn fetch_failed(
+        &mut self,
+        infohash: InfoHash,
+        reason: &str,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let failures: i64 = self
+            .conn
+            .query_row(
+                "SELECT failures FROM fetch_failures WHERE infohash = ?1",
+                params![infohash.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sqlite())?
+            .unwrap_or(0)
+            + 1;
+        let next_at = now.saturating_add(fetch_backoff(failures.unsigned_abs()));
+        self.conn
+            .execute(
+                "INSERT INTO fetch_failures (infohash, failures, next_at, reason) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (infohash) DO UPDATE SET failures = excluded.failures,
+                 next_at = excluded.next_at, reason = excluded.reason",
+                params![
+                    infohash.as_bytes(),
+                    failures,
+                    i64::try_from(next_at).unwrap_or(i64::MAX),
+                    reason
+                ],
+            )
+            .map_err(self.sqlite())?;
+        Ok(next_at)
+    }
+
+    /// Torrents whose last fetch failed and whose back-off has not run
+    /// out at `now`.
+    pub fn backing_off(&self, now: u64) -> Result<HashSet<InfoHash>, StoreError> {
+        Ok(self
+            .hashes(
+                "SELECT infohash FROM fetch_failures WHERE next_at > ?1",
+                params![i64::try_from(now).unwrap_or(i64::MAX)],
             )?
             .into_iter()
             .collect())

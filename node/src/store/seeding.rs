@@ -45,6 +45,19 @@ pub struct Expired {
     pub silent_since: u64,
 }
 
+/// What pruning removed, or would remove.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct Pruned {
+    /// Torrents remembered as not records.
+    pub foreign: usize,
+    /// Back-offs of failed fetches that have long run out.
+    pub fetch_failures: usize,
+    /// Board entries, and board read times.
+    pub board_entries: usize,
+    /// Comments whose thread never arrived.
+    pub orphans: usize,
+}
+
 /// Votes, pins and retention.
 impl Store {
     /// Records that we seed it, and why.
@@ -313,5 +326,68 @@ impl Store {
              ORDER BY r.created DESC LIMIT ?1",
             params![limit as i64],
         )
+    }
+
+    /// Forgets, when `delete`, what discovery noted before `before`:
+    /// foreign torrents, run-out back-offs, board entries and read times,
+    /// and comments whose thread never arrived (unless `me` wrote them, or
+    /// we seed or pinned them). Counts them either way.
+    pub fn prune(
+        &mut self,
+        before: u64,
+        me: Option<PublicKey>,
+        delete: bool,
+    ) -> Result<Pruned, StoreError> {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        let me = me.map(|k| k.as_bytes().to_vec());
+        let sqlite = sqlite_error(&self.path);
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        let orphans = "SELECT c.infohash FROM records c
+             WHERE c.root IS NOT NULL AND c.first_seen < ?1 AND c.author IS NOT ?2
+             AND NOT EXISTS (SELECT 1 FROM records p WHERE p.infohash = c.root)
+             AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.infohash = c.infohash)
+             AND NOT EXISTS (SELECT 1 FROM pins p WHERE p.infohash = c.infohash)";
+        let count = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<usize, StoreError> {
+            tx.query_row(&format!("SELECT count(*) FROM ({sql})"), args, |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(&sqlite)
+        };
+        let pruned = Pruned {
+            foreign: count(
+                "SELECT 1 FROM foreign_torrents WHERE seen_at < ?1",
+                &[&before],
+            )?,
+            fetch_failures: count(
+                "SELECT 1 FROM fetch_failures WHERE next_at < ?1",
+                &[&before],
+            )?,
+            board_entries: count(
+                "SELECT 1 FROM board_entries WHERE seen_at < ?1
+                 UNION ALL SELECT 1 FROM board_reads WHERE read_at < ?1",
+                &[&before],
+            )?,
+            orphans: count(orphans, &[&before, &me])?,
+        };
+        if delete {
+            for sql in [
+                "DELETE FROM foreign_torrents WHERE seen_at < ?1",
+                "DELETE FROM fetch_failures WHERE next_at < ?1",
+                "DELETE FROM board_entries WHERE seen_at < ?1",
+                "DELETE FROM board_reads WHERE read_at < ?1",
+            ] {
+                tx.execute(sql, params![before]).map_err(&sqlite)?;
+            }
+            for table in ["swarm", "swarm_latest", "records"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE infohash IN ({orphans})"),
+                    params![before, me],
+                )
+                .map_err(&sqlite)?;
+            }
+        }
+        tx.commit().map_err(&sqlite)?;
+        Ok(pruned)
     }
 }

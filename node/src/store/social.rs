@@ -8,6 +8,9 @@ use upseed_core::{InfoHash, PublicKey};
 
 use super::{Store, StoreError};
 
+/// The most entries kept for one board: four boards' worth.
+pub const MAX_BOARD_ENTRIES: usize = 4 * upseed_core::item::BOARD_CAPACITY;
+
 /// A signed DHT item as it was read, to put again unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredItem {
@@ -70,6 +73,16 @@ impl Store {
             entries,
             now,
         )?;
+        // A board holds at most 49 entries: keeping four boards' worth of
+        // the newest bounds what a vandal can make a reader store.
+        self.conn
+            .execute(
+                "DELETE FROM board_entries WHERE board = ?1 AND infohash NOT IN (
+                     SELECT infohash FROM board_entries WHERE board = ?1
+                     ORDER BY seen_at DESC LIMIT ?2)",
+                params![board.as_bytes(), MAX_BOARD_ENTRIES as i64],
+            )
+            .map_err(self.sqlite())?;
         self.hashes(
             "SELECT infohash FROM board_entries WHERE board = ?1 ORDER BY seen_at DESC",
             params![board.as_bytes()],
