@@ -278,9 +278,8 @@ pub async fn follow_leads<C: TorrentClient>(
     let mut wanted: Vec<(InfoHash, Expect)> = leads
         .into_iter()
         .filter(|(h, e)| {
-            !known.contains(h)
-                && !(matches!(e, Expect::Community(..)) && backing_off.contains(h))
-                && seen.insert(*h)
+            let waiting = matches!(e, Expect::Community(..)) && backing_off.contains(h);
+            !known.contains(h) && !waiting && seen.insert(*h)
         })
         .collect();
     wanted.sort_by_key(|(_, e)| matches!(e, Expect::Community(..)));
