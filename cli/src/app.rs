@@ -253,7 +253,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             if args.json {
                 json(env, &report)?;
             } else {
-                write!(env.out, "{}", render::sync_text(&report))?;
+                write!(env.out, "{}", render::clean(&render::sync_text(&report)))?;
             }
         }
         Command::Doctor(args) => {
@@ -261,7 +261,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             if args.json {
                 json(env, &checks)?;
             } else {
-                write!(env.out, "{}", render::doctor_text(&checks))?;
+                write!(env.out, "{}", render::clean(&render::doctor_text(&checks)))?;
             }
             let failed = checks
                 .iter()
@@ -299,7 +299,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             if args.json {
                 json(env, &status)?;
             } else {
-                write!(env.out, "{}", render::status_text(&status))?;
+                write!(env.out, "{}", render::clean(&render::status_text(&status)))?;
             }
         }
         Command::Follow(args) => follow(env, &node, &args.key, true).await?,
@@ -440,7 +440,7 @@ fn run_cli(env: &mut Env, cli: Cli) -> u8 {
     match runtime.block_on(run(env, cli)) {
         Ok(()) => 0,
         Err(error) => {
-            let _ = writeln!(env.err, "error: {error:#}");
+            let _ = writeln!(env.err, "error: {}", render::clean(&format!("{error:#}")));
             exit_code(&error)
         }
     }

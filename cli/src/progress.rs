@@ -21,7 +21,8 @@ pub fn events(err: Stream, bars: bool) -> Events {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match event {
             Event::Warning(warning) => {
-                let _ = writeln!(err.clone(), "warning: {warning}");
+                let text = crate::render::clean(&warning.to_string());
+                let _ = writeln!(err.clone(), "warning: {text}");
             }
             Event::Started { id, task, total } if bars => {
                 let (bar, template) = match total {

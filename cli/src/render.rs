@@ -59,6 +59,35 @@ impl Style {
     }
 }
 
+/// `text` made safe for a terminal: control characters other than line
+/// feed and tab, bidirectional controls, and line and paragraph
+/// separators are shown as `\u{…}` escapes. Strings of network origin
+/// (error messages naming a tracker's reason or a torrent's keys) go
+/// through here, so that no torrent or tracker can drive the terminal.
+pub fn clean(text: &str) -> String {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                format!("\\u{{{:04x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A title on one line: line and paragraph separators show as spaces.
+fn one_line(title: &str) -> String {
+    title.replace(['\u{2028}', '\u{2029}'], " ")
+}
+
 /// "5 minutes ago", "in the future" for clock skew.
 pub fn relative(then: u64, now: u64) -> String {
     let Some(age) = now.checked_sub(then) else {
@@ -124,7 +153,11 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
                 .take(60)
                 .collect()
         });
-        out.push_str(&format!("{:>3}. {}\n", item.rank, style.bold(&title)));
+        out.push_str(&format!(
+            "{:>3}. {}\n",
+            item.rank,
+            style.bold(&one_line(&title))
+        ));
         let community = r
             .community
             .as_ref()
@@ -165,7 +198,7 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
 fn record_block(record: &RecordJson, seeders: u32, now: u64, indent: &str, style: Style) -> String {
     let mut out = String::new();
     if let Some(title) = &record.title {
-        out.push_str(&format!("{indent}{}\n", style.bold(title)));
+        out.push_str(&format!("{indent}{}\n", style.bold(&one_line(title))));
     }
     out.push_str(&style.dim(&format!(
         "{indent}{} · by {} · {} · {}",
@@ -276,9 +309,15 @@ pub fn sync_text(r: &SyncReport) -> String {
     if let Some(e) = &r.dht_error {
         out.push_str(&format!("dht: {e}\n"));
     }
+    if !r.reseeded.is_empty() {
+        out.push_str(&format!(
+            "{} of your own posts and comments were no longer in the client; it seeds them again\n",
+            r.reseeded.len()
+        ));
+    }
     if !r.missing_from_client.is_empty() {
         out.push_str(&format!(
-            "{} of your posts and upvotes are no longer in the client; `upseed upvote` them again to seed\n",
+            "{} of your upvotes are no longer in the client; `upseed upvote` them again to seed\n",
             r.missing_from_client.len()
         ));
     }
@@ -406,6 +445,16 @@ mod tests {
         assert_eq!(relative(0, 7_200), "2 hours ago");
         assert_eq!(relative(0, 86_400 * 3), "3 days ago");
         assert_eq!(relative(0, 31_557_600 * 2), "2 years ago");
+    }
+
+    #[test]
+    fn network_strings_cannot_drive_the_terminal() {
+        assert_eq!(clean("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            clean("denied\x1b]0;pwned\x07 \u{202e}txt"),
+            "denied\\u{001b}]0;pwned\\u{0007} \\u{202e}txt"
+        );
+        assert_eq!(one_line("a\u{2028}b"), "a b");
     }
 
     #[test]

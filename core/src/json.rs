@@ -22,16 +22,16 @@ pub struct RecordJson {
     /// Creation time the author signed, unix seconds.
     pub created: u64,
     /// A post's title.
-    #[schemars(required)]
+    #[schemars(required, schema_with = "nullable_string")]
     pub title: Option<String>,
     /// A post's community.
-    #[schemars(required)]
+    #[schemars(required, schema_with = "nullable_string")]
     pub community: Option<String>,
     /// What a comment answers.
-    #[schemars(required)]
+    #[schemars(required, schema_with = "nullable_infohash")]
     pub parent: Option<InfoHash>,
     /// The post at the top of a comment's thread.
-    #[schemars(required)]
+    #[schemars(required, schema_with = "nullable_infohash")]
     pub root: Option<InfoHash>,
     /// The torrent's file name.
     pub name: String,
@@ -44,8 +44,18 @@ pub struct RecordJson {
     #[schemars(regex(pattern = r"^[0-9a-f]{128}$"))]
     pub signature: String,
     /// The body text, once downloaded and checked.
-    #[schemars(required)]
+    #[schemars(required, schema_with = "nullable_string")]
     pub body: Option<String>,
+}
+
+/// A string, or `null` when absent.
+fn nullable_string(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": ["string", "null"] })
+}
+
+/// An infohash (40 hex digits), or `null` when absent.
+fn nullable_infohash(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": ["string", "null"], "pattern": "^[0-9a-f]{40}$" })
 }
 
 impl Record {

@@ -23,8 +23,9 @@ impl Torrent {
     /// Parses and verifies .torrent bytes against the reader's clock `now`.
     ///
     /// Top-level keys other than `announce`, `announce-list` and `info` are
-    /// ignored (clients add `created by`, `comment` and the like), but the
-    /// whole file must be canonical bencode.
+    /// ignored (clients add `created by`, `comment` and the like), and so
+    /// are malformed tracker hints, but the whole file must be canonical
+    /// bencode.
     pub fn parse(bytes: &[u8], now: u64) -> Result<Self, VerifyError> {
         let (trackers, info) = split(bytes)?;
         Ok(Self {
@@ -53,44 +54,27 @@ fn split(bytes: &[u8]) -> Result<(Vec<String>, &[u8]), VerifyError> {
             found: found.type_name(),
         });
     };
-    let mut trackers = Vec::new();
-    let mut add = |url: &[u8], key: &str| -> Result<(), VerifyError> {
-        let url = std::str::from_utf8(url).map_err(|_| VerifyError::WrongType {
-            key: key.into(),
-            expected: "UTF-8 URL",
-            found: "non-UTF-8 byte string",
-        })?;
-        if !trackers.iter().any(|t| t == url) {
+    // Tracker URLs are unsigned hints: a malformed one (not a byte
+    // string, not UTF-8, a tier that is not a list) is skipped, and never
+    // decides whether the record is valid.
+    let mut trackers: Vec<String> = Vec::new();
+    let mut add = |url: &Value<'_>| {
+        if let Value::Bytes(url) = url
+            && let Ok(url) = std::str::from_utf8(url)
+            && !trackers.iter().any(|t| t == url)
+        {
             trackers.push(url.to_owned());
         }
-        Ok(())
     };
     for (key, value) in &top.pairs {
         match (*key, value) {
-            (b"announce", Value::Bytes(url)) => add(url, "announce")?,
+            (b"announce", url) => add(url),
             (b"announce-list", Value::List(tiers)) => {
                 for tier in tiers {
-                    let Value::List(urls) = tier else {
-                        return Err(wrong_tracker_type(tier));
-                    };
-                    for url in urls {
-                        let Value::Bytes(url) = url else {
-                            return Err(wrong_tracker_type(url));
-                        };
-                        add(url, "announce-list")?;
+                    if let Value::List(urls) = tier {
+                        urls.iter().for_each(&mut add);
                     }
                 }
-            }
-            (b"announce" | b"announce-list", other) => {
-                return Err(VerifyError::WrongType {
-                    key: String::from_utf8_lossy(key).into_owned(),
-                    expected: if *key == b"announce" {
-                        "byte string"
-                    } else {
-                        "list"
-                    },
-                    found: other.type_name(),
-                });
             }
             _ => {}
         }
@@ -110,14 +94,6 @@ fn split(bytes: &[u8]) -> Result<(Vec<String>, &[u8]), VerifyError> {
 /// The exact info-dict bytes of a .torrent file.
 pub(crate) fn info_of(bytes: &[u8]) -> Result<&[u8], VerifyError> {
     split(bytes).map(|(_, info)| info)
-}
-
-fn wrong_tracker_type(found: &Value<'_>) -> VerifyError {
-    VerifyError::WrongType {
-        key: "announce-list".into(),
-        expected: "list of lists of URLs",
-        found: found.type_name(),
-    }
 }
 
 impl Record {
@@ -162,5 +138,42 @@ pub fn single_file(bytes: &[u8]) -> Option<(String, u64)> {
             u64::try_from(*length).ok()?,
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PostDraft, SecretKey};
+
+    #[test]
+    fn malformed_tracker_hints_are_skipped_not_fatal() {
+        let post = PostDraft::new("hints")
+            .unwrap()
+            .sign(&SecretKey::from_seed(&[2; 32]), 1_000)
+            .unwrap();
+        let info = post.info_bytes();
+        for (head, trackers) in [
+            (&b"d8:announcei5e"[..], vec![]),
+            (
+                b"d8:announce3:url13:announce-listl1:x1:yl3:urlee",
+                vec!["url"],
+            ),
+            (b"d13:announce-listi7e", vec![]),
+            (b"d8:announce2:\xff\xfe", vec![]),
+        ] {
+            let mut bytes = head.to_vec();
+            bytes.extend_from_slice(b"4:info");
+            bytes.extend_from_slice(info);
+            bytes.push(b'e');
+            let parsed = Torrent::parse(&bytes, 2_000).unwrap();
+            assert_eq!(parsed.record.infohash(), post.infohash());
+            assert_eq!(
+                parsed.trackers,
+                trackers,
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+        }
     }
 }

@@ -397,19 +397,6 @@ fn bad_input_table() {
                 }
             )
         }),
-        (
-            "announce-list of strings",
-            parse(&splice(&good, b"d4:info", b"d13:announce-listl1:xe4:info")),
-            |e| {
-                matches!(
-                    e,
-                    VerifyError::WrongType {
-                        expected: "list of lists of URLs",
-                        ..
-                    }
-                )
-            },
-        ),
         // Info dict shape.
         (
             "missing info key",

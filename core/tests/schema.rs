@@ -56,3 +56,30 @@ fn schema_describes_real_output() {
         serde_json::Value::Bool(false)
     );
 }
+
+#[test]
+fn every_null_the_json_form_emits_is_allowed_by_the_schema() {
+    let schema: serde_json::Value = serde_json::from_str(&upseed_core::record_schema()).unwrap();
+    let properties = schema["properties"].as_object().unwrap();
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(vectors).unwrap() {
+        let path = entry.unwrap().path().join("record.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for (key, value) in record.as_object().unwrap() {
+            let types = &properties[key]["type"];
+            if value.is_null() {
+                assert!(
+                    types.as_array().is_some_and(|t| t.contains(&"null".into())),
+                    "{}: `{key}` is null, but the schema types it {types}",
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "the vectors were read");
+}

@@ -54,6 +54,16 @@ pub enum ConfigError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A setting no schedule can use.
+    #[error("[{key}] = {value} {why}; write a duration such as `15m`, `6h` or `30days`")]
+    Invalid {
+        /// The setting, as `section.key`.
+        key: &'static str,
+        /// Its value, in seconds.
+        value: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// The client kind is not one upseed drives.
     #[error("`{0}` is not a client upseed drives; use `qbittorrent` or `transmission`")]
     Kind(String),
@@ -466,7 +476,38 @@ impl Config {
             source,
         })?;
         config.apply_env(vars)?;
+        config.check()?;
         Ok(config)
+    }
+
+    /// Refuses settings no schedule can use: a duration over 100 years, an
+    /// interval or fetch timeout of zero.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        const CENTURY: u64 = 100 * 365 * 86_400;
+        let durations = [
+            ("retention.grace", self.retention.grace, false),
+            ("retention.keep", self.retention.keep, false),
+            ("seeding.upvote_max_age", self.seeding.upvote_max_age, false),
+            ("daemon.sync_every", self.daemon.sync_every, true),
+            ("daemon.gc_every", self.daemon.gc_every, true),
+            ("daemon.jitter", self.daemon.jitter, false),
+            ("daemon.fetch_timeout", self.daemon.fetch_timeout, true),
+        ];
+        for (key, value, positive) in durations {
+            let why = if value.as_secs() > CENTURY {
+                "is over 100 years"
+            } else if positive && value.is_zero() {
+                "must be more than 0s"
+            } else {
+                continue;
+            };
+            return Err(ConfigError::Invalid {
+                key,
+                value: format!("{}s", value.as_secs()),
+                why,
+            });
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self, vars: &Vars) -> Result<(), ConfigError> {
@@ -921,6 +962,38 @@ mod tests {
             "from the environment"
         );
         assert!(!format!("{vars:?}").contains("from the environment"));
+    }
+
+    #[test]
+    fn durations_no_schedule_can_use_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let text = template(&sample());
+        std::fs::write(&path, &text).unwrap();
+        assert!(Config::load(&path, &Vars::default()).is_ok());
+        for (from, to, key) in [
+            (
+                "jitter = \"1m\"",
+                "jitter = \"18446744073709551615s\"",
+                "daemon.jitter",
+            ),
+            (
+                "sync_every = \"15m\"",
+                "sync_every = \"0s\"",
+                "daemon.sync_every",
+            ),
+        ] {
+            assert!(text.contains(from), "{from}");
+            std::fs::write(&path, text.replace(from, to)).unwrap();
+            let error = Config::load(&path, &Vars::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(key), "{error}");
+        }
+        std::fs::write(&path, &text).unwrap();
+        let vars = Vars::default().with("UPSEED_RETENTION_KEEP", "1000years");
+        let error = Config::load(&path, &vars).unwrap_err().to_string();
+        assert!(error.contains("retention.keep"), "{error}");
     }
 
     #[test]

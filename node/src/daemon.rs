@@ -66,7 +66,7 @@ fn jitter(jitter: Duration) -> u64 {
     if jitter.is_zero() || getrandom::fill(&mut bytes).is_err() {
         return 0;
     }
-    u64::from_le_bytes(bytes) % (jitter.as_secs() + 1)
+    u64::from_le_bytes(bytes) % jitter.as_secs().saturating_add(1)
 }
 
 /// The back-off after `failures` failures in a row, at most `interval`.
@@ -263,7 +263,11 @@ impl<C: TorrentClient> Daemon<'_, C> {
                 record.outcome = Some("ok".into());
                 record.summary = Some(summary);
                 record.failures = 0;
-                record.next_at = Some(finished + interval.as_secs() + jitter_secs);
+                record.next_at = Some(
+                    finished
+                        .saturating_add(interval.as_secs())
+                        .saturating_add(jitter_secs),
+                );
                 true
             }
             Err(e) => {
@@ -280,7 +284,7 @@ impl<C: TorrentClient> Daemon<'_, C> {
                 );
                 record.outcome = Some("failed".into());
                 record.summary = Some(why);
-                record.next_at = Some(finished + wait.as_secs());
+                record.next_at = Some(finished.saturating_add(wait.as_secs()));
                 false
             }
         };

@@ -11,7 +11,6 @@ use crate::api::Node;
 use crate::discover::{self, Me, Published};
 use crate::events::Warning;
 use crate::files::write_body;
-use crate::store::Vote;
 use crate::{Error, error_chain, now};
 
 /// What to post.
@@ -66,18 +65,29 @@ impl<C: TorrentClient> Node<C> {
 
     async fn publish(&self, record: Record, tag: &str) -> Result<Posted, Error> {
         let config = self.config()?;
-        write_body(&config.posts.dir, &record)?;
         let client = self.client()?;
-        let add = AddTorrent::from_torrent(
-            record.torrent_bytes(&config.trackers.urls),
-            config.client_path(&config.posts.dir),
-        )?
-        .with_tags([tag])
-        .with_data_present();
-        client.add(&[add]).await?;
         let mut store = self.store()?;
-        store.put_record(&record, now())?;
-        store.set_vote(record.infohash(), Vote::Authored, now())?;
+        // The intent first, in one transaction: a crash after it leaves a
+        // post that the next sync seeds again, never one without its vote.
+        store.put_authored(&record, now())?;
+        let seeded = async {
+            write_body(&config.posts.dir, &record)?;
+            let add = AddTorrent::from_torrent(
+                record.torrent_bytes(&config.trackers.urls),
+                config.client_path(&config.posts.dir),
+            )?
+            .with_tags([tag])
+            .with_data_present();
+            client.add(&[add]).await?;
+            Ok::<(), Error>(())
+        }
+        .await;
+        if let Err(error) = seeded {
+            // Rolled back: nothing is left of a post that was not published.
+            store.delete_threads(&[record.infohash()])?;
+            let _ = std::fs::remove_file(config.posts.dir.join(record.name()));
+            return Err(error);
+        }
         if let Some(dht) = self.join_dht().await {
             let key = self.identity()?;
             let me = Me {

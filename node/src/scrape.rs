@@ -41,6 +41,7 @@ pub async fn scrape(trackers: &[String], hashes: &[InfoHash], timeout: Duration)
         .timeout(timeout)
         .connect_timeout(timeout)
         .pool_max_idle_per_host(0)
+        .redirect(same_host())
         .build()
         .map_err(|e| format!("cannot set up HTTP: {e}"));
     let jobs = trackers.iter().map(|tracker| {
@@ -78,6 +79,19 @@ pub async fn scrape(trackers: &[String], hashes: &[InfoHash], timeout: Duration)
         .counts
         .sort_by(|a, b| (a.infohash, &a.source).cmp(&(b.infohash, &b.source)));
     report
+}
+
+/// Redirects are followed only within the tracker's own host, at most 4:
+/// a tracker cannot send upseed to ask another host.
+fn same_host() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().and_then(|u| u.host_str());
+        if attempt.previous().len() > 4 || attempt.url().host_str() != first {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// HTTP scrape requests in flight at once, per tracker.
@@ -193,6 +207,7 @@ async fn tls_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
     let http = reqwest::Client::builder()
         .timeout(timeout * 4)
         .connect_timeout(timeout)
+        .redirect(same_host())
         .build()
         .map_err(|e| format!("cannot set up HTTP: {e}"))?;
     let response = http
@@ -346,8 +361,9 @@ async fn udp(
     requests: &mut usize,
 ) -> Result<HashMap<InfoHash, SwarmCounts>, String> {
     let host = address.split('/').next().unwrap_or(address);
-    let target = tokio::net::lookup_host(host)
+    let target = tokio::time::timeout(timeout, tokio::net::lookup_host(host))
         .await
+        .map_err(|_| format!("cannot resolve {host} within {timeout:?}"))?
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("{host} has no address"))?;

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::events::{Events, Task};
 use crate::fetch::Fetch;
 use crate::scrape::{self, full_scrape};
-use crate::store::{CLIENT_SOURCE, Store, SwarmCount};
+use crate::store::{CLIENT_SOURCE, Store, SwarmCount, Vote};
 
 /// How a refresh runs.
 #[derive(Debug, Clone)]
@@ -76,8 +76,12 @@ pub struct SyncReport {
     pub foreign: usize,
     /// Fetches that failed.
     pub failed: Vec<FetchFailure>,
-    /// Torrents we wrote or upvoted that the client no longer holds.
+    /// Torrents we upvoted that the client no longer holds.
     pub missing_from_client: Vec<String>,
+    /// Posts and comments we wrote that the client no longer held (a
+    /// publish interrupted by a crash, a torrent removed by hand), given
+    /// back to it from the store.
+    pub reseeded: Vec<String>,
     /// HTTP requests this refresh sent to the client, fetches included.
     pub client_requests: u64,
     /// Requests sent to trackers: HTTP requests and UDP packets.
@@ -309,12 +313,13 @@ pub async fn sync<C: TorrentClient>(
     drop(step);
     let (live_posts, faded_posts) = store.post_counts()?;
     let tracker_requests = trackers.iter().map(|t| t.requests).sum();
-    let missing_from_client = store
+    let (lost_own, lost): (Vec<_>, Vec<_>) = store
         .votes()?
         .into_iter()
         .filter(|(h, _)| !held_set.contains(h))
-        .map(|(h, _)| h.to_string())
-        .collect();
+        .partition(|(_, v)| *v == Vote::Authored);
+    let missing_from_client = lost.iter().map(|(h, _)| h.to_string()).collect();
+    let reseeded = reseed_own(store, config, client, &lost_own).await?;
     Ok(SyncReport {
         known: known.len(),
         client_torrents: held.len(),
@@ -325,6 +330,7 @@ pub async fn sync<C: TorrentClient>(
         foreign,
         failed,
         missing_from_client,
+        reseeded,
         client_requests: client.requests_sent() - requests_before,
         tracker_requests,
         changed_counts: written.changes,
@@ -336,6 +342,42 @@ pub async fn sync<C: TorrentClient>(
         dht: None,
         dht_error: None,
     })
+}
+
+/// Has the client seed again our own records it lost, writing their text
+/// back into the posts folder if it is gone.
+async fn reseed_own<C: TorrentClient>(
+    store: &Store,
+    config: &Config,
+    client: &C,
+    lost: &[(InfoHash, Vote)],
+) -> Result<Vec<String>, Error> {
+    let mut adds = Vec::new();
+    for (hash, _) in lost {
+        let Some(record) = store.record(*hash)?.filter(|r| r.body().is_some()) else {
+            continue;
+        };
+        let file = config.posts.dir.join(record.name());
+        if !file.exists() {
+            crate::files::write_body(&config.posts.dir, &record)?;
+        }
+        let tag = match record.kind() {
+            upseed_core::Kind::Post => "upseed-post",
+            upseed_core::Kind::Comment => "upseed-comment",
+        };
+        adds.push(
+            upseed_core::AddTorrent::from_torrent(
+                record.torrent_bytes(&config.trackers.urls),
+                config.client_path(&config.posts.dir),
+            )?
+            .with_tags([tag])
+            .with_data_present(),
+        );
+    }
+    if !adds.is_empty() {
+        client.add(&adds).await?;
+    }
+    Ok(adds.iter().map(|a| a.infohash.to_string()).collect())
 }
 
 fn count(infohash: InfoHash, tracker: &str, c: SwarmCounts) -> SwarmCount {

@@ -535,3 +535,51 @@ async fn discovery_backs_off_what_it_could_not_fetch() {
         "the first back-off is 30 s"
     );
 }
+
+#[tokio::test]
+async fn a_post_the_client_refused_leaves_nothing_and_a_lost_one_is_seeded_again() {
+    let ivy = user();
+    ivy.client.set_down(true);
+    let input = PostInput {
+        text: "not yet".into(),
+        ..PostInput::default()
+    };
+    let error = ivy.node.post(&input).await.unwrap_err();
+    assert!(error.client().is_some(), "{error}");
+    let store = ivy.node.store().unwrap();
+    assert!(store.record_hashes().unwrap().is_empty(), "rolled back");
+    assert!(store.votes().unwrap().is_empty());
+    drop(store);
+    let posts = ivy.dir.path().join("posts");
+    assert_eq!(
+        std::fs::read_dir(&posts).unwrap().count(),
+        0,
+        "no orphan file"
+    );
+
+    ivy.client.set_down(false);
+    let posted = ivy.node.post(&input).await.unwrap();
+    let hash = posted.record.infohash();
+    // The client loses it, file and all (removed by hand, or a crash
+    // between the store and the client): the next sync seeds it again.
+    ivy.client.remove(&[hash], false).await.unwrap();
+    std::fs::remove_file(posts.join(posted.record.name())).unwrap();
+    let options = SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_secs(1),
+        scrape_timeout: Duration::from_secs(1),
+    };
+    let report = ivy.node.sync(&options).await.unwrap();
+    assert_eq!(report.reseeded, vec![hash.to_string()]);
+    assert!(report.missing_from_client.is_empty());
+    assert!(
+        ivy.client
+            .torrents()
+            .iter()
+            .any(|t| t.infohash == hash && t.state.is_seeding())
+    );
+    assert_eq!(
+        std::fs::read_to_string(posts.join(posted.record.name())).unwrap(),
+        "not yet"
+    );
+}

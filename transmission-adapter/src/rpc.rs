@@ -64,6 +64,9 @@ impl Rpc {
             .pool_idle_timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
+            // The API never redirects; following one could send the
+            // password (a login form, basic auth) elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Invalid(format!("cannot set up HTTP: {e}")))?;
         Ok(Self {

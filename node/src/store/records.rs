@@ -9,7 +9,7 @@ use upseed_core::{InfoHash, Kind, Record};
 use super::{Store, StoreError, hash_from, sqlite_error};
 
 /// Inserts one record and updates its thread's stats, inside `tx`.
-fn insert_record(
+pub(super) fn insert_record(
     tx: &rusqlite::Transaction<'_>,
     record: &Record,
     now: u64,

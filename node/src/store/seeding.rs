@@ -72,6 +72,25 @@ impl Store {
             .map_err(self.sqlite())
     }
 
+    /// Stores a record we wrote with its `authored` vote, in one
+    /// transaction: a record of ours is never without its vote.
+    pub fn put_authored(
+        &mut self,
+        record: &upseed_core::Record,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let sqlite = sqlite_error(&self.path);
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        super::records::insert_record(&tx, record, now).map_err(&sqlite)?;
+        tx.execute(
+            "INSERT INTO votes (infohash, reason, since) VALUES (?1, 'authored', ?2)
+             ON CONFLICT (infohash) DO UPDATE SET reason = 'authored'",
+            params![record.infohash().as_bytes(), now as i64],
+        )
+        .map_err(&sqlite)?;
+        tx.commit().map_err(&sqlite)
+    }
+
     /// Forgets our vote; returns whether there was one.
     pub fn remove_vote(&mut self, infohash: InfoHash) -> Result<bool, StoreError> {
         self.remove_votes(&[infohash]).map(|n| n > 0)
