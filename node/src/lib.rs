@@ -54,6 +54,13 @@ pub use publish::{PostInput, Posted};
 pub use read::FeedQuery;
 pub use vote::Upvoted;
 
+/// Milliseconds since the Unix epoch, by the system clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Seconds since the Unix epoch, by the system clock.
 pub fn now() -> u64 {
     std::time::SystemTime::now()

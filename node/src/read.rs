@@ -77,6 +77,9 @@ impl<C: TorrentClient> Node<C> {
             }
         };
         store.put_record(&record, now())?;
+        // The read was removed from the client: an upvote that follows at
+        // once waits for the removal's announce (see `vote::upvote`).
+        store.note_read_removal(hash, crate::now_ms())?;
         Ok(record)
     }
 

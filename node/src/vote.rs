@@ -11,6 +11,10 @@ use crate::events::Events;
 use crate::fetch::{Fetch, VOTE_TAG};
 use crate::store::{Store, Vote};
 
+/// How long after a read's removal from the client its `stopped`
+/// announce can still be on its way to the tracker.
+const REMOVAL_SETTLES_MS: u64 = 3_000;
+
 /// How an upvote went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upvoted {
@@ -41,6 +45,17 @@ pub async fn upvote<C: TorrentClient>(
     }
     let how = match store.record(hash)?.filter(|r| r.body().is_some()) {
         Some(record) => {
+            // A read just removed it: its `stopped` announce may reach the
+            // tracker after this add's `started` and cancel it (Transmission
+            // sends them in that order), so the add waits until the removal
+            // is settled.
+            if let Some(removed) = store.read_removal(hash)? {
+                let settled = removed.saturating_add(REMOVAL_SETTLES_MS);
+                let wait = settled.saturating_sub(crate::now_ms());
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait.min(REMOVAL_SETTLES_MS))).await;
+                }
+            }
             seed_stored(config, client, &record).await?;
             Upvoted::FromStore
         }

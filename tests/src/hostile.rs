@@ -126,3 +126,47 @@ async fn content_path<C: TorrentClient>(client: &C, hash: InfoHash) -> std::path
     );
     status.content_path.clone().into()
 }
+
+/// bob (Transmission) reads alice's posts and upvotes each at once: every
+/// upvote counts at the tracker, and keeps counting. Transmission sends
+/// the read's `stopped` announce after the upvote's `started` unless the
+/// upvote waits for the removal to settle.
+pub async fn upvote_right_after_read(upseed: &Path) {
+    let tracker = Tracker::start(crate::host()).await;
+    let alice_qb = QbDaemon::start(QbOptions::default()).await;
+    let bob_tr = TrDaemon::start(crate::host()).await;
+    let alice = new_user("alice", &alice_qb, alice_qb.password(), upseed, false);
+    alice.init("qbittorrent", alice_qb.url().as_str(), &tracker);
+    let bob = new_user("bob", &bob_tr, bob_tr.password(), upseed, false);
+    bob.init("transmission", bob_tr.url().as_str(), &tracker);
+
+    for n in 0..3 {
+        let post = alice
+            .publish(
+                &["post", &format!("read, then upvoted at once ({n})")],
+                &tracker,
+            )
+            .await;
+        let hex = post.to_string();
+        bob.run(&["show", &hex]);
+        bob.run(&["upvote", &hex]);
+        wait_seeding(&bob_tr.client(), post, Duration::from_secs(30)).await;
+        let seeders = || {
+            alice.run(&["sync"]);
+            alice.json(&["thread", &hex])["post"]["seeders"]
+                .as_u64()
+                .unwrap_or(0)
+        };
+        let start = std::time::Instant::now();
+        while seeders() < 2 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "post {n}: bob's upvote never reached the tracker"
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        // A late `stopped` would take bob off the tracker again.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert_eq!(seeders(), 2, "post {n}: bob's upvote stopped counting");
+    }
+}

@@ -17,3 +17,15 @@ async fn a_forged_torrent_with_a_posts_file_name_deletes_nobodys_copy() {
     }
     hostile::forged_name(&upseed_binary()).await;
 }
+
+#[tokio::test]
+async fn an_upvote_right_after_a_read_counts_on_transmission() {
+    if netns::reexec("an_upvote_right_after_a_read_counts_on_transmission")
+        || !have("qbittorrent-nox")
+        || !have("transmission-daemon")
+        || !have("opentracker")
+    {
+        return;
+    }
+    hostile::upvote_right_after_read(&upseed_binary()).await;
+}

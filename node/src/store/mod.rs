@@ -210,6 +210,12 @@ CREATE TABLE fetch_failures (
     reason   TEXT NOT NULL
 ) STRICT;
 CREATE INDEX board_entries_by_time ON board_entries (board, seen_at);
+-- When a read last removed each torrent from the client, in milliseconds:
+-- a new add of it waits until the removal's announce has gone out.
+CREATE TABLE read_removals (
+    infohash BLOB PRIMARY KEY CHECK (length(infohash) = 20),
+    at_ms    INTEGER NOT NULL
+) STRICT;
 "#,
 ];
 

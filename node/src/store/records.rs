@@ -193,6 +193,35 @@ impl Store {
         Ok(next_at)
     }
 
+    /// Notes that a read removed `infohash` from the client at `at_ms`
+    /// (milliseconds since the epoch).
+    pub fn note_read_removal(&mut self, infohash: InfoHash, at_ms: u64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO read_removals (infohash, at_ms) VALUES (?1, ?2)
+                 ON CONFLICT (infohash) DO UPDATE SET at_ms = excluded.at_ms",
+                params![
+                    infohash.as_bytes(),
+                    i64::try_from(at_ms).unwrap_or(i64::MAX)
+                ],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// When a read last removed `infohash` from the client, in milliseconds.
+    pub fn read_removal(&self, infohash: InfoHash) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT at_ms FROM read_removals WHERE infohash = ?1",
+                params![infohash.as_bytes()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|t| t.map(i64::unsigned_abs))
+            .map_err(self.sqlite())
+    }
+
     /// Torrents whose last fetch failed and whose back-off has not run
     /// out at `now`.
     pub fn backing_off(&self, now: u64) -> Result<HashSet<InfoHash>, StoreError> {
