@@ -196,6 +196,12 @@ pub fn signable(salt: &[u8], seq: i64, value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `key`'s signature of the mutable item `salt`, `seq`, `value`: what a
+/// DHT writer puts beside the value (see [`signable`]).
+pub fn sign_item(key: &SecretKey, salt: &[u8], seq: i64, value: &[u8]) -> [u8; 64] {
+    key.sign(&signable(salt, seq, value))
+}
+
 /// Whether `signature` is `key`'s strict ed25519 signature (no small-order
 /// keys, no malleable signatures) of the mutable item `salt`, `seq`,
 /// `value`: what readers check of every item, whatever the DHT library

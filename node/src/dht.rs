@@ -9,6 +9,8 @@ use futures_util::StreamExt;
 use mainline::async_dht::AsyncDht;
 use mainline::errors::PutMutableError;
 use mainline::{Dht as Mainline, MutableItem, SigningKey};
+#[cfg(test)]
+use upseed_core::item::BOARD_SALT;
 use upseed_core::item::{self, ItemError, MAX_ITEM_VALUE, OUTBOX_SALT, Outbox};
 use upseed_core::{InfoHash, PublicKey, SecretKey};
 
@@ -282,5 +284,43 @@ impl Dht {
             }
         }
         Err(DhtError::Conflict)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dht_librarys_signature_is_the_protocols() {
+        let key = SecretKey::from_seed(&[7; 32]);
+        let (seq, value) = (1_796_033_546_000_000, b"u1".as_slice());
+        let made = MutableItem::new(signer(&key), value, seq, Some(BOARD_SALT));
+        assert_eq!(
+            made.signature(),
+            &item::sign_item(&key, BOARD_SALT, seq, value)
+        );
+        let public = key.public_key();
+        assert!(item::verify_item(
+            &public,
+            BOARD_SALT,
+            seq,
+            value,
+            made.signature()
+        ));
+        assert!(!item::verify_item(
+            &public,
+            BOARD_SALT,
+            seq + 1,
+            value,
+            made.signature()
+        ));
+        assert!(!item::verify_item(
+            &public,
+            OUTBOX_SALT,
+            seq,
+            value,
+            made.signature()
+        ));
     }
 }

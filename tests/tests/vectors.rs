@@ -182,3 +182,104 @@ fn comment_vectors_chain_to_the_post() {
     assert_eq!(nested.parent(), Some(comment.infohash()));
     assert_eq!(nested.root(), Some(post.infohash()));
 }
+
+/// The DHT formats of PROTOCOL.md §17, in `vectors/dht.json`: an outbox
+/// item, a community board and a reply board, each from fixed inputs,
+/// with the value, the derived keys and the BEP 44 signature expected.
+#[test]
+fn dht_vectors_match() {
+    use upseed_core::item::{self, BOARD_SALT, OUTBOX_SALT, Outbox};
+    use upseed_core::{Community, PublicKey};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/dht.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let hash = |v: &serde_json::Value| -> InfoHash { v.as_str().unwrap().parse().unwrap() };
+    let hashes = |v: &serde_json::Value| -> Vec<InfoHash> {
+        v.as_array().unwrap().iter().map(hash).collect()
+    };
+    let seed = |v: &serde_json::Value| -> SecretKey {
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(v.as_str().unwrap(), &mut seed).unwrap();
+        SecretKey::from_seed(&seed)
+    };
+    let mut computed = serde_json::Map::new();
+
+    // The outbox item.
+    let o = &doc["outbox"]["input"];
+    let key = seed(&o["seed"]);
+    let follows = o["follows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(k.as_str().unwrap(), &mut bytes).unwrap();
+            PublicKey::from_bytes(&bytes).unwrap()
+        })
+        .collect();
+    let outbox = Outbox {
+        name: o["name"].as_str().map(str::to_owned),
+        about: o["about"].as_str().map(str::to_owned),
+        posts: hashes(&o["posts"]),
+        upvotes: hashes(&o["upvotes"]),
+        follows,
+        replies: hashes(&o["replies"]),
+        index: Some(hash(&o["index"])),
+    };
+    let value = outbox.encode().unwrap();
+    let seq = o["seq"].as_i64().unwrap();
+    assert_eq!(Outbox::decode(&value).unwrap(), outbox);
+    computed.insert(
+        "outbox".into(),
+        serde_json::json!({
+            "public_key": hex::encode(key.public_key().as_bytes()),
+            "value": hex::encode(&value),
+            "signable": hex::encode(item::signable(OUTBOX_SALT, seq, &value)),
+            "signature": hex::encode(item::sign_item(&key, OUTBOX_SALT, seq, &value)),
+        }),
+    );
+
+    // A community board: the name as a user typed it, normalised.
+    let c = &doc["community_board"]["input"];
+    let community = Community::normalize(c["community"].as_str().unwrap()).unwrap();
+    let bucket = item::bucket_of(c["created"].as_u64().unwrap());
+    let shard = item::shard_of(hash(&c["entries"][0]));
+    let board = item::community_board(&community, bucket, shard);
+    let value = item::encode_board(&hashes(&c["entries"]));
+    let seq = c["seq"].as_i64().unwrap();
+    computed.insert(
+        "community_board".into(),
+        serde_json::json!({
+            "bucket": bucket,
+            "shard": shard,
+            "seed": hex::encode(*board.to_seed()),
+            "public_key": hex::encode(board.public_key().as_bytes()),
+            "value": hex::encode(&value),
+            "signature": hex::encode(item::sign_item(&board, BOARD_SALT, seq, &value)),
+        }),
+    );
+
+    // A reply board.
+    let r = &doc["reply_board"]["input"];
+    let board = item::reply_board(hash(&r["post"]));
+    computed.insert(
+        "reply_board".into(),
+        serde_json::json!({
+            "seed": hex::encode(*board.to_seed()),
+            "public_key": hex::encode(board.public_key().as_bytes()),
+        }),
+    );
+
+    for (name, expected) in computed {
+        if std::env::var_os("UPSEED_BLESS").is_some() {
+            doc[&name]["expected"] = expected;
+        } else {
+            assert_eq!(doc[&name]["expected"], expected, "vectors/dht.json: {name}");
+        }
+    }
+    if std::env::var_os("UPSEED_BLESS").is_some() {
+        let mut text = serde_json::to_string_pretty(&doc).unwrap();
+        text.push('\n');
+        fs::write(&path, text).unwrap();
+    }
+}

@@ -78,6 +78,70 @@ def build(inp):
     return message, benc(torrent), hashlib.sha1(info_bytes).hexdigest(), body
 
 
+def derive(*parts):
+    """A board's key pair from its seed parts (PROTOCOL.md section 17)."""
+    seed = hashlib.sha256(b"".join(len(p).to_bytes(4, "big") + p for p in parts)).digest()
+    return seed, Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public(secret):
+    return secret.public_key().public_bytes_raw()
+
+
+def signable(salt, seq, value):
+    """BEP 44's signed buffer, `v` a byte string (section 17)."""
+    return b"4:salt%d:%s3:seqi%de1:v%d:%s" % (len(salt), salt, seq, len(value), value)
+
+
+def check_dht(doc):
+    problems = []
+    o = doc["outbox"]["input"]
+    secret = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(o["seed"]))
+    h = bytes.fromhex
+    outbox = {
+        "a": o["about"].encode(),
+        "f": b"".join(h(k) for k in o["follows"]),
+        "i": h(o["index"]),
+        "n": o["name"].encode(),
+        "p": b"".join(h(x) for x in o["posts"]),
+        "r": b"".join(h(x) for x in o["replies"]),
+        "u": b"".join(h(x) for x in o["upvotes"]),
+    }
+    value = benc({k: v for k, v in outbox.items() if v})
+    message = signable(b"upseed/outbox/1", o["seq"], value)
+    expected = doc["outbox"]["expected"]
+    if value.hex() != expected["value"]:
+        problems.append("outbox value differs")
+    if message.hex() != expected["signable"]:
+        problems.append("outbox signed buffer differs")
+    if secret.sign(message).hex() != expected["signature"]:
+        problems.append("outbox signature differs")
+    if public(secret).hex() != expected["public_key"]:
+        problems.append("outbox key differs")
+
+    c = doc["community_board"]["input"]
+    community = c["community"].strip().lower().encode()  # section 4
+    bucket = c["created"] // 21600
+    shard = h(c["entries"][0])[0] % 4
+    seed, board = derive(b"upseed/community-board/1", community, bucket.to_bytes(8, "big"), bytes([shard]))
+    value = b"u1" + b"".join(h(e) for e in c["entries"])
+    expected = doc["community_board"]["expected"]
+    if (bucket, shard) != (expected["bucket"], expected["shard"]):
+        problems.append("bucket or shard differs")
+    if seed.hex() != expected["seed"] or public(board).hex() != expected["public_key"]:
+        problems.append("community board key differs")
+    if value.hex() != expected["value"]:
+        problems.append("board value differs")
+    if board.sign(signable(b"upseed/board/1", c["seq"], value)).hex() != expected["signature"]:
+        problems.append("board signature differs")
+
+    seed, board = derive(b"upseed/reply-board/1", h(doc["reply_board"]["input"]["post"]))
+    expected = doc["reply_board"]["expected"]
+    if seed.hex() != expected["seed"] or public(board).hex() != expected["public_key"]:
+        problems.append("reply board key differs")
+    return problems
+
+
 def main():
     root = pathlib.Path(__file__).resolve().parent
     checked = 0
@@ -99,6 +163,10 @@ def main():
     if checked < 3:
         print("expected at least 3 vectors")
         failed += 1
+    problems = check_dht(json.loads((root / "dht.json").read_text()))
+    print(f"dht: {'; '.join(problems) or 'ok'} (outbox, community board, reply board)")
+    checked += 1
+    failed += bool(problems)
     print(f"vectors: {checked - failed} passed, {failed} failed")
     return 1 if failed else 0
 
