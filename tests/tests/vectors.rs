@@ -283,3 +283,94 @@ fn dht_vectors_match() {
         fs::write(&path, text).unwrap();
     }
 }
+
+/// An outbox index chain (PROTOCOL.md §18) in `vectors/dht.json`: two
+/// appends, the second too big for the first segment, so three versions
+/// over two segments.
+#[test]
+fn index_chain_vector_matches() {
+    use sha2::Digest;
+    use upseed_core::PublicKey;
+    use upseed_core::index::{Entry, Index};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/dht.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let input = &doc["index_chain"]["input"];
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(input["seed"].as_str().unwrap(), &mut seed).unwrap();
+    let key = SecretKey::from_seed(&seed);
+    let hash_of = |i: u64| -> InfoHash {
+        let mut h = sha1::Sha1::new();
+        h.update(b"entry");
+        h.update((i as u32).to_be_bytes());
+        InfoHash::from_bytes(h.finalize().into())
+    };
+    let mut head: Option<Index> = None;
+    let mut versions = Vec::new();
+    for append in input["appends"].as_array().unwrap() {
+        let mut entries = Vec::new();
+        for pair in append["entries"].as_array().unwrap() {
+            let tag = pair[0].as_str().unwrap();
+            let value = &pair[1];
+            let hashes: Vec<InfoHash> = if let Some(i) = value["hash"].as_u64() {
+                vec![hash_of(i)]
+            } else if let Some(range) = value["hashes"].as_array() {
+                (range[0].as_u64().unwrap()..range[1].as_u64().unwrap())
+                    .map(hash_of)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let text = value.as_str().unwrap_or_default();
+            let key_of = |t: &str| {
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(t, &mut bytes).unwrap();
+                PublicKey::from_bytes(&bytes).unwrap()
+            };
+            match tag {
+                "p" => entries.extend(hashes.into_iter().map(Entry::Post)),
+                "u" => entries.extend(hashes.into_iter().map(Entry::Upvote)),
+                "-u" => entries.extend(hashes.into_iter().map(Entry::Unvote)),
+                "f" => entries.push(Entry::Follow(key_of(text))),
+                "n" => entries.push(Entry::Name(text.to_owned())),
+                "a" => entries.push(Entry::About(text.to_owned())),
+                other => panic!("tag {other} is not in the vector's recipe"),
+            }
+        }
+        let made = Index::append(
+            &key,
+            head.as_ref(),
+            &entries,
+            append["created"].as_u64().unwrap(),
+        )
+        .unwrap();
+        head = made.last().cloned();
+        versions.extend(made);
+    }
+    let hex_of = |h: Option<InfoHash>| h.map(|h| h.to_string());
+    let expected: Vec<serde_json::Value> = versions
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "infohash": v.infohash().to_string(),
+                "name": v.name(),
+                "length": v.body().len(),
+                "prev": hex_of(v.prev()),
+                "older": hex_of(v.older()),
+                "body_sha256": hex::encode(sha2::Sha256::digest(v.body())),
+                "torrent_sha256": hex::encode(sha2::Sha256::digest(v.torrent_bytes::<&str>(&[]))),
+            })
+        })
+        .collect();
+    assert_eq!(versions.len(), 3, "two segments");
+    assert_eq!(versions[2].older(), Some(versions[1].infohash()));
+    let expected = serde_json::Value::Array(expected);
+    if std::env::var_os("UPSEED_BLESS").is_some() {
+        doc["index_chain"]["expected"] = expected;
+        let mut text = serde_json::to_string_pretty(&doc).unwrap();
+        text.push('\n');
+        fs::write(&path, text).unwrap();
+    } else {
+        assert_eq!(doc["index_chain"]["expected"], expected, "vectors/dht.json");
+    }
+}

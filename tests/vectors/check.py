@@ -142,6 +142,91 @@ def check_dht(doc):
     return problems
 
 
+MAX_INDEX_BODY = 256 * 1024
+
+
+def index_version(secret, created, prev, older, entries):
+    """One signed outbox index version (section 18): info bytes and body."""
+    body = benc([list(e) for e in entries])
+    pieces = b"".join(hashlib.sha1(body[i:i + PIECE]).digest() for i in range(0, len(body), PIECE))
+    header = {"author": public(secret), "created": created, "sha256": hashlib.sha256(body).digest(), "version": 1}
+    if older is not None:
+        header["older"] = older
+    if prev is not None:
+        header["prev"] = prev
+    message = b"upseed/index/v1\x00" + benc(dict(header, length=len(body), pieces=pieces))
+    name = "upseed-index-" + hashlib.sha256(message).digest()[:16].hex() + ".bin"
+    info = {
+        "length": len(body),
+        "name": name,
+        "piece length": PIECE,
+        "pieces": pieces,
+        "upseed-index": dict(header, sig=secret.sign(message)),
+    }
+    return benc(info), body, name
+
+
+def check_index(doc):
+    inp = doc["index_chain"]["input"]
+    secret = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(inp["seed"]))
+
+    def hash_of(i):
+        return hashlib.sha1(b"entry" + i.to_bytes(4, "big")).digest()
+
+    versions = []  # (infohash, older, entries, info, body, name, prev)
+    for append in inp["appends"]:
+        new = []
+        for tag, value in append["entries"]:
+            if isinstance(value, dict) and "hash" in value:
+                new.append((tag.encode(), hash_of(value["hash"])))
+            elif isinstance(value, dict):
+                new += [(tag.encode(), hash_of(i)) for i in range(*value["hashes"])]
+            elif len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+                new.append((tag.encode(), bytes.fromhex(value)))
+            else:
+                new.append((tag.encode(), value.encode()))
+        while new:
+            last = versions[-1] if versions else None
+            entries = list(last["entries"]) if last else []
+            size = 2 + sum(len(benc(list(e))) for e in entries)  # the list's l and e
+            # Continue the last segment if the next entry fits, else start one.
+            if last and size + len(benc(list(new[0]))) <= MAX_INDEX_BODY:
+                older = last["older"]
+            else:
+                entries, size, older = [], 2, (last["infohash"] if last else None)
+            taken = 0
+            for entry in new:
+                grown = size + len(benc(list(entry)))
+                if grown > MAX_INDEX_BODY and taken:
+                    break
+                entries.append(entry)
+                size = grown
+                taken += 1
+            new = new[taken:]
+            prev = last["infohash"] if last else None
+            info, body, name = index_version(secret, append["created"], prev, older, entries)
+            versions.append({"infohash": hashlib.sha1(info).digest(), "older": older, "prev": prev,
+                             "entries": entries, "info": info, "body": body, "name": name})
+    problems = []
+    expected = doc["index_chain"]["expected"]
+    if len(versions) != len(expected):
+        return [f"{len(versions)} versions, not {len(expected)}"]
+    for n, (v, e) in enumerate(zip(versions, expected)):
+        got = {
+            "infohash": v["infohash"].hex(),
+            "name": v["name"],
+            "length": len(v["body"]),
+            "prev": v["prev"].hex() if v["prev"] else None,
+            "older": v["older"].hex() if v["older"] else None,
+            "body_sha256": hashlib.sha256(v["body"]).hexdigest(),
+            "torrent_sha256": hashlib.sha256(b"d4:info" + v["info"] + b"e").hexdigest(),
+        }
+        for key, value in got.items():
+            if e[key] != value:
+                problems.append(f"version {n + 1}: {key} differs")
+    return problems
+
+
 def main():
     root = pathlib.Path(__file__).resolve().parent
     checked = 0
@@ -165,6 +250,10 @@ def main():
         failed += 1
     problems = check_dht(json.loads((root / "dht.json").read_text()))
     print(f"dht: {'; '.join(problems) or 'ok'} (outbox, community board, reply board)")
+    checked += 1
+    failed += bool(problems)
+    problems = check_index(json.loads((root / "dht.json").read_text()))
+    print(f"index chain: {'; '.join(problems) or 'ok'} (3 versions, 2 segments)")
     checked += 1
     failed += bool(problems)
     print(f"vectors: {checked - failed} passed, {failed} failed")
