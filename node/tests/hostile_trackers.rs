@@ -70,3 +70,38 @@ async fn junk_and_refusals_are_typed_errors() {
     assert_eq!(report.failures.len(), 1, "{report:?}");
     assert!(full_scrape(&url, Duration::from_secs(5)).await.is_err());
 }
+
+#[tokio::test]
+async fn a_udp_tracker_answering_junk_or_nothing_fails_in_time() {
+    // One answers every packet with 64 KiB of junk, one never answers.
+    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let junk_port = junk.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 2048];
+        while let Ok((_, from)) = junk.recv_from(&mut buffer).await {
+            let _ = junk.send_to(&[0xff; 65_000], from).await;
+        }
+    });
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let trackers = vec![
+        format!("udp://127.0.0.1:{junk_port}/announce"),
+        format!("udp://127.0.0.1:{silent_port}/announce"),
+    ];
+    let started = std::time::Instant::now();
+    let report = scrape(
+        &trackers,
+        &[InfoHash::from_bytes([1; 20])],
+        Duration::from_millis(300),
+    )
+    .await;
+    assert_eq!(report.failures.len(), 2, "{report:?}");
+    assert!(report.counts.is_empty());
+    // Two tries of 300 ms each, with the trackers asked at once.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}
