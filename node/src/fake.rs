@@ -16,6 +16,42 @@ use upseed_core::{
     Source, TorrentClient, TorrentState, TorrentStatus,
 };
 
+/// A config for a user whose files are all in `dir` (its posts and
+/// downloads folders created), on a [`FakeClient`]: no trackers, the DHT
+/// off, every other setting its default.
+pub fn config(dir: &std::path::Path) -> crate::Config {
+    use crate::config::{
+        ClientSection, Config, DaemonSection, DhtSection, PathsSection, PostsSection,
+        RetentionSection, SeedingSection, TrackersSection,
+    };
+    let posts = PostsSection {
+        dir: dir.join("posts"),
+        downloads: dir.join("downloads"),
+    };
+    for folder in [&posts.dir, &posts.downloads] {
+        let _ = std::fs::create_dir_all(folder);
+    }
+    Config {
+        client: ClientSection {
+            kind: ClientKind::Qbittorrent,
+            url: url::Url::parse("http://fake.invalid/").expect("a fixed, valid URL"),
+            username: None,
+            password_file: None,
+            category: "upseed".into(),
+        },
+        posts,
+        paths: PathsSection::default(),
+        trackers: TrackersSection::default(),
+        retention: RetentionSection::default(),
+        seeding: SeedingSection::default(),
+        daemon: DaemonSection::default(),
+        dht: DhtSection {
+            enabled: false,
+            ..DhtSection::default()
+        },
+    }
+}
+
 /// What peers can deliver for one infohash.
 #[derive(Debug, Clone)]
 struct Offer {

@@ -7,10 +7,7 @@
 use std::time::Duration;
 
 use upseed_core::{PostDraft, SecretKey};
-use upseed_node::config::{
-    ClientSection, Config, DaemonSection, DhtSection, PathsSection, PostsSection, RetentionSection,
-    SeedingSection, TrackersSection,
-};
+use upseed_node::config::DhtSection;
 use upseed_node::fake::FakeClient;
 use upseed_node::{Event, Events, FeedQuery, Home, Node, PostInput, ThreadSort, Vars, keyfile};
 
@@ -22,37 +19,43 @@ fn node(
 ) -> Node<FakeClient> {
     let home = Home::in_dir(dir);
     keyfile::create(&home.identity, &SecretKey::generate().unwrap()).unwrap();
-    let config = Config {
-        client: ClientSection {
-            kind: upseed_core::ClientKind::Qbittorrent,
-            url: "http://127.0.0.1:9/".parse().unwrap(),
-            username: None,
-            password_file: None,
-            category: "upseed".into(),
-        },
-        posts: PostsSection {
-            dir: dir.join("posts"),
-            downloads: dir.join("downloads"),
-        },
-        paths: PathsSection::default(),
-        trackers: TrackersSection::default(),
-        retention: RetentionSection::default(),
-        seeding: SeedingSection::default(),
-        daemon: DaemonSection::default(),
-        dht: DhtSection {
-            enabled: true,
-            bootstrap: bootstrap.to_vec(),
-            bind: Some(std::net::Ipv4Addr::LOCALHOST),
-            ..DhtSection::default()
-        },
+    let mut config = upseed_node::fake::config(dir);
+    config.dht = DhtSection {
+        enabled: true,
+        bootstrap: bootstrap.to_vec(),
+        bind: Some(std::net::Ipv4Addr::LOCALHOST),
+        ..DhtSection::default()
     };
-    for d in [&config.posts.dir, &config.posts.downloads] {
-        std::fs::create_dir_all(d).unwrap();
-    }
     let shared = client.clone();
     Node::new(home, Vars::default(), move |_, _| Ok(shared.clone()))
         .with_config(config)
         .with_events(events)
+}
+
+/// Peers deliver `record` to `client`.
+fn offer(client: &FakeClient, record: &upseed_core::Record) {
+    client.offer(
+        &record.torrent_bytes::<&str>(&[]),
+        record.body().unwrap().as_bytes(),
+    );
+}
+
+/// `node`'s feed of the community `rust`, read until it lists a post
+/// (at most 10 reads, half a second apart).
+async fn rust_feed(node: &Node<FakeClient>) -> Vec<upseed_node::FeedItem> {
+    let query = FeedQuery {
+        community: Some("rust".into()),
+        ..FeedQuery::default()
+    };
+    let mut found = Vec::new();
+    for _ in 0..10 {
+        found = node.feed(&query).await.unwrap().items;
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,21 +104,9 @@ async fn posts_and_comments_travel_through_the_boards() {
 
     // Bob's swarm has both; he finds alice's post through the board.
     for record in [&posted.record, &stranger] {
-        let body = record.body().unwrap().as_bytes().to_vec();
-        bob_client.offer(&record.torrent_bytes::<&str>(&[]), &body);
+        offer(&bob_client, record);
     }
-    let query = FeedQuery {
-        community: Some("rust".into()),
-        ..FeedQuery::default()
-    };
-    let mut found = Vec::new();
-    for _ in 0..10 {
-        found = bob.feed(&query).await.unwrap().items;
-        if !found.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let found = rust_feed(&bob).await;
     assert_eq!(found.len(), 1, "{:?}", warnings.lock().unwrap());
     assert_eq!(found[0].record.infohash, posted.record.infohash());
     assert!(
@@ -147,10 +138,7 @@ async fn posts_and_comments_travel_through_the_boards() {
     // Bob's comment reaches alice's thread through the reply board.
     let hash = posted.record.infohash().to_hex();
     let reply = bob.comment(&hash, "welcome").await.unwrap();
-    alice_client.offer(
-        &reply.record.torrent_bytes::<&str>(&[]),
-        reply.record.body().unwrap().as_bytes(),
-    );
+    offer(&alice_client, &reply.record);
     let mut comments = Vec::new();
     for _ in 0..10 {
         comments = alice.thread(&hash, ThreadSort::New).await.unwrap().comments;
@@ -202,22 +190,8 @@ async fn a_frozen_board_overflows_and_is_still_read() {
         })
         .await
         .unwrap();
-    bob_client.offer(
-        &posted.record.torrent_bytes::<&str>(&[]),
-        posted.record.body().unwrap().as_bytes(),
-    );
-    let query = FeedQuery {
-        community: Some("rust".into()),
-        ..FeedQuery::default()
-    };
-    let mut found = Vec::new();
-    for _ in 0..10 {
-        found = bob.feed(&query).await.unwrap().items;
-        if !found.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    offer(&bob_client, &posted.record);
+    let found = rust_feed(&bob).await;
     assert_eq!(found.len(), 1, "the post went to the overflow item");
     assert_eq!(found[0].record.infohash, posted.record.infohash());
 }
@@ -235,10 +209,7 @@ async fn a_replayed_older_outbox_does_not_roll_a_follower_back() {
         .unwrap()
         .sign(&SecretKey::generate().unwrap(), upseed_node::now())
         .unwrap();
-    alice_client.offer(
-        &stranger.torrent_bytes::<&str>(&[]),
-        stranger.body().unwrap().as_bytes(),
-    );
+    offer(&alice_client, &stranger);
     let hash = stranger.infohash();
     // Her first outbox, with the upvote, on the old network.
     alice_old

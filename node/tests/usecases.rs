@@ -7,10 +7,7 @@
 use std::time::Duration;
 
 use upseed_core::{AddTorrent, PostDraft, Record, SecretKey, TorrentClient};
-use upseed_node::config::{
-    ClientSection, Config, DaemonSection, DhtSection, PathsSection, PostsSection, RetentionSection,
-    SeedingSection, TrackersSection,
-};
+use upseed_node::Config;
 use upseed_node::fake::FakeClient;
 use upseed_node::fetch::{READ_TAG, VOTE_TAG};
 use upseed_node::gc::GcOptions;
@@ -27,44 +24,13 @@ struct User {
     key: SecretKey,
 }
 
-fn config(dir: &std::path::Path) -> Config {
-    Config {
-        client: ClientSection {
-            kind: upseed_core::ClientKind::Qbittorrent,
-            url: "http://127.0.0.1:9/".parse().unwrap(),
-            username: None,
-            password_file: None,
-            category: "upseed".into(),
-        },
-        posts: PostsSection {
-            dir: dir.join("posts"),
-            downloads: dir.join("downloads"),
-        },
-        paths: PathsSection::default(),
-        trackers: TrackersSection {
-            urls: Vec::new(),
-            full_scrape: true,
-        },
-        retention: RetentionSection::default(),
-        seeding: SeedingSection::default(),
-        daemon: DaemonSection::default(),
-        dht: DhtSection {
-            enabled: false,
-            ..DhtSection::default()
-        },
-    }
-}
-
 fn user_with(client: FakeClient, edit: impl FnOnce(&mut Config)) -> User {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::in_dir(dir.path());
     let key = SecretKey::generate().unwrap();
     keyfile::create(&home.identity, &key).unwrap();
-    let mut config = config(dir.path());
+    let mut config = upseed_node::fake::config(dir.path());
     edit(&mut config);
-    for d in [&config.posts.dir, &config.posts.downloads] {
-        std::fs::create_dir_all(d).unwrap();
-    }
     let shared = client.clone();
     let node = Node::new(home, Vars::default(), move |_, _| Ok(shared.clone())).with_config(config);
     User {
