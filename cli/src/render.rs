@@ -266,8 +266,8 @@ pub fn sync_text(r: &SyncReport) -> String {
         }
     }
     out.push_str(&format!(
-        "discovered {} unknown torrents: {} stored, {} not upseed, {} failed\n",
-        r.discovered,
+        "discovered {}: {} stored, {} not upseed, {} failed\n",
+        plural(r.discovered, "unknown torrent", "unknown torrents"),
         r.fetched.len(),
         r.foreign,
         r.failed.len()

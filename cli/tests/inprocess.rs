@@ -172,10 +172,22 @@ fn errors_map_to_their_exit_codes_in_process() {
     let home = tempfile::tempdir().unwrap();
     let client = FakeClient::new();
 
-    // No config yet.
-    let ran = run(home.path(), &client, &["post", "text"]);
-    assert_eq!(ran.code, 78, "{}", ran.err);
-    assert!(ran.err.contains("upseed init"), "{}", ran.err);
+    // No config yet: every command says to run init, with exit 78.
+    for args in [
+        &["post", "text"][..],
+        &["feed"],
+        &["thread", "abcdef"],
+        &["pin", "abcdef"],
+        &["status"],
+    ] {
+        let ran = run(home.path(), &client, args);
+        assert_eq!(ran.code, 78, "{args:?}: {}", ran.err);
+        assert!(ran.err.contains("upseed init"), "{args:?}: {}", ran.err);
+    }
+    assert!(
+        !home.path().join("store.db").exists(),
+        "nothing is created before init"
+    );
 
     // Usage errors, and help on standard output.
     assert_eq!(

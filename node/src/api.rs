@@ -112,6 +112,14 @@ impl<C: TorrentClient> Node<C> {
     /// Opens the store. Each use case opens it for itself, so that one
     /// held elsewhere fails that use case only.
     pub fn store(&self) -> Result<Store, Error> {
+        // Never set up: no store, and no config on disk or given.
+        let configured = self.config.get().is_some() || self.home.config.exists();
+        if !self.home.store.exists() && !configured {
+            return Err(crate::ConfigError::NotSetUp {
+                path: self.home.config.clone(),
+            }
+            .into());
+        }
         Ok(Store::open(&self.home.store)?)
     }
 

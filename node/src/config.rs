@@ -32,6 +32,12 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// Neither a config nor a store: upseed was never set up here.
+    #[error("upseed is not set up here yet ({} does not exist); run `upseed init`", path.display())]
+    NotSetUp {
+        /// The config file looked for.
+        path: PathBuf,
+    },
     /// The file is not a valid config.
     #[error("the config {} is not valid; fix it or run `upseed init --force`", path.display())]
     Parse {
