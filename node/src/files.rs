@@ -9,6 +9,14 @@ use upseed_core::Record;
 
 use crate::Error;
 
+/// The client tag of a record we wrote: `upseed-post` or `upseed-comment`.
+pub fn own_tag(record: &Record) -> &'static str {
+    match record.kind() {
+        upseed_core::Kind::Post => "upseed-post",
+        upseed_core::Kind::Comment => "upseed-comment",
+    }
+}
+
 /// Writes a record's body where the client will seed it from, dated two
 /// seconds back so that Transmission 4's fast check trusts it.
 pub fn write_body(dir: &Path, record: &Record) -> Result<(), Error> {

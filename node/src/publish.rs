@@ -47,7 +47,7 @@ impl<C: TorrentClient> Node<C> {
             draft = draft.community(community)?;
         }
         let record = draft.sign(&key, now())?;
-        self.publish(record, "upseed-post").await
+        self.publish(record).await
     }
 
     /// Signs a comment on the stored record `reference` names, has the
@@ -60,10 +60,10 @@ impl<C: TorrentClient> Node<C> {
             crate::feed::known(&store, self.resolve_in(&store, reference)?)?
         };
         let record = CommentDraft::reply_to(text, &parent)?.sign(&key, now())?;
-        self.publish(record, "upseed-comment").await
+        self.publish(record).await
     }
 
-    async fn publish(&self, record: Record, tag: &str) -> Result<Posted, Error> {
+    async fn publish(&self, record: Record) -> Result<Posted, Error> {
         let config = self.config()?;
         let client = self.client()?;
         let mut store = self.store()?;
@@ -76,7 +76,7 @@ impl<C: TorrentClient> Node<C> {
                 record.torrent_bytes(&config.trackers.urls),
                 config.client_path(&config.posts.dir),
             )?
-            .with_tags([tag])
+            .with_tags([crate::files::own_tag(&record)])
             .with_data_present();
             client.add(&[add]).await?;
             Ok::<(), Error>(())

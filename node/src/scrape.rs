@@ -128,7 +128,12 @@ async fn over_http(
                 if !response.status().is_success() {
                     return Err(format!("{url} answered HTTP {}", response.status()));
                 }
-                let body = read_capped(response, MAX_BATCH_ANSWER, url).await?;
+                let body = read_capped(response, MAX_BATCH_ANSWER, url, || {
+                    format!(
+                        "{url} answered more than {MAX_BATCH_ANSWER} bytes, which is not a scrape"
+                    )
+                })
+                .await?;
                 scrape::parse_http(&body).map_err(|e| e.to_string())
             })
             .buffer_unordered(HTTP_CONCURRENCY)
@@ -161,12 +166,14 @@ pub const MAX_FULL_SCRAPE: usize = 8 << 20;
 /// 5 KiB, so more is not a scrape.
 pub const MAX_BATCH_ANSWER: usize = 256 << 10;
 
-/// Reads a body of at most `cap` bytes; a longer one is refused as soon
-/// as it passes the cap, so a tracker streaming junk costs no memory.
+/// Reads a body of at most `cap` bytes; a longer one is refused, with
+/// `too_long`'s message, as soon as it passes the cap, so a tracker
+/// streaming junk costs no memory.
 async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,
     url: &str,
+    too_long: impl FnOnce() -> String,
 ) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     while let Some(chunk) = response
@@ -175,9 +182,7 @@ async fn read_capped(
         .map_err(|e| format!("{url}: {}", chain(e)))?
     {
         if body.len() + chunk.len() > cap {
-            return Err(format!(
-                "{url} answered more than {cap} bytes, which is not a scrape"
-            ));
+            return Err(too_long());
         }
         body.extend_from_slice(&chunk);
     }
@@ -218,9 +223,7 @@ async fn tls_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
     if !response.status().is_success() {
         return Err(format!("{url} answered HTTP {}", response.status()));
     }
-    read_capped(response, MAX_FULL_SCRAPE, url)
-        .await
-        .map_err(|_| too_big(url))
+    read_capped(response, MAX_FULL_SCRAPE, url, || too_big(url)).await
 }
 
 fn too_big(url: &str) -> String {

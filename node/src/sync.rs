@@ -361,16 +361,12 @@ async fn reseed_own<C: TorrentClient>(
         if !file.exists() {
             crate::files::write_body(&config.posts.dir, &record)?;
         }
-        let tag = match record.kind() {
-            upseed_core::Kind::Post => "upseed-post",
-            upseed_core::Kind::Comment => "upseed-comment",
-        };
         adds.push(
             upseed_core::AddTorrent::from_torrent(
                 record.torrent_bytes(&config.trackers.urls),
                 config.client_path(&config.posts.dir),
             )?
-            .with_tags([tag])
+            .with_tags([crate::files::own_tag(&record)])
             .with_data_present(),
         );
     }
