@@ -168,8 +168,8 @@ fn user_home<N: Node>(
 
 async fn run(n: usize) {
     let upseed = PathBuf::from(
-        std::env::var("UPSEED_BIN")
-            .expect("set UPSEED_BIN to a release build of upseed; bench/scale does this"),
+        std::env::var("UPSEED_BENCH_BIN")
+            .expect("set UPSEED_BENCH_BIN to a release build of upseed; bench/scale does this"),
     );
     let host = upseed_tests::host();
     let tracker = Tracker::start(host).await;

@@ -16,14 +16,18 @@ use upseed_node::sync::SyncOptions;
 use upseed_node::{Error, FeedQuery, Home, Node, PostInput, Upvoted, keyfile, now};
 
 use crate::args::{
-    Cli, Command, FeedArgs, FeedSort, KeyCommand, PostArgs, ThreadArgs, ThreadSort, WindowArg,
+    Cli, Command, ConfigCommand, FeedArgs, FeedSort, KeyCommand, PostArgs, ThreadArgs, ThreadSort,
+    WindowArg,
 };
 use crate::client::AnyClient;
 use crate::env::Env;
+use crate::progress::Verbosity;
 use crate::render::{self, Style};
 
 /// Exit codes, as documented in the README.
 mod exit {
+    /// The command line is wrong.
+    pub(super) const USAGE: u8 = 2;
     /// The input is not a valid upseed record (`EX_DATAERR`).
     pub(super) const INVALID: u8 = 65;
     /// The BitTorrent client did not answer (`EX_UNAVAILABLE`).
@@ -55,7 +59,7 @@ fn print_record(env: &mut Env, record: &Record) -> Result<()> {
     };
     out!(env, "{kind} {}", record.infohash());
     out!(env, "author    {}", record.author());
-    out!(env, "created   {} (unix seconds)", record.created());
+    out!(env, "created   {}", render::date(record.created(), now()));
     if let Some(title) = record.title() {
         out!(env, "title     {}", title.as_str());
     }
@@ -117,8 +121,18 @@ fn print_posted(env: &mut Env, posted: &upseed_node::Posted, as_json: bool) -> R
     }
 }
 
-fn feed_query(args: &FeedArgs) -> FeedQuery {
-    let window = match args.window {
+/// A usage error found after parsing: exit code 2, as clap's own.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+fn feed_query(args: &FeedArgs) -> Result<FeedQuery, Usage> {
+    if args.window.is_some() && !matches!(args.sort, FeedSort::Top) {
+        return Err(Usage(
+            "--window applies to --sort top only; drop it, or add --sort top".into(),
+        ));
+    }
+    let window = match args.window.unwrap_or(WindowArg::Day) {
         WindowArg::Day => Window::Day,
         WindowArg::Week => Window::Week,
         WindowArg::Month => Window::Month,
@@ -132,11 +146,12 @@ fn feed_query(args: &FeedArgs) -> FeedQuery {
         FeedSort::Top => Sort::Top(window),
         FeedSort::Best => Sort::Best,
     };
-    FeedQuery {
+    Ok(FeedQuery {
         sort,
         community: args.community.clone(),
         limit: args.limit,
-    }
+        timeout: Duration::from_secs(args.timeout),
+    })
 }
 
 async fn thread(env: &mut Env, node: &Node<AnyClient>, args: ThreadArgs) -> Result<()> {
@@ -145,7 +160,9 @@ async fn thread(env: &mut Env, node: &Node<AnyClient>, args: ThreadArgs) -> Resu
         ThreadSort::New => upseed_node::ThreadSort::New,
         ThreadSort::Hot => upseed_node::ThreadSort::Hot,
     };
-    let thread = node.thread(&args.reference, sort).await?;
+    let thread = node
+        .thread(&args.reference, sort, Duration::from_secs(args.timeout))
+        .await?;
     if args.json {
         json(env, &thread)
     } else {
@@ -168,18 +185,29 @@ async fn post(env: &mut Env, node: &Node<AnyClient>, args: PostArgs) -> Result<(
     print_posted(env, &posted, args.json)
 }
 
-/// Whether a command reads the config before anything else.
+/// Whether a command needs a config: the others read it when there is
+/// one, and refuse it the same way when it is wrong.
 fn needs_config(command: &Command) -> bool {
     !matches!(
         command,
-        Command::Init(_)
-            | Command::Show(_)
+        Command::Show(_)
             | Command::Pin(_)
             | Command::Unpin(_)
             | Command::Feed(_)
             | Command::Thread(_)
+            | Command::Export(_)
+    ) && !ignores_config(command)
+}
+
+/// Whether a command never reads the config.
+fn ignores_config(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Init(_)
             | Command::Key(_)
             | Command::Inspect { .. }
+            | Command::Completions { .. }
+            | Command::Man
     )
 }
 
@@ -190,8 +218,20 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         Command::Show(a) => a.json,
         Command::Sync(a) => a.json,
         Command::Gc(a) => a.json,
+        Command::Feed(a) => a.json,
+        Command::Thread(a) => a.json,
+        Command::Export(a) => a.json,
         _ => false,
     };
+    let verbosity = Verbosity::from_flags(cli.verbose, cli.quiet);
+    if verbosity != Verbosity::Quiet && !ignores_config(&cli.command) {
+        for unknown in upseed_node::settings::unknown_vars(&env.vars) {
+            err!(env, "warning: {}", render::clean(&unknown.to_string()));
+        }
+    }
+    if verbosity == Verbosity::Verbose {
+        crate::daemon::init_logging(crate::daemon::LogFormat::Text, tracing::Level::DEBUG);
+    }
     let fake = env.client.clone();
     let node = Node::new(
         home.clone(),
@@ -204,12 +244,13 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
     .with_events(crate::progress::events(
         env.err.clone(),
         env.err_tty && !json_out,
+        verbosity,
     ));
-    if needs_config(&cli.command) {
+    if needs_config(&cli.command) || (!ignores_config(&cli.command) && home.config.exists()) {
         node.config()?;
     }
     match cli.command {
-        Command::Init(args) => crate::init::init(env, &home, *args)?,
+        Command::Init(args) => crate::init::init(env, &home, *args).await?,
         Command::Post(args) => post(env, &node, args).await?,
         Command::Comment(args) => {
             node.identity()?;
@@ -286,11 +327,14 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         }
         Command::Daemon(args) => {
             use crate::daemon::{LogFormat, init_logging, signals};
-            init_logging(if args.log_json {
-                LogFormat::Json
-            } else {
-                LogFormat::Text
-            });
+            init_logging(
+                if args.log_json {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Text
+                },
+                verbosity.log_level(),
+            );
             node.client()?;
             node.daemon(signals()?).await?;
         }
@@ -322,7 +366,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             (hash, false) => out!(env, "{hash} was not pinned"),
         },
         Command::Feed(args) => {
-            let feed = node.feed(&feed_query(&args)).await?;
+            let feed = node.feed(&feed_query(&args)?).await?;
             if args.json {
                 json(env, &feed)?;
             } else {
@@ -351,6 +395,39 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             body,
             json: as_json,
         } => inspect(env, &torrent, body, as_json)?,
+        Command::Export(args) => {
+            let exported = node
+                .export(
+                    &args.reference,
+                    &args.dir,
+                    Duration::from_secs(args.timeout),
+                )
+                .await?;
+            if args.json {
+                json(
+                    env,
+                    &serde_json::json!({
+                        "infohash": exported.record.infohash(),
+                        "torrent": exported.torrent,
+                        "body": exported.body,
+                    }),
+                )?;
+            } else {
+                out!(env, "{}", exported.torrent.display());
+                out!(env, "{}", exported.body.display());
+            }
+        }
+        Command::Config(ConfigCommand::Show { json: as_json }) => {
+            crate::config::show(env, &home, as_json)?;
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "upseed", &mut env.out);
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut env.out)?;
+        }
     }
     Ok(())
 }
@@ -419,6 +496,9 @@ fn exit_code(error: &anyhow::Error) -> u8 {
         }
         if cause.is::<upseed_node::ConfigError>() {
             return exit::CONFIG;
+        }
+        if cause.is::<Usage>() {
+            return exit::USAGE;
         }
     }
     1

@@ -13,6 +13,12 @@ pub(crate) struct Cli {
     /// [default: $UPSEED_HOME/config.toml, else ~/.config/upseed/config.toml].
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// Say more: each step of long work as a line, and debug logs.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Say less: no progress, no warnings; errors only.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -62,6 +68,20 @@ pub(crate) enum Command {
     /// Create or show your identity (an ed25519 key pair).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Write a post or comment's .torrent and text into a folder, to inspect or share.
+    Export(ExportArgs),
+    /// The effective config.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a completion script for a shell, for example
+    /// `upseed completions bash > ~/.local/share/bash-completion/completions/upseed`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), for example
+    /// `upseed man > ~/.local/share/man/man1/upseed.1`.
+    Man,
     /// Verify a post or comment torrent and print it.
     Inspect {
         /// The .torrent file.
@@ -87,6 +107,7 @@ pub(crate) struct InitArgs {
     #[arg(long)]
     pub(crate) username: Option<String>,
     /// A file holding the client password (mode 0600); or set UPSEED_CLIENT_PASSWORD.
+    /// On a terminal, init asks for the password and saves it beside the config.
     #[arg(long, value_name = "FILE")]
     pub(crate) password_file: Option<PathBuf>,
     /// Where upseed writes your posts' text [default: beside the config, posts/].
@@ -110,6 +131,9 @@ pub(crate) struct InitArgs {
     /// Replace an existing config (the identity is always kept).
     #[arg(long)]
     pub(crate) force: bool,
+    /// Write the config without testing the login (the client need not run yet).
+    #[arg(long)]
+    pub(crate) offline: bool,
 }
 
 #[derive(Debug, Args)]
@@ -261,15 +285,19 @@ pub(crate) struct FeedArgs {
     /// The order.
     #[arg(long, value_enum, default_value = "hot")]
     pub(crate) sort: FeedSort,
-    /// The window for `--sort top`.
-    #[arg(long, value_enum, default_value = "day")]
-    pub(crate) window: WindowArg,
+    /// The window for `--sort top` [default: day]; other sorts refuse it.
+    #[arg(long, value_enum)]
+    pub(crate) window: Option<WindowArg>,
     /// Only this community.
     #[arg(long)]
     pub(crate) community: Option<String>,
     /// At most this many posts.
     #[arg(long, default_value_t = 25)]
     pub(crate) limit: usize,
+    /// With --community: wait at most this many seconds for the DHT's
+    /// boards and the posts they name, then show what the store has.
+    #[arg(long, default_value_t = 20, value_name = "SECONDS")]
+    pub(crate) timeout: u64,
     /// Print one JSON document (schema: docs/schema/feed.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
@@ -289,9 +317,38 @@ pub(crate) struct ThreadArgs {
     /// The order of comments under the same parent.
     #[arg(long, value_enum, default_value = "top")]
     pub(crate) sort: ThreadSort,
+    /// Give up fetching (a thread not yet stored, and new replies) after this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub(crate) timeout: u64,
     /// Print one JSON document (schema: docs/schema/thread.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// An infohash, a unique prefix of one, or a magnet link (fetched if not stored).
+    pub(crate) reference: String,
+    /// The folder to write `<infohash>.torrent` and the text file into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Give up fetching after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub(crate) timeout: u64,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print every setting's effective value and where it came from: the
+    /// config file, an UPSEED_* variable, or the default. Secrets are not shown.
+    Show {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,12 +15,12 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// Sends log events to standard error in `format`.
-pub(crate) fn init_logging(format: LogFormat) {
+/// Sends log events at `level` and above to standard error in `format`.
+pub(crate) fn init_logging(format: LogFormat, level: tracing::Level) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_max_level(tracing::Level::INFO);
+        .with_max_level(level);
     // A second initialisation (tests) keeps the first.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

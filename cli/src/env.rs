@@ -65,6 +65,9 @@ pub struct Env {
     pub stdin: Box<dyn BufRead + Send>,
     /// Whether standard input is a terminal (then `init` asks questions).
     pub stdin_tty: bool,
+    /// Whether a password is asked on the process's terminal without
+    /// echo; otherwise it is a line of `stdin`.
+    pub prompt_hidden: bool,
     /// Standard output.
     pub out: Stream,
     /// Whether standard output is a terminal (then feeds are in color).
@@ -85,6 +88,7 @@ impl Env {
             vars: Vars::process(),
             stdin: Box::new(std::io::BufReader::new(std::io::stdin())),
             stdin_tty: std::io::stdin().is_terminal(),
+            prompt_hidden: std::io::stdin().is_terminal(),
             out: Stream::new(std::io::stdout()),
             out_tty: std::io::stdout().is_terminal(),
             err: Stream::new(std::io::stderr()),

@@ -1,15 +1,18 @@
-//! `upseed init`: the questions it asks on a terminal, and the identity
-//! and commented config it writes.
+//! `upseed init`: the questions it asks on a terminal (client, URL, user
+//! name, password, trackers), the login it tests, and the identity and
+//! commented config it writes.
 
 use std::io::Write;
-use std::path::Path;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use upseed_core::SecretKey;
+use upseed_core::{ClientKind, SecretKey, TorrentClient};
 use upseed_node::config::{self, Config};
-use upseed_node::{Home, keyfile};
+use upseed_node::{Home, Node, keyfile};
 
 use crate::args::InitArgs;
+use crate::client::AnyClient;
 use crate::env::Env;
 
 /// Asks on a terminal, or fails naming the flag when there is none.
@@ -21,8 +24,8 @@ fn ask(env: &mut Env, question: &str, default: Option<&str>, flag: &str) -> Resu
         };
     }
     match default {
-        Some(d) => write!(env.err, "{question} [{d}]: ")?,
-        None => write!(env.err, "{question}: ")?,
+        Some(d) if !d.is_empty() => write!(env.err, "{question} [{d}]: ")?,
+        _ => write!(env.err, "{question}: ")?,
     }
     env.err.flush()?;
     let mut answer = String::new();
@@ -35,8 +38,178 @@ fn ask(env: &mut Env, question: &str, default: Option<&str>, flag: &str) -> Resu
     }
 }
 
+/// Asks for a secret: without echo on the process's own terminal, else
+/// a line of standard input.
+fn ask_secret(env: &mut Env, question: &str) -> Result<String> {
+    if env.prompt_hidden {
+        return rpassword::prompt_password(format!("{question}: "))
+            .context("cannot read the password from the terminal");
+    }
+    write!(env.err, "{question}: ")?;
+    env.err.flush()?;
+    let mut answer = String::new();
+    env.stdin.read_line(&mut answer)?;
+    Ok(answer.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// Writes `password` to a new file that only its owner can read.
+fn write_password(path: &Path, password: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    file.write_all(format!("{password}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The client's user name: the flag, else asked with the client's own
+/// default (qBittorrent's `admin`; Transmission asks for none by default).
+fn username(env: &mut Env, kind: ClientKind, flag: Option<String>) -> Result<Option<String>> {
+    if flag.is_some() || !env.stdin_tty {
+        return Ok(flag.filter(|u| !u.is_empty()));
+    }
+    let default = match kind {
+        ClientKind::Qbittorrent => "admin",
+        ClientKind::Transmission => "",
+    };
+    let question = match kind {
+        ClientKind::Qbittorrent => "Web UI user name",
+        ClientKind::Transmission => "RPC user name (empty if rpc-authentication-required is off)",
+    };
+    let answer = ask(env, question, Some(default), "--username")?;
+    Ok(Some(answer).filter(|u| !u.is_empty()))
+}
+
+/// The password file to name in the config, and whether this run wrote it.
+fn password_file(
+    env: &mut Env,
+    dir: &Path,
+    flag: Option<PathBuf>,
+    username: Option<&str>,
+) -> Result<(Option<PathBuf>, bool)> {
+    if let Some(file) = flag {
+        // The same check every command makes, before anything is written.
+        let probe = Config {
+            client: config::ClientSection {
+                password_file: Some(file.clone()),
+                ..placeholder_client()
+            },
+            ..placeholder()
+        };
+        probe.password(&upseed_node::Vars::default())?;
+        return Ok((Some(file), false));
+    }
+    if env.vars.get("UPSEED_CLIENT_PASSWORD").is_some() {
+        writeln!(
+            env.err,
+            "using the password in UPSEED_CLIENT_PASSWORD (it is not saved; set it for every run, or pass --password-file)"
+        )?;
+        return Ok((None, false));
+    }
+    if !env.stdin_tty {
+        return Ok((None, false));
+    }
+    let who = username.map_or_else(String::new, |u| format!(" for {u}"));
+    let password = zeroize::Zeroizing::new(ask_secret(
+        env,
+        &format!("Password{who} (empty if the client asks for none)"),
+    )?);
+    if password.is_empty() {
+        return Ok((None, false));
+    }
+    let path = dir.join("client-password");
+    write_password(&path, &password)?;
+    writeln!(
+        env.err,
+        "saved the password in {} (mode 0600)",
+        path.display()
+    )?;
+    Ok((Some(path), true))
+}
+
+/// The trackers: the flags, else asked with well-known open trackers as
+/// the default. Returns them, and whether they are big public ones.
+fn trackers(env: &mut Env, flags: Vec<String>) -> Result<(Vec<String>, bool)> {
+    if !flags.is_empty() {
+        return Ok((flags, false));
+    }
+    if !env.stdin_tty {
+        writeln!(
+            env.err,
+            "warning: no tracker given, so your posts' magnet links name none and peers find them only through the DHT; add --tracker URL"
+        )?;
+        return Ok((Vec::new(), false));
+    }
+    let default = config::OPEN_TRACKERS.join(",");
+    let answer = ask(
+        env,
+        "Trackers, comma-separated (the default: well-known open trackers)",
+        Some(&default),
+        "--tracker",
+    )?;
+    let urls: Vec<String> = answer
+        .split(',')
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let public = urls
+        .iter()
+        .all(|u| config::OPEN_TRACKERS.contains(&u.as_str()));
+    Ok((urls, public))
+}
+
+fn placeholder_client() -> config::ClientSection {
+    config::ClientSection {
+        kind: ClientKind::Qbittorrent,
+        url: url::Url::parse("http://127.0.0.1:8080/").expect("a valid URL"),
+        username: None,
+        password_file: None,
+        category: "upseed".into(),
+    }
+}
+
+fn placeholder() -> Config {
+    Config {
+        client: placeholder_client(),
+        posts: config::PostsSection {
+            dir: PathBuf::new(),
+            downloads: PathBuf::new(),
+        },
+        paths: config::PathsSection::default(),
+        trackers: config::TrackersSection::default(),
+        retention: config::RetentionSection::default(),
+        seeding: config::SeedingSection::default(),
+        daemon: config::DaemonSection::default(),
+        dht: config::DhtSection::default(),
+    }
+}
+
+/// Logs in with `config` and asks the client its version, through the
+/// node (so a refused password is remembered, as every command does).
+async fn test_login(env: &Env, home: &Home, config: &Config) -> Result<String> {
+    let fake = env.client.clone();
+    let node = Node::new(
+        home.clone(),
+        env.vars.clone(),
+        move |config, vars| match &fake {
+            Some(fake) => Ok(AnyClient::Fake(fake.clone())),
+            None => AnyClient::from_config(config, vars),
+        },
+    )
+    .with_config(config.clone());
+    let info = node.client()?.info().await?;
+    Ok(format!("{} {}", info.kind, info.version))
+}
+
 /// Creates the identity (unless there is one) and writes the config.
-pub(crate) fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<()> {
+pub(crate) async fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<()> {
     if home.config.exists() && !args.force {
         bail!(
             "{} already exists; pass --force to replace it (your identity is kept)",
@@ -54,8 +227,8 @@ pub(crate) fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<()> {
         )?,
     })?;
     let default_url = match kind {
-        upseed_core::ClientKind::Qbittorrent => "http://127.0.0.1:8080/",
-        upseed_core::ClientKind::Transmission => "http://127.0.0.1:9091/transmission/rpc",
+        ClientKind::Qbittorrent => "http://127.0.0.1:8080/",
+        ClientKind::Transmission => "http://127.0.0.1:9091/transmission/rpc",
     };
     let url = match args.url {
         Some(url) => url,
@@ -63,12 +236,17 @@ pub(crate) fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<()> {
             .parse()
             .context("that is not a URL")?,
     };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let username = username(env, kind, args.username)?;
+    let (password_file, wrote_password) =
+        password_file(env, &dir, args.password_file, username.as_deref())?;
+    let (urls, public) = trackers(env, args.trackers)?;
     let config = Config {
         client: config::ClientSection {
             kind,
             url,
-            username: args.username,
-            password_file: args.password_file,
+            username,
+            password_file: password_file.clone(),
             category: args.category,
         },
         posts: config::PostsSection {
@@ -80,17 +258,34 @@ pub(crate) fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<()> {
             remote: args.path_remote,
         },
         trackers: config::TrackersSection {
-            urls: args.trackers,
-            full_scrape: true,
+            urls,
+            // Big public trackers refuse or cap full scrapes.
+            full_scrape: !public,
         },
-        retention: config::RetentionSection::default(),
-        seeding: config::SeedingSection::default(),
-        daemon: config::DaemonSection::default(),
-        dht: config::DhtSection::default(),
+        ..placeholder()
     };
-    for folder in [&dir, &config.posts.dir, &config.posts.downloads] {
+    config.check()?;
+    for folder in [&config.posts.dir, &config.posts.downloads] {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
+    }
+    if args.offline {
+        writeln!(
+            env.err,
+            "not testing the login (--offline); `upseed doctor` does once the client runs"
+        )?;
+    } else {
+        match test_login(env, home, &config).await {
+            Ok(client) => writeln!(env.err, "logged in to {client}")?,
+            Err(error) => {
+                if wrote_password && let Some(file) = &password_file {
+                    let _ = std::fs::remove_file(file);
+                }
+                return Err(error.context(
+                    "the login test failed, so no config was written; fix the cause, or pass --offline to write it without testing",
+                ));
+            }
+        }
     }
     if home.identity.exists() {
         let key = keyfile::load(&home.identity)?;

@@ -10,6 +10,7 @@
 mod app;
 mod args;
 pub mod client;
+mod config;
 mod daemon;
 mod env;
 mod init;

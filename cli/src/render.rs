@@ -104,12 +104,26 @@ pub fn relative(then: u64, now: u64) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
+/// "2026-11-30 15:24 UTC (3 hours ago)".
+pub fn date(then: u64, now: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(then);
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    let text = text.trim_end_matches('Z').replacen('T', " ", 1);
+    format!("{text} UTC ({})", relative(then, now))
+}
+
 fn short(hash: &InfoHash) -> String {
     hash.to_hex()[..12].to_owned()
 }
 
-fn author(record: &RecordJson) -> String {
-    record.author.to_z32()[..12].to_owned()
+/// The author's key prefix, after their display name when known: a name
+/// is only a claim, so the key that signed stays beside it.
+fn author(record: &RecordJson, name: Option<&str>) -> String {
+    let key = &record.author.to_z32()[..12];
+    match name {
+        Some(name) => format!("{} ({key})", clean(&one_line(name))),
+        None => key.to_owned(),
+    }
 }
 
 fn wrap(text: &str, width: usize, indent: &str) -> String {
@@ -172,7 +186,7 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
             "     {}{reads} · {} · by {}{} · {} · {}",
             plural(item.seeders as usize, "seeder", "seeders"),
             plural(item.comments, "comment", "comments"),
-            author(r),
+            author(r, item.author_name.as_deref()),
             community,
             relative(r.created, feed.now),
             short(&r.infohash),
@@ -195,7 +209,14 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
     out
 }
 
-fn record_block(record: &RecordJson, seeders: u32, now: u64, indent: &str, style: Style) -> String {
+fn record_block(
+    record: &RecordJson,
+    name: Option<&str>,
+    seeders: u32,
+    now: u64,
+    indent: &str,
+    style: Style,
+) -> String {
     let mut out = String::new();
     if let Some(title) = &record.title {
         out.push_str(&format!("{indent}{}\n", style.bold(&one_line(title))));
@@ -203,7 +224,7 @@ fn record_block(record: &RecordJson, seeders: u32, now: u64, indent: &str, style
     out.push_str(&style.dim(&format!(
         "{indent}{} · by {} · {} · {}",
         plural(seeders as usize, "seeder", "seeders"),
-        author(record),
+        author(record, name),
         relative(record.created, now),
         short(&record.infohash),
     )));
@@ -218,7 +239,15 @@ fn record_block(record: &RecordJson, seeders: u32, now: u64, indent: &str, style
 
 /// A thread for people: the post, then its comments indented by depth.
 pub fn thread_text(thread: &ThreadJson, now: u64, style: Style) -> String {
-    let mut out = record_block(&thread.post.record, thread.post.seeders, now, "", style);
+    let post = &thread.post;
+    let mut out = record_block(
+        &post.record,
+        post.author_name.as_deref(),
+        post.seeders,
+        now,
+        "",
+        style,
+    );
     out.push_str(&format!(
         "\n{}\n",
         plural(thread.comments.len(), "comment", "comments")
@@ -227,6 +256,7 @@ pub fn thread_text(thread: &ThreadJson, now: u64, style: Style) -> String {
         out.push('\n');
         out.push_str(&record_block(
             &comment.record,
+            comment.author_name.as_deref(),
             comment.seeders,
             now,
             &"  ".repeat(comment.depth),

@@ -6,7 +6,7 @@
 //! is not ours; it stops cleanly on SIGTERM, at once on a second signal,
 //! and resumes after `kill -9`.
 //!
-//! `UPSEED_SOAK_SECS` sets the length of the soak (default 100 s).
+//! `UPSEED_TEST_SOAK_SECS` sets the length of the soak (default 100 s).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
@@ -190,7 +190,7 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
         return;
     }
     let soak = Duration::from_secs(
-        std::env::var("UPSEED_SOAK_SECS")
+        std::env::var("UPSEED_TEST_SOAK_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(100)

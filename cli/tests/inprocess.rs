@@ -27,6 +27,7 @@ fn run_with(home: &Path, client: &FakeClient, stdin: &[u8], args: &[&str]) -> Ra
         vars: Vars::default().with("UPSEED_DHT_ENABLED", "false"),
         stdin: Box::new(std::io::Cursor::new(stdin.to_vec())),
         stdin_tty: false,
+        prompt_hidden: false,
         out,
         out_tty: false,
         err,
@@ -231,10 +232,316 @@ fn errors_map_to_their_exit_codes_in_process() {
     assert_eq!(ran.code, 1);
     assert!(
         ran.err
-            .contains("no known post or comment starts with `abcdef`"),
+            .contains("no post or comment in your store starts with `abcdef`")
+            && ran.err.contains("magnet link"),
         "{}",
         ran.err
     );
+}
+
+/// Runs with extra environment variables.
+fn run_vars(home: &Path, client: &FakeClient, vars: &[(&str, &str)], args: &[&str]) -> Ran {
+    let (out, out_buf) = Stream::buffer();
+    let (err, err_buf) = Stream::buffer();
+    let mut all = Vars::default().with("UPSEED_DHT_ENABLED", "false");
+    for (name, value) in vars {
+        all = all.with(name, value);
+    }
+    let mut env = Env {
+        vars: all,
+        stdin: Box::new(std::io::Cursor::new(Vec::new())),
+        stdin_tty: false,
+        prompt_hidden: false,
+        out,
+        out_tty: false,
+        err,
+        err_tty: false,
+        client: Some(client.clone()),
+    };
+    let config = home.join("config.toml");
+    let mut argv = vec!["upseed", "--config", config.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    let code = run_in(&mut env, argv);
+    let text = |b: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
+        String::from_utf8(b.lock().unwrap().clone()).unwrap()
+    };
+    Ran {
+        code,
+        out: text(&out_buf),
+        err: text(&err_buf),
+    }
+}
+
+#[test]
+fn every_command_reads_the_config_the_same_way() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    // A broken override or file fails feed as it fails post: 78.
+    for (name, value) in [
+        ("UPSEED_DHT_ENABLED", "maybe"),
+        ("UPSEED_CLIENT_URL", "5"),
+        ("UPSEED_DAEMON_SYNC_EVERY", "0s"),
+    ] {
+        for args in [
+            &["feed", "--community", "rust"][..],
+            &["post", "x"],
+            &["status"],
+        ] {
+            let ran = run_vars(home.path(), &client, &[(name, value)], args);
+            assert_eq!(ran.code, 78, "{name} {args:?}: {}", ran.err);
+            assert!(ran.err.contains(name), "{name} {args:?}: {}", ran.err);
+        }
+    }
+    let config = home.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("bootstrap = []", "bootstrap = \"127.0.0.1:9\""),
+    )
+    .unwrap();
+    let ran = run(home.path(), &client, &["feed", "--community", "rust"]);
+    assert_eq!(ran.code, 78, "{}", ran.err);
+    std::fs::write(&config, &text).unwrap();
+
+    // A misspelled variable is named, with the likely one.
+    let ran = run_vars(
+        home.path(),
+        &client,
+        &[("UPSEED_DAEMON_SYNCEVERY", "5m")],
+        &["feed"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.err);
+    assert!(
+        ran.err
+            .contains("UPSEED_DAEMON_SYNCEVERY is not a variable upseed reads")
+            && ran.err.contains("did you mean UPSEED_DAEMON_SYNC_EVERY"),
+        "{}",
+        ran.err
+    );
+    let quiet = run_vars(
+        home.path(),
+        &client,
+        &[("UPSEED_DAEMON_SYNCEVERY", "5m")],
+        &["-q", "feed"],
+    );
+    assert_eq!(quiet.err, "", "-q says nothing but errors");
+
+    // `config show`: each value and its source, no secret.
+    let shown = ok(run_vars(
+        home.path(),
+        &client,
+        &[
+            ("UPSEED_DAEMON_SYNC_EVERY", "5m"),
+            ("UPSEED_CLIENT_PASSWORD", "hunter2-secret"),
+        ],
+        &["config", "show"],
+    ));
+    assert!(
+        shown
+            .out
+            .lines()
+            .any(|l| l.starts_with("sync_every = \"5m\"") && l.contains("UPSEED_DAEMON_SYNC_EVERY")),
+        "{}",
+        shown.out
+    );
+    assert!(
+        shown
+            .out
+            .lines()
+            .any(|l| l.starts_with("gc_every = \"6h\"") && l.contains("# config file")),
+        "{}",
+        shown.out
+    );
+    assert!(
+        shown
+            .out
+            .contains("# password: the password from UPSEED_CLIENT_PASSWORD (not shown)")
+    );
+    assert!(!shown.out.contains("hunter2"), "{}", shown.out);
+    let json = ok(run(home.path(), &client, &["config", "show", "--json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json.out).unwrap();
+    let setting = doc["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "daemon.fetch_timeout")
+        .unwrap();
+    assert_eq!(setting["env"], "UPSEED_DAEMON_FETCH_TIMEOUT");
+    assert_eq!(setting["source"]["from"], "file");
+    assert_eq!(doc["password"]["from"], "none");
+
+    // --window with a sort that has none is refused.
+    let ran = run(
+        home.path(),
+        &client,
+        &["feed", "--sort", "hot", "--window", "week"],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.err);
+    assert!(
+        ran.err.contains("--window applies to --sort top"),
+        "{}",
+        ran.err
+    );
+    ok(run(
+        home.path(),
+        &client,
+        &["feed", "--sort", "top", "--window", "week"],
+    ));
+}
+
+#[test]
+fn a_refused_password_is_not_sent_again_by_later_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let wrong = [("UPSEED_CLIENT_PASSWORD", "wrong")];
+    client.set_refusing(true);
+    let first = run_vars(home.path(), &client, &wrong, &["sync"]);
+    assert_eq!(first.code, 77, "{}", first.err);
+    assert!(
+        first
+            .err
+            .contains("with the password from UPSEED_CLIENT_PASSWORD")
+            && first
+                .err
+                .contains("set the right password in UPSEED_CLIENT_PASSWORD"),
+        "{}",
+        first.err
+    );
+    let calls = upseed_core::TorrentClient::requests_sent(&client);
+    for _ in 0..5 {
+        let again = run_vars(home.path(), &client, &wrong, &["sync"]);
+        assert_eq!(again.code, 77, "{}", again.err);
+        assert!(again.err.contains("it was refused at"), "{}", again.err);
+    }
+    assert_eq!(
+        upseed_core::TorrentClient::requests_sent(&client),
+        calls,
+        "later runs send nothing"
+    );
+    // Another password is tried at once.
+    client.set_refusing(false);
+    ok(run_vars(
+        home.path(),
+        &client,
+        &[("UPSEED_CLIENT_PASSWORD", "right")],
+        &["sync"],
+    ));
+    // No password at all names that as the source.
+    client.set_refusing(true);
+    let none = run(home.path(), &client, &["sync"]);
+    assert_eq!(none.code, 77, "{}", none.err);
+    assert!(none.err.contains("no password"), "{}", none.err);
+    // A password file names its path.
+    let file = home.path().join("pw");
+    std::fs::write(&file, "wrong\n").unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let ran = run_vars(
+        home.path(),
+        &client,
+        &[("UPSEED_CLIENT_PASSWORD_FILE", file.to_str().unwrap())],
+        &["sync"],
+    );
+    assert_eq!(ran.code, 77, "{}", ran.err);
+    assert!(
+        ran.err
+            .contains(&format!("the password in {}", file.display())),
+        "{}",
+        ran.err
+    );
+}
+
+#[test]
+fn init_asks_for_everything_and_tests_the_login() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    let answers =
+        "qbittorrent\nhttp://127.0.0.1:8080/\n\nsecret pass\nhttp://127.0.0.1:6969/announce\n";
+    let (out, _) = Stream::buffer();
+    let (err, err_buf) = Stream::buffer();
+    let mut env = Env {
+        vars: Vars::default().with("UPSEED_DHT_ENABLED", "false"),
+        stdin: Box::new(std::io::Cursor::new(answers.as_bytes().to_vec())),
+        stdin_tty: true,
+        prompt_hidden: false,
+        out,
+        out_tty: false,
+        err,
+        err_tty: false,
+        client: Some(client.clone()),
+    };
+    let config = home.path().join("config.toml");
+    let code = run_in(
+        &mut env,
+        ["upseed", "--config", config.to_str().unwrap(), "init"],
+    );
+    let err = String::from_utf8(err_buf.lock().unwrap().clone()).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Web UI user name [admin]"), "{err}");
+    assert!(err.contains("logged in to qBittorrent"), "{err}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("username = \"admin\""), "{text}");
+    assert!(
+        text.contains("urls = [\"http://127.0.0.1:6969/announce\"]"),
+        "{text}"
+    );
+    let password = home.path().join("client-password");
+    assert!(text.contains(&format!("password_file = \"{}\"", password.display())));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&password).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(&password).unwrap(), "secret pass\n");
+    assert!(!text.contains("secret pass"));
+
+    // A refused login writes no config, and removes the password it saved.
+    let home = tempfile::tempdir().unwrap();
+    client.set_refusing(true);
+    let (out, _) = Stream::buffer();
+    let (err, err_buf) = Stream::buffer();
+    let mut env = Env {
+        vars: Vars::default().with("UPSEED_DHT_ENABLED", "false"),
+        stdin: Box::new(std::io::Cursor::new(answers.as_bytes().to_vec())),
+        stdin_tty: true,
+        prompt_hidden: false,
+        out,
+        out_tty: false,
+        err,
+        err_tty: false,
+        client: Some(client.clone()),
+    };
+    let config = home.path().join("config.toml");
+    let code = run_in(
+        &mut env,
+        ["upseed", "--config", config.to_str().unwrap(), "init"],
+    );
+    let err = String::from_utf8(err_buf.lock().unwrap().clone()).unwrap();
+    assert_eq!(code, 77, "{err}");
+    assert!(err.contains("no config was written"), "{err}");
+    assert!(!config.exists() && !home.path().join("client-password").exists());
+
+    // A password file others can read is refused before anything is written.
+    let file = home.path().join("readable");
+    std::fs::write(&file, "pw\n").unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    client.set_refusing(false);
+    let ran = run(
+        home.path(),
+        &client,
+        &[
+            "init",
+            "--client",
+            "qbittorrent",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(ran.code, 0);
+    assert!(ran.err.contains("chmod 600"), "{}", ran.err);
+    assert!(!config.exists());
 }
 
 /// The in-process run prints exactly what the binary prints.
@@ -289,4 +596,104 @@ fn in_process_output_is_the_binarys() {
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn names_dates_exports_and_threads_fetched_by_magnet() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    ok(run(home.path(), &client, &["profile", "--name", "alice"]));
+    let posted = ok(run(
+        home.path(),
+        &client,
+        &["post", "--title", "named", "hi"],
+    ));
+    let hash = posted.out.lines().next().unwrap().to_owned();
+    let key = ok(run(home.path(), &client, &["key", "show"])).out;
+    let feed = ok(run(home.path(), &client, &["feed"]));
+    assert!(
+        feed.out
+            .contains(&format!("by alice ({})", &key.trim()[..12])),
+        "{}",
+        feed.out
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["feed", "--json"])).out).unwrap();
+    assert_eq!(json["items"][0]["author_name"], "alice");
+    let thread = ok(run(home.path(), &client, &["thread", &hash]));
+    assert!(thread.out.contains("by alice ("), "{}", thread.out);
+
+    // Dates, not unix seconds.
+    let shown = ok(run(home.path(), &client, &["show", &hash]));
+    let created = shown
+        .out
+        .lines()
+        .find(|l| l.starts_with("created"))
+        .unwrap();
+    assert!(created.contains(" UTC (just now)"), "{created}");
+    assert!(created.contains("-"), "{created}");
+
+    // Export writes the .torrent and the text, which inspect accepts.
+    let out = home.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let exported = ok(run(
+        home.path(),
+        &client,
+        &["export", &hash[..10], "--dir", out.to_str().unwrap()],
+    ));
+    let mut lines = exported.out.lines();
+    let (torrent, body) = (lines.next().unwrap(), lines.next().unwrap());
+    assert!(torrent.ends_with(&format!("{hash}.torrent")), "{torrent}");
+    let inspected = ok(run(
+        home.path(),
+        &client,
+        &["inspect", torrent, "--body", body, "--json"],
+    ));
+    let doc: serde_json::Value = serde_json::from_str(&inspected.out).unwrap();
+    assert_eq!(doc["infohash"], hash.as_str());
+    assert_eq!(doc["body"], "hi");
+    // Again: the same files are there, so nothing changes; another file is never replaced.
+    ok(run(
+        home.path(),
+        &client,
+        &["export", &hash, "--dir", out.to_str().unwrap()],
+    ));
+    std::fs::write(body, "not mine").unwrap();
+    let refused = run(
+        home.path(),
+        &client,
+        &["export", &hash, "--dir", out.to_str().unwrap()],
+    );
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.err.contains("another file is already there"),
+        "{}",
+        refused.err
+    );
+    assert_eq!(std::fs::read_to_string(body).unwrap(), "not mine");
+
+    // A thread not yet stored is fetched from its magnet link.
+    let stranger = SecretKey::generate().unwrap();
+    let post = PostDraft::new("a thread from elsewhere")
+        .unwrap()
+        .sign(&stranger, upseed_node::now())
+        .unwrap();
+    client.offer(&post.torrent_bytes::<&str>(&[]), b"a thread from elsewhere");
+    let magnet = format!("magnet:?xt=urn:btih:{}", post.infohash());
+    let thread = ok(run(home.path(), &client, &["thread", &magnet]));
+    assert!(
+        thread.out.contains("a thread from elsewhere"),
+        "{}",
+        thread.out
+    );
+
+    // Prefixes: none matches, or several do.
+    let none = run(home.path(), &client, &["show", "ffffff"]);
+    assert!(
+        none.err
+            .contains("full 40-digit infohash or the magnet link"),
+        "{}",
+        none.err
+    );
 }

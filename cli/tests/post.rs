@@ -143,7 +143,7 @@ fn config_problems_exit_78_and_binary_text_is_refused() {
     let init = upseed(
         home.path(),
         "",
-        &["init", "--client", "transmission", "--force"],
+        &["init", "--client", "transmission", "--force", "--offline"],
     );
     assert!(init.status.success(), "{}", text(&init.stderr));
     let mut child = Command::new(env!("CARGO_BIN_EXE_upseed"))

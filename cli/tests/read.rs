@@ -1,7 +1,7 @@
 //! Feeds and threads from a fixed store, as people and programs see them;
 //! and the committed JSON Schemas of those documents.
 //!
-//! After a deliberate change to the JSON shapes, run `UPSEED_BLESS=1 cargo
+//! After a deliberate change to the JSON shapes, run `UPSEED_TEST_BLESS=1 cargo
 //! test -p upseed --test read` and commit `docs/schema/`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -135,13 +135,13 @@ fn check_schema(name: &str, schema: schemars::Schema) {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../docs/schema/{name}.schema.json"));
     let mut current = serde_json::to_string_pretty(&schema).unwrap();
     current.push('\n');
-    if std::env::var_os("UPSEED_BLESS").is_some() {
+    if std::env::var_os("UPSEED_TEST_BLESS").is_some() {
         std::fs::write(&path, &current).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == current,
-        "{} is stale; run `UPSEED_BLESS=1 cargo test -p upseed --test read` and commit it",
+        "{} is stale; run `UPSEED_TEST_BLESS=1 cargo test -p upseed --test read` and commit it",
         path.display()
     );
 }

@@ -12,7 +12,7 @@ use upseed_core::retention::FadePolicy;
 use upseed_core::{InfoHash, PostDraft, SecretKey};
 use upseed_node::store::{Store, SwarmCount, Vote};
 
-const CHILD: &str = "UPSEED_CRASH_TEST_STORE";
+const CHILD: &str = "UPSEED_TEST_CRASH_STORE";
 
 /// The child: writes until killed, acknowledging each commit on stdout.
 fn write_forever(path: &str) -> ! {

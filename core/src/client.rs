@@ -258,14 +258,16 @@ pub enum ClientError {
         hint: &'static str,
     },
     /// The username or password was refused. Not retried, so as not to provoke a ban.
-    #[error(
-        "{client} at {url} refused the username or password; fix them in the upseed config (upseed does not retry a refused password, to avoid a ban)"
-    )]
+    #[error("{client} at {url} refused {credentials}; {fix}")]
     Unauthorized {
         /// Which client.
         client: ClientKind,
         /// The URL.
         url: String,
+        /// What was sent, and where it came from (never the password).
+        credentials: String,
+        /// What to do.
+        fix: String,
     },
     /// The client banned our IP after failed logins.
     #[error(
@@ -331,6 +333,18 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// The client refused the credentials an adapter was given: the
+    /// message names no source, which only the caller knows (see
+    /// [`ClientError::Unauthorized`]).
+    pub fn unauthorized(client: ClientKind, url: &str) -> Self {
+        Self::Unauthorized {
+            client,
+            url: redact_url(url),
+            credentials: "the username or password".into(),
+            fix: "fix them in the upseed config (upseed does not retry a refused password, to avoid a ban)".into(),
+        }
+    }
+
     /// The client did not answer: `error` is the transport's error, whose
     /// whole chain of causes goes into the message.
     pub fn unreachable(

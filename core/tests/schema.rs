@@ -1,6 +1,6 @@
 //! The committed JSON Schema of the record's JSON form must match the code.
 //!
-//! After a deliberate change, run `UPSEED_BLESS=1 cargo test -p upseed-core
+//! After a deliberate change, run `UPSEED_TEST_BLESS=1 cargo test -p upseed-core
 //! --test schema` and commit `docs/schema/record.schema.json`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,13 +11,13 @@ use std::path::Path;
 fn committed_schema_is_current() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schema/record.schema.json");
     let current = upseed_core::record_schema();
-    if std::env::var_os("UPSEED_BLESS").is_some() {
+    if std::env::var_os("UPSEED_TEST_BLESS").is_some() {
         std::fs::write(&path, &current).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == current,
-        "{} is stale; run `UPSEED_BLESS=1 cargo test -p upseed-core --test schema` and commit it",
+        "{} is stale; run `UPSEED_TEST_BLESS=1 cargo test -p upseed-core --test schema` and commit it",
         path.display()
     );
     insta::assert_snapshot!("record-schema", current);

@@ -13,6 +13,7 @@ use std::time::Duration;
 use upseed_core::{InfoHash, Magnet, SecretKey, TorrentClient};
 
 use crate::config::{Config, Home, Vars};
+use crate::credentials::Guarded;
 use crate::dht::Dht;
 use crate::doctor::Check;
 use crate::events::{Events, Warning};
@@ -30,9 +31,11 @@ pub struct Node<C> {
     pub(crate) home: Home,
     pub(crate) vars: Vars,
     config: OnceLock<Config>,
-    client: OnceLock<C>,
+    client: OnceLock<Guarded<C>>,
     connect: Connect<C>,
     pub(crate) events: Events,
+    /// Joining the DHT failed once: this node does not try again.
+    dht_failed: std::sync::atomic::AtomicBool,
 }
 
 impl<C> std::fmt::Debug for Node<C> {
@@ -61,6 +64,7 @@ impl<C: TorrentClient> Node<C> {
             client: OnceLock::new(),
             connect: Box::new(connect),
             events: Events::none(),
+            dht_failed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -100,12 +104,21 @@ impl<C: TorrentClient> Node<C> {
         self.config().ok()
     }
 
-    /// The client, built on first use.
-    pub fn client(&self) -> Result<&C, Error> {
+    /// The client, built on first use, unless its credentials were
+    /// refused before (by this run or an earlier one: see
+    /// [`crate::credentials`]).
+    pub fn client(&self) -> Result<&Guarded<C>, Error> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
-        let client = (self.connect)(self.config()?, &self.vars)?;
+        let config = self.config()?;
+        let checked = crate::credentials::check(
+            config,
+            config.password(&self.vars)?,
+            config.password_source(&self.vars),
+            &self.home.store,
+        )?;
+        let client = checked.guard((self.connect)(config, &self.vars)?, self.home.store.clone());
         Ok(self.client.get_or_init(|| client))
     }
 
@@ -149,19 +162,33 @@ impl<C: TorrentClient> Node<C> {
         if reference.len() < 6 || !reference.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(Error::BadReference(reference.to_owned()));
         }
-        match store.find_prefix(reference, 2)?.as_slice() {
+        match store
+            .find_prefix(reference, crate::error::AMBIGUOUS_SHOWN + 1)?
+            .as_slice()
+        {
             [hash] => Ok(*hash),
             [] => Err(Error::NoMatch(reference.to_owned())),
-            _ => Err(Error::Ambiguous(reference.to_owned())),
+            matches => Err(Error::Ambiguous {
+                prefix: reference.to_owned(),
+                matches: matches.to_vec(),
+            }),
         }
     }
 
     /// Joins the DHT when `[dht]` enables it; a failure is a warning, since
     /// every use case works without it.
+    ///
+    /// A failed join is not tried again by the same node, and warns once.
     pub(crate) async fn join_dht(&self) -> Option<Dht> {
+        use std::sync::atomic::Ordering;
         let config = self.config().ok()?;
+        if self.dht_failed.load(Ordering::Relaxed) {
+            return None;
+        }
         Dht::join(&config.dht).await.unwrap_or_else(|e| {
-            self.events.warn(Warning::DhtUnreachable(e.to_string()));
+            if !self.dht_failed.swap(true, Ordering::Relaxed) {
+                self.events.warn(Warning::DhtUnreachable(e.to_string()));
+            }
             None
         })
     }

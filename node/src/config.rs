@@ -20,6 +20,45 @@ use std::time::Duration;
 use upseed_core::retention::{FadePolicy, SeedPolicy};
 use upseed_core::{ClientKind, Password};
 
+use crate::settings::{self, Source};
+
+/// One setting as `upseed config show` prints it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Shown {
+    /// `section.key`.
+    pub key: String,
+    /// The environment variable that overrides it.
+    pub env: String,
+    /// The effective value; none when unset.
+    pub value: Option<toml::Value>,
+    /// Where the value came from.
+    pub source: Source,
+}
+
+/// Where the client password comes from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "from", content = "path", rename_all = "snake_case")]
+pub enum PasswordSource {
+    /// Nowhere: none is set.
+    None,
+    /// `UPSEED_CLIENT_PASSWORD`.
+    Env,
+    /// The password file at this path.
+    File(PathBuf),
+}
+
+impl fmt::Display for PasswordSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str(
+                "no password (neither UPSEED_CLIENT_PASSWORD nor [client] password_file is set)",
+            ),
+            Self::Env => f.write_str("the password from UPSEED_CLIENT_PASSWORD"),
+            Self::File(path) => write!(f, "the password in {}", path.display()),
+        }
+    }
+}
+
 /// The config is missing or wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -61,10 +100,10 @@ pub enum ConfigError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A setting no schedule can use.
-    #[error("[{key}] = {value} {why}; write a duration such as `15m`, `6h` or `30days`")]
+    #[error("{key} = {value} {why}; write a duration such as `15m`, `6h` or `30days`")]
     Invalid {
-        /// The setting, as `section.key`.
-        key: &'static str,
+        /// The setting, as `[section.key]`, or the variable that set it.
+        key: String,
         /// Its value, in seconds.
         value: String,
         /// What is wrong with it.
@@ -137,6 +176,11 @@ impl Vars {
     pub fn get(&self, name: &str) -> Option<String> {
         self.0.get(name).filter(|v| !v.is_empty()).cloned()
     }
+
+    /// The names set, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
 }
 
 /// The files of one upseed user.
@@ -190,7 +234,7 @@ impl Home {
 
 /// `[client]`: which client, where, and as whom. `Debug` hides any
 /// password in the URL.
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSection {
     /// `qbittorrent` or `transmission`.
@@ -223,7 +267,7 @@ fn default_category() -> String {
 }
 
 /// `[posts]`: where bodies are written and downloads land, as upseed sees them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostsSection {
     /// Where upseed writes the bodies of our posts and comments.
@@ -233,7 +277,7 @@ pub struct PostsSection {
 }
 
 /// `[paths]`: the client sees our folders under another prefix.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PathsSection {
     /// The prefix as upseed sees it.
@@ -243,7 +287,7 @@ pub struct PathsSection {
 }
 
 /// `[trackers]`: announce URLs put in every torrent and magnet.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrackersSection {
     /// Announce URLs, in order of preference.
@@ -270,7 +314,7 @@ impl Default for TrackersSection {
 }
 
 /// `[retention]`: when posts nobody seeds leave the feeds, then the store.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionSection {
     /// Refreshes in a row that must count no seeder before a post fades.
@@ -306,7 +350,7 @@ impl RetentionSection {
 }
 
 /// `[seeding]`: how much of other people's work the user keeps seeding.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SeedingSection {
     /// The most torrents to seed, your own posts and pins included.
@@ -337,7 +381,7 @@ impl SeedingSection {
 }
 
 /// `[daemon]`: what `upseed daemon` does, and how often.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DaemonSection {
     /// How often to refresh counts and discover posts (and then apply the rules).
@@ -378,7 +422,7 @@ impl Default for DaemonSection {
 }
 
 /// `[[daemon.seed_top]]`: seed the best `count` posts of a window.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedTopRule {
     /// Only this community; every community when absent.
@@ -393,7 +437,7 @@ pub struct SeedTopRule {
 }
 
 /// `[daemon.rescue]`: seed posts you have read before they fade.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RescueRule {
     /// Rescue posts with fewer seeders than this.
@@ -406,7 +450,7 @@ pub struct RescueRule {
 }
 
 /// `[dht]`: the mainline DHT, where outboxes and boards live.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DhtSection {
     /// Use the DHT to publish and discover posts.
@@ -434,7 +478,7 @@ impl Default for DhtSection {
 }
 
 /// `[daemon.seed_followed]`: seed what the authors you follow write.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FollowedRule {
     /// Only log what the rule would seed.
@@ -443,7 +487,7 @@ pub struct FollowedRule {
 }
 
 /// The whole config.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The client.
@@ -473,17 +517,99 @@ pub struct Config {
 impl Config {
     /// Reads the file at `path`, then applies the overrides in `vars`.
     pub fn load(path: &Path, vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(Self::load_table(path, vars)?.0)
+    }
+
+    /// The config at `path` with the overrides in `vars`, and the file's
+    /// own table, from which [`Config::shown`] tells where each value
+    /// came from.
+    pub fn load_table(path: &Path, vars: &Vars) -> Result<(Self, toml::Table), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        let mut config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let parse = |source| ConfigError::Parse {
             path: path.to_owned(),
             source,
+        };
+        // Read from the text first, so the file's own errors name their line.
+        let mut config: Self = toml::from_str(&text).map_err(parse)?;
+        let file: toml::Table = toml::from_str(&text).map_err(parse)?;
+        let overrides = settings::overrides(vars)?;
+        if !overrides.is_empty() {
+            let with = |overrides: &[settings::Override]| {
+                let mut table = file.clone();
+                for o in overrides {
+                    settings::apply(&mut table, &o.setting, o.value.clone());
+                }
+                toml::Value::Table(table).try_into::<Self>()
+            };
+            config = match with(&overrides) {
+                Ok(config) => config,
+                Err(error) => {
+                    // Name the variable: the first one that fails alone.
+                    let culprit = overrides
+                        .iter()
+                        .find(|o| with(std::slice::from_ref(o)).is_err())
+                        .unwrap_or(&overrides[0]);
+                    return Err(ConfigError::Env {
+                        name: culprit.name.clone(),
+                        value: culprit.text.clone(),
+                        what: "a valid value for this setting",
+                        source: Box::new(error),
+                    });
+                }
+            };
+        }
+        config.check().map_err(|error| match error {
+            // Name the variable when the value came from one.
+            ConfigError::Invalid { key, value, why } => {
+                let from = overrides
+                    .iter()
+                    .find(|o| format!("[{}]", o.setting.path()) == key);
+                ConfigError::Invalid {
+                    key: from.map_or(key, |o| o.name.clone()),
+                    value,
+                    why,
+                }
+            }
+            other => other,
         })?;
-        config.apply_env(vars)?;
-        config.check()?;
-        Ok(config)
+        Ok((config, file))
+    }
+
+    /// Every setting's effective value, and where it came from. The
+    /// client URL's password, if any, is redacted.
+    pub fn shown(&self, file: &toml::Table, vars: &Vars) -> Vec<Shown> {
+        let effective = toml::Table::try_from(self).unwrap_or_default();
+        settings::sources(file, vars)
+            .into_iter()
+            .map(|(setting, source)| {
+                let mut value = settings::value_at(&effective, &setting).cloned();
+                if setting.path() == "client.url" {
+                    value = Some(toml::Value::String(upseed_core::redact_url(
+                        self.client.url.as_str(),
+                    )));
+                }
+                Shown {
+                    key: setting.path(),
+                    env: setting.env_name(),
+                    value,
+                    source,
+                }
+            })
+            .collect()
+    }
+
+    /// Where the client password comes from, given `vars`.
+    pub fn password_source(&self, vars: &Vars) -> PasswordSource {
+        if vars.get("UPSEED_CLIENT_PASSWORD").is_some() {
+            PasswordSource::Env
+        } else if let Some(file) = &self.client.password_file {
+            PasswordSource::File(file.clone())
+        } else {
+            PasswordSource::None
+        }
     }
 
     /// Refuses settings no schedule can use: a duration over 100 years, an
@@ -508,89 +634,10 @@ impl Config {
                 continue;
             };
             return Err(ConfigError::Invalid {
-                key,
+                key: format!("[{key}]"),
                 value: format!("{}s", value.as_secs()),
                 why,
             });
-        }
-        Ok(())
-    }
-
-    fn apply_env(&mut self, vars: &Vars) -> Result<(), ConfigError> {
-        let env = |name: &str| vars.get(name);
-        if let Some(kind) = env("UPSEED_CLIENT_KIND") {
-            self.client.kind = parse_kind(&kind)?;
-        }
-        if let Some(url) = env("UPSEED_CLIENT_URL") {
-            self.client.url = url.parse().map_err(|e| ConfigError::Env {
-                name: "UPSEED_CLIENT_URL".into(),
-                value: url.clone(),
-                what: "a URL",
-                source: Box::new(e),
-            })?;
-        }
-        if let Some(user) = env("UPSEED_CLIENT_USERNAME") {
-            self.client.username = Some(user);
-        }
-        if let Some(file) = env("UPSEED_CLIENT_PASSWORD_FILE") {
-            self.client.password_file = Some(file.into());
-        }
-        if let Some(category) = env("UPSEED_CLIENT_CATEGORY") {
-            self.client.category = category;
-        }
-        if let Some(dir) = env("UPSEED_POSTS_DIR") {
-            self.posts.dir = dir.into();
-        }
-        if let Some(dir) = env("UPSEED_POSTS_DOWNLOADS") {
-            self.posts.downloads = dir.into();
-        }
-        if let Some(local) = env("UPSEED_PATHS_LOCAL") {
-            self.paths.local = Some(local.into());
-        }
-        if let Some(remote) = env("UPSEED_PATHS_REMOTE") {
-            self.paths.remote = Some(remote);
-        }
-        if let Some(urls) = env("UPSEED_TRACKERS_URLS") {
-            self.trackers.urls = list(&urls);
-        }
-        if let Some(nodes) = env("UPSEED_DHT_BOOTSTRAP") {
-            self.dht.bootstrap = list(&nodes);
-        }
-        set_parsed(
-            vars,
-            "UPSEED_TRACKERS_FULL_SCRAPE",
-            "`true` or `false`",
-            &mut self.trackers.full_scrape,
-        )?;
-        set_parsed(
-            vars,
-            "UPSEED_DHT_ENABLED",
-            "`true` or `false`",
-            &mut self.dht.enabled,
-        )?;
-        set_parsed(
-            vars,
-            "UPSEED_RETENTION_FADE_AFTER_REFRESHES",
-            "a whole number",
-            &mut self.retention.fade_after_refreshes,
-        )?;
-        set_parsed(
-            vars,
-            "UPSEED_SEEDING_MAX_TORRENTS",
-            "a whole number",
-            &mut self.seeding.max_torrents,
-        )?;
-        for (name, target) in [
-            ("UPSEED_RETENTION_GRACE", &mut self.retention.grace),
-            ("UPSEED_RETENTION_KEEP", &mut self.retention.keep),
-            (
-                "UPSEED_SEEDING_UPVOTE_MAX_AGE",
-                &mut self.seeding.upvote_max_age,
-            ),
-        ] {
-            if let Some(d) = env(name) {
-                *target = duration(name, &d)?;
-            }
         }
         Ok(())
     }
@@ -651,46 +698,6 @@ impl Config {
     }
 }
 
-/// A comma-separated list, blanks dropped.
-fn list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty())
-        .collect()
-}
-
-/// Sets `target` from the environment variable `name`, when set; `what`
-/// names the values it takes, for the error.
-fn set_parsed<T: std::str::FromStr>(
-    vars: &Vars,
-    name: &str,
-    what: &'static str,
-    target: &mut T,
-) -> Result<(), ConfigError>
-where
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    if let Some(text) = vars.get(name) {
-        *target = text.parse().map_err(|e| ConfigError::Env {
-            name: name.to_owned(),
-            value: text.clone(),
-            what,
-            source: Box::new(e),
-        })?;
-    }
-    Ok(())
-}
-
-/// A duration such as `36h` or `30days` from the environment variable `name`.
-fn duration(name: &str, text: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(text).map_err(|e| ConfigError::Env {
-        name: name.to_owned(),
-        value: text.to_owned(),
-        what: "a duration; write one such as `36h` or `30days`",
-        source: Box::new(e),
-    })
-}
-
 /// A duration as the config writes it: whole days, hours, minutes or
 /// seconds, such as `90days` or `36h`, which `humantime` reads back.
 pub fn duration_text(d: Duration) -> String {
@@ -708,6 +715,14 @@ pub fn duration_text(d: Duration) -> String {
 fn duration_string(d: Duration) -> String {
     toml_string(&duration_text(d))
 }
+
+/// Well-known open trackers, which `upseed init` offers as the default.
+pub const OPEN_TRACKERS: &[&str] = &[
+    "udp://tracker.opentrackr.org:1337/announce",
+    "udp://open.stealth.si:80/announce",
+    "udp://tracker.torrent.eu.org:451/announce",
+    "udp://exodus.desync.com:6969/announce",
+];
 
 /// `qbittorrent` or `transmission`.
 pub fn parse_kind(text: &str) -> Result<ClientKind, ConfigError> {
@@ -751,7 +766,8 @@ pub fn template(config: &Config) -> String {
     format!(
         r#"# upseed configuration.
 # Any setting can be overridden by an environment variable UPSEED_<SECTION>_<KEY>,
-# for example UPSEED_CLIENT_URL.
+# for example UPSEED_CLIENT_URL or UPSEED_DAEMON_RESCUE_BELOW; lists are
+# comma-separated. `upseed config show` prints each value and where it came from.
 
 [client]
 # The BitTorrent client upseed drives: "qbittorrent" or "transmission".
@@ -839,6 +855,13 @@ fetch_limit = {fetch_limit}
 enabled = {dht_enabled}
 # Nodes to join through ("host:port"); empty uses the mainline defaults.
 bootstrap = [{dht_bootstrap}]
+# The local IPv4 address the DHT's UDP socket binds. Unset, it binds 0.0.0.0 (every
+# interface), as a DHT node must to be reachable; set "127.0.0.1" to keep it local.
+{dht_bind}
+# The local UDP port; 0 picks a free one at each start.
+port = {dht_port}
+# How long to wait for one DHT node's answer, in milliseconds.
+request_timeout_ms = {dht_timeout}
 "#,
         url = toml_string(config.client.url.as_str()),
         category = toml_string(&config.client.category),
@@ -857,6 +880,12 @@ bootstrap = [{dht_bootstrap}]
         fetch_timeout = duration_string(config.daemon.fetch_timeout),
         fetch_limit = config.daemon.fetch_limit,
         dht_enabled = config.dht.enabled,
+        dht_bind = config.dht.bind.map_or_else(
+            || "# bind = \"0.0.0.0\"".to_owned(),
+            |b| format!("bind = \"{b}\""),
+        ),
+        dht_port = config.dht.port,
+        dht_timeout = config.dht.request_timeout_ms,
         dht_bootstrap = config
             .dht
             .bootstrap
@@ -999,7 +1028,86 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let vars = Vars::default().with("UPSEED_RETENTION_KEEP", "1000years");
         let error = Config::load(&path, &vars).unwrap_err().to_string();
-        assert!(error.contains("retention.keep"), "{error}");
+        assert!(error.contains("UPSEED_RETENTION_KEEP"), "{error}");
+    }
+
+    #[test]
+    fn every_setting_is_overridden_by_its_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, template(&sample())).unwrap();
+        let vars = Vars::default()
+            .with("UPSEED_DAEMON_SYNC_EVERY", "5m")
+            .with("UPSEED_DAEMON_FETCH_TIMEOUT", "30s")
+            .with("UPSEED_DAEMON_RESCUE_BELOW", "3")
+            .with("UPSEED_DAEMON_RESCUE_BUDGET", "7")
+            .with("UPSEED_DHT_PORT", "6881")
+            .with("UPSEED_DHT_BOOTSTRAP", "127.0.0.1:1, 127.0.0.1:2")
+            .with(
+                "UPSEED_DAEMON_SEED_TOP",
+                r#"[{ window = "week", count = 4 }]"#,
+            )
+            .with("UPSEED_CLIENT_URL", "http://127.0.0.1:9/transmission/rpc");
+        let (config, file) = Config::load_table(&path, &vars).unwrap();
+        assert_eq!(config.daemon.sync_every, Duration::from_secs(300));
+        assert_eq!(config.daemon.fetch_timeout, Duration::from_secs(30));
+        let rescue = config.daemon.rescue.as_ref().unwrap();
+        assert_eq!((rescue.below, rescue.budget), (3, 7));
+        assert_eq!(config.dht.port, 6881);
+        assert_eq!(config.dht.bootstrap, ["127.0.0.1:1", "127.0.0.1:2"]);
+        assert_eq!(config.daemon.seed_top[0].count, 4);
+        let shown = config.shown(&file, &vars);
+        let source = |key: &str| &shown.iter().find(|s| s.key == key).unwrap().source;
+        assert_eq!(
+            source("daemon.sync_every"),
+            &Source::Env {
+                name: "UPSEED_DAEMON_SYNC_EVERY".into()
+            }
+        );
+        assert_eq!(source("daemon.gc_every"), &Source::File);
+        assert_eq!(source("daemon.seed_followed.dry_run"), &Source::Default);
+        assert_eq!(
+            shown
+                .iter()
+                .find(|s| s.key == "daemon.sync_every")
+                .unwrap()
+                .value,
+            Some(toml::Value::String("5m".into()))
+        );
+    }
+
+    #[test]
+    fn a_bad_override_names_its_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, template(&sample())).unwrap();
+        for (name, value) in [
+            ("UPSEED_CLIENT_URL", "not a url"),
+            ("UPSEED_DHT_ENABLED", "maybe"),
+            ("UPSEED_DAEMON_SYNC_EVERY", "soon"),
+            ("UPSEED_DHT_BIND", "everywhere"),
+        ] {
+            let vars = Vars::default()
+                .with("UPSEED_DHT_PORT", "6881")
+                .with(name, value);
+            let error = Config::load(&path, &vars).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::Env { .. }),
+                "{name}: {error:?}"
+            );
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_type_in_the_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let text = template(&sample()).replace("bootstrap = []", "bootstrap = \"127.0.0.1:9\"");
+        assert!(text.contains("127.0.0.1:9\""));
+        std::fs::write(&path, text).unwrap();
+        let error = Config::load(&path, &Vars::default()).unwrap_err();
+        assert!(matches!(error, ConfigError::Parse { .. }), "{error:?}");
     }
 
     #[test]

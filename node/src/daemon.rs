@@ -96,7 +96,7 @@ impl<C: TorrentClient> Node<C> {
 struct Daemon<'a, C> {
     node: &'a Node<C>,
     config: &'a Config,
-    client: &'a C,
+    client: &'a crate::credentials::Guarded<C>,
     steps: Vec<StepRecord>,
 }
 

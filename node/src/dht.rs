@@ -21,7 +21,7 @@ use crate::config::DhtSection;
 pub enum DhtError {
     /// No node answered.
     #[error(
-        "the DHT is unreachable: no node answered ({bootstrap}); check that this machine may send UDP, or set [dht] bootstrap"
+        "the DHT is unreachable: no node answered ({bootstrap}); check that this machine may send UDP, or set [dht] bootstrap; to work without the DHT, set [dht] enabled = false (or UPSEED_DHT_ENABLED=false)"
     )]
     Unreachable {
         /// The bootstrap nodes tried.

@@ -90,14 +90,24 @@ pub enum Error {
     #[error("`{0}` is not an infohash, a prefix of 6 or more hex digits, or a magnet link")]
     BadReference(String),
     /// No stored record starts with the prefix.
-    #[error("no known post or comment starts with `{0}`")]
+    #[error(
+        "no post or comment in your store starts with `{0}`; a prefix only finds stored records, so give the full 40-digit infohash or the magnet link to fetch it"
+    )]
     NoMatch(String),
     /// Several stored records start with the prefix.
-    #[error("`{0}` matches several records; give more digits")]
-    Ambiguous(String),
+    #[error(
+        "`{prefix}` matches several records ({}); give more digits",
+        list_hashes(matches)
+    )]
+    Ambiguous {
+        /// The prefix.
+        prefix: String,
+        /// The first few records it matches.
+        matches: Vec<InfoHash>,
+    },
     /// The record is not stored, and the use case needs it stored.
     #[error(
-        "{0} is not in your store yet; only posts and comments you have seen can be answered or shown"
+        "{0} is not in your store yet; `upseed show {0}` fetches it, and then it can be answered"
     )]
     Unknown(InfoHash),
     /// The torrent proved not to be a record before, and is not fetched again.
@@ -186,4 +196,51 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         cause = c.source();
     }
     out
+}
+
+/// Up to [`AMBIGUOUS_SHOWN`] infohashes, comma-separated, and whether
+/// there are more.
+fn list_hashes(hashes: &[InfoHash]) -> String {
+    let shown: Vec<String> = hashes
+        .iter()
+        .take(AMBIGUOUS_SHOWN)
+        .map(ToString::to_string)
+        .collect();
+    if hashes.len() > AMBIGUOUS_SHOWN {
+        format!("{}, and more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// How many matches an ambiguous prefix's error lists.
+pub(crate) const AMBIGUOUS_SHOWN: usize = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ambiguous_prefix_lists_its_matches() {
+        let hashes: Vec<InfoHash> = (1..=6u8).map(|i| InfoHash::from_bytes([i; 20])).collect();
+        let two = Error::Ambiguous {
+            prefix: "010101".into(),
+            matches: hashes[..2].to_vec(),
+        }
+        .to_string();
+        assert!(
+            two.contains(&hashes[0].to_string()) && two.contains(&hashes[1].to_string()),
+            "{two}"
+        );
+        assert!(!two.contains("and more"), "{two}");
+        let many = Error::Ambiguous {
+            prefix: "010101".into(),
+            matches: hashes.clone(),
+        }
+        .to_string();
+        assert!(
+            many.contains("and more") && !many.contains(&hashes[5].to_string()),
+            "{many}"
+        );
+    }
 }

@@ -18,6 +18,8 @@ pub enum Task {
     },
     /// Fetching torrents through the client.
     Fetch,
+    /// Reading boards on the DHT.
+    ReadDht,
     /// Writing this many swarm counts to the store.
     StoreCounts {
         /// How many.
@@ -38,6 +40,7 @@ impl fmt::Display for Task {
             Self::AskClient => f.write_str("asking the client"),
             Self::Scrape { trackers } => write!(f, "scraping {trackers} tracker(s)"),
             Self::Fetch => f.write_str("fetching"),
+            Self::ReadDht => f.write_str("reading the DHT"),
             Self::StoreCounts { counts } => write!(f, "storing {counts} counts"),
             Self::DeleteThreads => f.write_str("deleting threads"),
             Self::StopSeeding { torrents } => write!(f, "stopping {torrents} torrent(s)"),
@@ -51,8 +54,6 @@ impl fmt::Display for Task {
 pub enum Warning {
     /// The DHT could not be joined (the reason, with its fix).
     DhtUnreachable(String),
-    /// A read goes on with what the store has.
-    StoreOnly,
     /// A read's DHT leads failed as a whole (the reason).
     LeadsFailed(String),
     /// Records named on the DHT were not what they claimed.
@@ -71,7 +72,6 @@ impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DhtUnreachable(e) => f.write_str(e),
-            Self::StoreOnly => f.write_str("showing what your store has"),
             Self::LeadsFailed(e) => write!(f, "{e}; showing what your store has"),
             Self::LeadsRejected(n) => write!(
                 f,
@@ -234,7 +234,7 @@ mod tests {
             task.advance(1);
             task.status("waiting".into());
         }
-        events.warn(Warning::StoreOnly);
+        events.warn(Warning::LeadsUnfetched(1));
         let seen = seen.lock().unwrap();
         assert_eq!(
             *seen,
@@ -250,7 +250,7 @@ mod tests {
                     text: "waiting".into()
                 },
                 Event::Finished { id: 0 },
-                Event::Warning(Warning::StoreOnly),
+                Event::Warning(Warning::LeadsUnfetched(1)),
             ]
         );
         assert_eq!(

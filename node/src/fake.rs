@@ -78,6 +78,7 @@ struct State {
     held: BTreeMap<InfoHash, Held>,
     swarm: HashMap<InfoHash, Offer>,
     down: bool,
+    refusing: bool,
     requests: u64,
     adds: Vec<AddTorrent>,
     removed: Vec<(InfoHash, bool)>,
@@ -135,6 +136,11 @@ impl FakeClient {
         self.state().lies.insert(hash, path.to_owned());
     }
 
+    /// Every call fails as if the password were wrong, while `refusing`.
+    pub fn set_refusing(&self, refusing: bool) {
+        self.state().refusing = refusing;
+    }
+
     /// Every call fails as if nothing answered, while `down`.
     pub fn set_down(&self, down: bool) {
         self.state().down = down;
@@ -181,6 +187,12 @@ impl FakeClient {
     fn call(&self) -> Result<MutexGuard<'_, State>, ClientError> {
         let mut state = self.state();
         state.requests += 1;
+        if state.refusing {
+            return Err(ClientError::unauthorized(
+                ClientKind::Qbittorrent,
+                "http://fake.invalid/",
+            ));
+        }
         if state.down {
             return Err(ClientError::Unreachable {
                 client: ClientKind::Qbittorrent,

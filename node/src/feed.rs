@@ -1,8 +1,10 @@
 //! Feeds and threads as the store ranks them: the typed values every
 //! front end renders, with their JSON forms (schemas in `docs/schema/`).
 
+use std::collections::HashMap;
+
 use upseed_core::rank::{self, Sort};
-use upseed_core::{Community, InfoHash, Record, RecordJson};
+use upseed_core::{Community, InfoHash, PublicKey, Record, RecordJson};
 
 use crate::Error;
 use crate::store::Store;
@@ -18,6 +20,9 @@ pub struct FeedItem {
     pub downloads: u32,
     /// Comments known in its thread.
     pub comments: usize,
+    /// The display name the author's outbox gives, if known: a claim, not
+    /// an identity, so front ends show the key beside it.
+    pub author_name: Option<String>,
     /// The post.
     pub record: RecordJson,
 }
@@ -42,6 +47,8 @@ pub struct ThreadComment {
     pub depth: usize,
     /// Who seeds it now.
     pub seeders: u32,
+    /// The display name the author's outbox gives, if known.
+    pub author_name: Option<String>,
     /// The comment.
     pub record: RecordJson,
 }
@@ -53,6 +60,43 @@ pub struct ThreadJson {
     pub post: FeedItem,
     /// Its comments, depth first, siblings in the chosen order.
     pub comments: Vec<ThreadComment>,
+}
+
+/// Authors' display names: ours from our profile, others' from the
+/// outboxes of the keys we follow.
+#[derive(Debug, Clone, Default)]
+pub struct Names(HashMap<PublicKey, String>);
+
+impl Names {
+    /// The names `store` knows; `me` is our key, when we have one.
+    pub fn load(store: &Store, me: Option<PublicKey>) -> Result<Self, Error> {
+        let mut names = store.outbox_names()?;
+        if let (Some(me), Some(name)) = (me, store.profile_name()?) {
+            names.insert(me, name);
+        }
+        Ok(Self(names))
+    }
+
+    /// The name of `key`, if known.
+    pub fn get(&self, key: &PublicKey) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// Fills in the authors' names in `feed`.
+    pub fn name_feed(&self, feed: &mut FeedJson) {
+        for item in &mut feed.items {
+            item.author_name = self.get(&item.record.author).map(str::to_owned);
+        }
+    }
+
+    /// Fills in the authors' names in `thread`.
+    pub fn name_thread(&self, thread: &mut ThreadJson) {
+        let post = &mut thread.post;
+        post.author_name = self.get(&post.record.author).map(str::to_owned);
+        for comment in &mut thread.comments {
+            comment.author_name = self.get(&comment.record.author).map(str::to_owned);
+        }
+    }
 }
 
 /// A stored record, or an error that says it is unknown.
@@ -78,6 +122,7 @@ pub fn build_feed(
             seeders: s.seeders,
             downloads: s.downloads,
             comments: store.comment_count(s.infohash)?,
+            author_name: None,
             record: known(store, s.infohash)?.to_json(),
         });
     }
@@ -130,6 +175,7 @@ pub fn build_thread(store: &Store, hash: InfoHash, sort: ThreadSort) -> Result<T
             seeders: current.seeders,
             downloads: current.downloads,
             comments: comments.len(),
+            author_name: None,
             record: post.to_json(),
         },
         comments: tree,
@@ -161,6 +207,7 @@ pub fn tree(
             out.push(ThreadComment {
                 depth,
                 seeders: *seeders,
+                author_name: None,
                 record: child.to_json(),
             });
             if depth < 64 {

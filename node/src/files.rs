@@ -67,3 +67,30 @@ pub fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     }
     Ok(bytes)
 }
+
+/// Writes `bytes` to a new file at `path`. A file already there with the
+/// same bytes is left as it is; any other file (or a symlink) is never
+/// replaced.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let failed = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    match std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(mut file) => file.write_all(bytes).map_err(failed),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match read_regular(path, bytes.len() as u64) {
+                Ok(existing) if existing == bytes => Ok(()),
+                _ => Err(failed(std::io::Error::other(
+                    "another file is already there; move it, or choose another folder",
+                ))),
+            }
+        }
+        Err(e) => Err(failed(e)),
+    }
+}

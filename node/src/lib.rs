@@ -24,6 +24,7 @@
 
 mod api;
 pub mod config;
+pub mod credentials;
 pub mod daemon;
 pub mod dht;
 pub mod discover;
@@ -39,6 +40,7 @@ pub mod keyfile;
 mod publish;
 mod read;
 pub mod scrape;
+pub mod settings;
 pub mod status;
 pub mod store;
 pub mod sync;
@@ -51,7 +53,7 @@ pub use events::{Event, Events, Task, TaskHandle, Warning};
 pub use feed::{FeedItem, FeedJson, ThreadComment, ThreadJson, ThreadSort};
 pub use files::{write_body, write_file};
 pub use publish::{PostInput, Posted};
-pub use read::FeedQuery;
+pub use read::{Exported, FeedQuery};
 pub use vote::Upvoted;
 
 /// Milliseconds since the Unix epoch, by the system clock.

@@ -29,6 +29,9 @@ pub struct FeedQuery {
     pub community: Option<String>,
     /// At most this many posts.
     pub limit: usize,
+    /// How long a community's feed waits for the DHT's boards and the
+    /// posts they name before showing what the store has.
+    pub timeout: Duration,
 }
 
 impl Default for FeedQuery {
@@ -37,8 +40,20 @@ impl Default for FeedQuery {
             sort: Sort::Hot,
             community: None,
             limit: 25,
+            timeout: Duration::from_secs(20),
         }
     }
+}
+
+/// What [`Node::export`] wrote.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The record.
+    pub record: Record,
+    /// Its .torrent file.
+    pub torrent: std::path::PathBuf,
+    /// Its text file.
+    pub body: std::path::PathBuf,
 }
 
 impl<C: TorrentClient> Node<C> {
@@ -83,6 +98,38 @@ impl<C: TorrentClient> Node<C> {
         Ok(record)
     }
 
+    /// Writes the record `reference` names (fetched if need be, as
+    /// [`Node::show`] does) into `dir`: `<infohash>.torrent`, with the
+    /// config's trackers, and its text file under its own name. Existing
+    /// files are not replaced.
+    pub async fn export(
+        &self,
+        reference: &str,
+        dir: &std::path::Path,
+        timeout: Duration,
+    ) -> Result<Exported, Error> {
+        let record = self.show(reference, timeout).await?;
+        let trackers: &[String] = self
+            .config_if_any()
+            .map_or(&[], |c| c.trackers.urls.as_slice());
+        let torrent = dir.join(format!("{}.torrent", record.infohash()));
+        let body = dir.join(record.name());
+        let text = record.body().map(|b| b.as_str().as_bytes().to_vec());
+        for (path, bytes) in [
+            (&torrent, Some(record.torrent_bytes(trackers))),
+            (&body, text),
+        ] {
+            if let Some(bytes) = bytes {
+                crate::files::write_new(path, &bytes)?;
+            }
+        }
+        Ok(Exported {
+            record,
+            torrent,
+            body,
+        })
+    }
+
     /// A ranked feed from the store; a community's feed reads its boards
     /// on the DHT first.
     pub async fn feed(&self, query: &FeedQuery) -> Result<FeedJson, Error> {
@@ -100,19 +147,43 @@ impl<C: TorrentClient> Node<C> {
             };
             let back = window.seconds().unwrap_or(u64::MAX).min(BOARD_LOOKBACK);
             let since = now().saturating_sub(back);
-            self.read_leads(async |dht, store| {
+            self.read_leads(query.timeout, async |dht, store| {
                 crate::discover::community_leads(dht, store, c, since, now()).await
             })
             .await;
         }
         let store = self.store()?;
-        crate::feed::build_feed(&store, query.sort, community.as_ref(), query.limit, now())
+        let mut feed =
+            crate::feed::build_feed(&store, query.sort, community.as_ref(), query.limit, now())?;
+        self.names(&store)?.name_feed(&mut feed);
+        Ok(feed)
+    }
+
+    /// Authors' display names, as the store knows them.
+    fn names(&self, store: &Store) -> Result<crate::feed::Names, Error> {
+        let me = self.me()?.map(|k| k.public_key());
+        crate::feed::Names::load(store, me)
     }
 
     /// The thread `reference` (a post or any comment in it) belongs to,
-    /// after reading its reply board on the DHT.
-    pub async fn thread(&self, reference: &str, sort: ThreadSort) -> Result<ThreadJson, Error> {
+    /// after reading its reply board on the DHT. A record not yet stored
+    /// is fetched first, as [`Node::show`] does (within `timeout`).
+    pub async fn thread(
+        &self,
+        reference: &str,
+        sort: ThreadSort,
+        timeout: Duration,
+    ) -> Result<ThreadJson, Error> {
         let hash = self.resolve(reference)?;
+        if self.store()?.record(hash)?.is_none() {
+            let record = self.show(reference, timeout).await?;
+            // A comment's thread needs its post.
+            if let Some(root) = record.root()
+                && self.store()?.record(root)?.is_none()
+            {
+                self.show(&root.to_string(), timeout).await?;
+            }
+        }
         if let Some(config) = self.config_if_any()
             && config.dht.enabled
         {
@@ -122,38 +193,69 @@ impl<C: TorrentClient> Node<C> {
                 None => Some(found),
             };
             if let Some(post) = post {
-                self.read_leads(async |dht, store| {
+                self.read_leads(timeout, async |dht, store| {
                     crate::discover::reply_leads(dht, store, &post, now()).await
                 })
                 .await;
             }
         }
         let store = self.store()?;
-        crate::feed::build_thread(&store, hash, sort)
+        let mut thread = crate::feed::build_thread(&store, hash, sort)?;
+        self.names(&store)?.name_thread(&mut thread);
+        Ok(thread)
     }
 
-    /// Fetches what DHT leads name, for a read: failures are warnings,
-    /// and the read goes on with what the store has.
+    /// Fetches what DHT leads name, for a read, within `timeout` in all:
+    /// joining, reading the boards and fetching. Failures and a timeout
+    /// are warnings, and the read goes on with what the store has.
     async fn read_leads(
         &self,
+        timeout: Duration,
         gather: impl AsyncFnOnce(&Dht, &mut Store) -> Result<Vec<(InfoHash, Expect)>, Error>,
     ) {
-        let Some(dht) = self.join_dht().await else {
-            self.events.warn(Warning::StoreOnly);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let late = || {
+            Warning::LeadsFailed(format!(
+                "the DHT did not answer within {} s (--timeout)",
+                timeout.as_secs()
+            ))
+        };
+        let task = self.events.task(crate::events::Task::ReadDht, None);
+        let Ok(joined) = tokio::time::timeout_at(deadline, self.join_dht()).await else {
+            self.events.warn(late());
+            return;
+        };
+        let Some(dht) = joined else {
             return;
         };
         let outcome = async {
             let config = self.config()?;
             let mut store = self.store()?;
-            let leads = gather(&dht, &mut store).await?;
+            let Ok(leads) = tokio::time::timeout_at(deadline, gather(&dht, &mut store)).await
+            else {
+                return Ok(None);
+            };
+            drop(task);
             let client = self.client()?;
-            let fetch = Fetch::quiet(client, config, Duration::from_secs(60), now());
-            crate::discover::follow_leads(&mut store, &fetch, leads, config.daemon.fetch_limit)
+            // The fetch ends by the deadline, and removes what it added.
+            let left = deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .max(Duration::from_secs(1));
+            let fetch = Fetch {
+                client,
+                config,
+                keep: false,
+                timeout: left,
+                now: now(),
+                events: self.events.clone(),
+            };
+            crate::discover::follow_leads(&mut store, &fetch, leads?, config.daemon.fetch_limit)
                 .await
+                .map(Some)
         }
         .await;
         match outcome {
-            Ok(leads) => {
+            Ok(Some(leads)) => {
                 if !leads.rejected.is_empty() {
                     self.events
                         .warn(Warning::LeadsRejected(leads.rejected.len()));
@@ -162,6 +264,7 @@ impl<C: TorrentClient> Node<C> {
                     self.events.warn(Warning::LeadsUnfetched(leads.failed));
                 }
             }
+            Ok(None) => self.events.warn(late()),
             Err(e) => self.events.warn(Warning::LeadsFailed(error_chain(&e))),
         }
     }

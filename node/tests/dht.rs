@@ -141,7 +141,11 @@ async fn posts_and_comments_travel_through_the_boards() {
     offer(&alice_client, &reply.record);
     let mut comments = Vec::new();
     for _ in 0..10 {
-        comments = alice.thread(&hash, ThreadSort::New).await.unwrap().comments;
+        comments = alice
+            .thread(&hash, ThreadSort::New, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .comments;
         if !comments.is_empty() {
             break;
         }

@@ -106,7 +106,11 @@ async fn a_post_is_seeded_stored_and_in_the_feed() {
         .unwrap();
     let thread = alice
         .node
-        .thread(&hash.to_hex(), upseed_node::ThreadSort::New)
+        .thread(
+            &hash.to_hex(),
+            upseed_node::ThreadSort::New,
+            Duration::from_secs(30),
+        )
         .await
         .unwrap();
     assert_eq!(thread.comments.len(), 1);

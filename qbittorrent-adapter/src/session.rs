@@ -110,10 +110,7 @@ impl Session {
     async fn ensure_login(&self, force: bool) -> Result<(), ClientError> {
         let mut login = self.login.lock().await;
         if login.refused {
-            return Err(ClientError::Unauthorized {
-                client: KIND,
-                url: upseed_core::redact_url(self.config.url.as_str()),
-            });
+            return Err(ClientError::unauthorized(KIND, self.config.url.as_str()));
         }
         let Some(password) = &self.config.password else {
             return Ok(());
@@ -144,10 +141,7 @@ impl Session {
             }
             s if s.is_success() || s == StatusCode::UNAUTHORIZED => {
                 login.refused = true;
-                Err(ClientError::Unauthorized {
-                    client: KIND,
-                    url: upseed_core::redact_url(self.config.url.as_str()),
-                })
+                Err(ClientError::unauthorized(KIND, self.config.url.as_str()))
             }
             StatusCode::FORBIDDEN => Err(ClientError::Banned {
                 client: KIND,
@@ -205,10 +199,7 @@ impl Session {
             if status == StatusCode::FORBIDDEN {
                 if self.config.password.is_none() {
                     // Bypass was expected but is not on for us.
-                    return Err(ClientError::Unauthorized {
-                        client: KIND,
-                        url: upseed_core::redact_url(self.config.url.as_str()),
-                    });
+                    return Err(ClientError::unauthorized(KIND, self.config.url.as_str()));
                 }
                 if !relogged {
                     relogged = true;

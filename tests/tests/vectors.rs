@@ -2,7 +2,7 @@
 //! exact bytes stored beside them, and those bytes must verify.
 //!
 //! To (re)write the stored outputs after a deliberate protocol change, run
-//! `UPSEED_BLESS=1 cargo test -p upseed-tests --test vectors` and review the diff.
+//! `UPSEED_TEST_BLESS=1 cargo test -p upseed-tests --test vectors` and review the diff.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -113,7 +113,7 @@ fn escape(bytes: &[u8]) -> String {
 #[test]
 fn vectors_match_their_stored_bytes() {
     let dirs = vector_dirs();
-    let bless = std::env::var_os("UPSEED_BLESS").is_some();
+    let bless = std::env::var_os("UPSEED_TEST_BLESS").is_some();
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let input: Input =
@@ -271,13 +271,13 @@ fn dht_vectors_match() {
     );
 
     for (name, expected) in computed {
-        if std::env::var_os("UPSEED_BLESS").is_some() {
+        if std::env::var_os("UPSEED_TEST_BLESS").is_some() {
             doc[&name]["expected"] = expected;
         } else {
             assert_eq!(doc[&name]["expected"], expected, "vectors/dht.json: {name}");
         }
     }
-    if std::env::var_os("UPSEED_BLESS").is_some() {
+    if std::env::var_os("UPSEED_TEST_BLESS").is_some() {
         let mut text = serde_json::to_string_pretty(&doc).unwrap();
         text.push('\n');
         fs::write(&path, text).unwrap();
@@ -365,7 +365,7 @@ fn index_chain_vector_matches() {
     assert_eq!(versions.len(), 3, "two segments");
     assert_eq!(versions[2].older(), Some(versions[1].infohash()));
     let expected = serde_json::Value::Array(expected);
-    if std::env::var_os("UPSEED_BLESS").is_some() {
+    if std::env::var_os("UPSEED_TEST_BLESS").is_some() {
         doc["index_chain"]["expected"] = expected;
         let mut text = serde_json::to_string_pretty(&doc).unwrap();
         text.push('\n');

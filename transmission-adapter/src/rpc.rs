@@ -101,7 +101,7 @@ impl Rpc {
     fn http_error(&self, method: &str, status: StatusCode, body: &str) -> ClientError {
         let url = upseed_core::redact_url(self.config.url.as_str());
         match status.as_u16() {
-            401 => ClientError::Unauthorized { client: KIND, url },
+            401 => ClientError::unauthorized(KIND, &url),
             403 => ClientError::Api {
                 client: KIND,
                 endpoint: method.to_owned(),

@@ -12,6 +12,7 @@
 
 mod counts;
 mod indexes;
+mod logins;
 mod records;
 mod schedule;
 mod seeding;
@@ -217,6 +218,20 @@ CREATE TABLE read_removals (
     at_ms    INTEGER NOT NULL
 ) STRICT;
 "#,
+    r#"
+-- Credentials the client refused, as salted PBKDF2 fingerprints (never the
+-- password): upseed does not send them again, so repeated runs cannot get
+-- this machine banned.
+CREATE TABLE refused_logins (
+    fingerprint BLOB PRIMARY KEY CHECK (length(fingerprint) = 32),
+    at          INTEGER NOT NULL
+) STRICT;
+-- This store's random salt for those fingerprints.
+CREATE TABLE store_salt (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    salt BLOB NOT NULL CHECK (length(salt) = 16)
+) STRICT;
+"#,
 ];
 
 /// Store errors: the database could not be opened, migrated or written.
@@ -264,6 +279,9 @@ pub enum StoreError {
         /// What the file system said.
         source: std::io::Error,
     },
+    /// The system's random source failed.
+    #[error("cannot read random bytes from the system: {0}; check /dev/urandom")]
+    Random(String),
     /// A stored record no longer verifies.
     #[error(
         "the stored record {infohash} no longer verifies ({reason}); the store file was altered"

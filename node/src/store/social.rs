@@ -1,7 +1,7 @@
 //! The social graph and what the DHT side keeps: follows, boards seen,
 //! followed outbox items, signed votes, our profile and our outbox.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{OptionalExtension, params};
 use upseed_core::{InfoHash, PublicKey};
@@ -204,6 +204,45 @@ impl Store {
             "SELECT count(DISTINCT voter) FROM signed_votes WHERE infohash = ?1",
             params![infohash.as_bytes()],
         )
+    }
+
+    /// The display names in the outboxes kept for followed keys.
+    pub fn outbox_names(&self) -> Result<HashMap<PublicKey, String>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT key, value FROM outbox_items")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(self.sqlite())?;
+        let mut names = HashMap::new();
+        for row in rows {
+            let (key, value) = row.map_err(self.sqlite())?;
+            // An outbox that no longer decodes gives no name.
+            let Ok(key) = <[u8; 32]>::try_from(key.as_slice()) else {
+                continue;
+            };
+            if let (Ok(key), Ok(outbox)) = (
+                PublicKey::from_bytes(&key),
+                upseed_core::item::Outbox::decode(&value),
+            ) && let Some(name) = outbox.name.filter(|n| !n.trim().is_empty())
+            {
+                names.insert(key, name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// Our display name, if set.
+    pub fn profile_name(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM profile WHERE key = 'name'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .map_err(self.sqlite())
     }
 
     /// Sets or clears a profile field (`name` or `about`).
