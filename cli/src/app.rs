@@ -474,6 +474,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     let client_code = |client: &ClientError| match client {
         ClientError::Unreachable { .. } => exit::UNREACHABLE,
         ClientError::Unauthorized { .. } | ClientError::Banned { .. } => exit::AUTH,
+        ClientError::WrongUrl { .. } => exit::CONFIG,
         _ => 1,
     };
     for cause in error.chain() {

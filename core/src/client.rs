@@ -279,6 +279,19 @@ pub enum ClientError {
         /// The URL.
         url: String,
     },
+    /// Something else answers at the URL: another client, or the right
+    /// client at the wrong path.
+    #[error("{url} is not {client}'s API: {found}; {fix}")]
+    WrongUrl {
+        /// The client the config names.
+        client: ClientKind,
+        /// The URL.
+        url: String,
+        /// What answers there instead.
+        found: String,
+        /// The config that fixes it.
+        fix: String,
+    },
     /// The client refused the request for a reason it states.
     #[error("{client} answered HTTP {status} to {endpoint}: {body}; {hint}")]
     Api {

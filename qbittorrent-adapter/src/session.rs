@@ -55,8 +55,51 @@ pub(crate) struct Session {
     sent: std::sync::atomic::AtomicU64,
 }
 
+/// The Web UI's address for a URL that names the API itself: `Some` when
+/// `url`'s path ends in `/api/v2` (upseed adds that part).
+fn without_api_path(url: &url::Url) -> Option<String> {
+    let path = url.path().trim_end_matches('/');
+    let base = path.strip_suffix("/api/v2")?;
+    let mut fixed = url.clone();
+    fixed.set_path(&format!("{base}/"));
+    fixed.set_query(None);
+    Some(upseed_core::redact_url(fixed.as_str()))
+}
+
+/// Whether an answer comes from Transmission's web server.
+fn from_transmission(headers: &reqwest::header::HeaderMap) -> bool {
+    headers.contains_key("x-transmission-session-id")
+        || headers
+            .get(reqwest::header::SERVER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|s| s.starts_with("Transmission"))
+}
+
 impl Session {
+    /// Transmission answered at our URL: say which config fixes that.
+    fn transmission_here(&self) -> ClientError {
+        let mut rpc = self.config.url.clone();
+        rpc.set_path("/transmission/rpc");
+        ClientError::WrongUrl {
+            client: KIND,
+            url: upseed_core::redact_url(self.config.url.as_str()),
+            found: "Transmission answers there".into(),
+            fix: format!(
+                "set [client] kind = \"transmission\" and url = \"{}\" (Transmission's RPC URL), or point url at qBittorrent's Web UI",
+                upseed_core::redact_url(rpc.as_str())
+            ),
+        }
+    }
+
     pub(crate) fn new(config: Config) -> Result<Self, ClientError> {
+        if let Some(fixed) = without_api_path(&config.url) {
+            return Err(ClientError::WrongUrl {
+                client: KIND,
+                url: upseed_core::redact_url(config.url.as_str()),
+                found: "it names the API path, /api/v2, which upseed adds itself".into(),
+                fix: format!("set [client] url = \"{fixed}\", the Web UI's address"),
+            });
+        }
         let http = Client::builder()
             .cookie_store(true)
             .pool_idle_timeout(Duration::from_secs(5))
@@ -132,6 +175,9 @@ impl Session {
             .await
             .map_err(|e| self.unreachable(&e))?;
         let status = response.status();
+        if from_transmission(response.headers()) {
+            return Err(self.transmission_here());
+        }
         let text = response.text().await.unwrap_or_default();
         match status {
             // ≤ 5.1: always 200 with `Ok.` or `Fails.`; 5.2: 2xx with `Ok.` or nothing.
@@ -187,6 +233,9 @@ impl Session {
             self.count();
             let response = request.send().await.map_err(|e| self.unreachable(&e))?;
             let status = response.status();
+            if from_transmission(response.headers()) {
+                return Err(self.transmission_here());
+            }
             let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
             let text = String::from_utf8_lossy(&bytes).into_owned();
             if status.is_success() {
@@ -230,5 +279,37 @@ impl Session {
             endpoint: endpoint.to_owned(),
             reason: reason.chars().take(300).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_api_url_gets_the_web_ui_address() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(
+            without_api_path(&url("http://127.0.0.1:8080/api/v2/")).as_deref(),
+            Some("http://127.0.0.1:8080/")
+        );
+        assert_eq!(
+            without_api_path(&url("https://box.example/qbt/api/v2")).as_deref(),
+            Some("https://box.example/qbt/")
+        );
+        assert_eq!(without_api_path(&url("http://127.0.0.1:8080/")), None);
+        let error = Session::new(Config::new(
+            url("http://127.0.0.1:8080/api/v2/"),
+            "admin",
+            None,
+        ))
+        .err()
+        .unwrap();
+        assert!(
+            error
+                .to_string()
+                .contains("url = \"http://127.0.0.1:8080/\""),
+            "{error}"
+        );
     }
 }

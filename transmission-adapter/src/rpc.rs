@@ -126,6 +126,76 @@ impl Rpc {
         }
     }
 
+    /// What else answers at the URL, after an answer Transmission's RPC
+    /// would not give; `transmission` when its web server answered.
+    async fn wrong_url(&self, transmission: bool) -> Option<ClientError> {
+        if transmission {
+            self.rpc_elsewhere()
+        } else {
+            self.qbittorrent_here().await
+        }
+    }
+
+    /// The RPC URL on the same server: `/transmission/rpc`.
+    fn rpc_url(&self) -> String {
+        let mut rpc = self.config.url.clone();
+        rpc.set_path("/transmission/rpc");
+        rpc.set_query(None);
+        upseed_core::redact_url(rpc.as_str())
+    }
+
+    /// Transmission answered, but not as its RPC: the URL's path is wrong.
+    fn rpc_elsewhere(&self) -> Option<ClientError> {
+        let rpc = self.rpc_url();
+        let url = upseed_core::redact_url(self.config.url.as_str());
+        (rpc != url).then(|| ClientError::WrongUrl {
+            client: KIND,
+            url,
+            found: "Transmission's web server answers there, but not its RPC".into(),
+            fix: format!("set [client] url = \"{rpc}\""),
+        })
+    }
+
+    /// Whether qBittorrent's Web UI answers on this server: one request,
+    /// made only after an answer that Transmission's RPC would not give.
+    async fn qbittorrent_here(&self) -> Option<ClientError> {
+        let mut probe = self.config.url.clone();
+        probe.set_path("/api/v2/app/webapiVersion");
+        probe.set_query(None);
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .get(probe)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        let status = response.status();
+        let csp = response
+            .headers()
+            .contains_key(reqwest::header::CONTENT_SECURITY_POLICY);
+        let text = response.text().await.ok()?;
+        let version = text.trim().split('.').count() >= 2
+            && text.trim().chars().all(|c| c.is_ascii_digit() || c == '.');
+        let qbittorrent = (status.is_success() && version)
+            || (status == StatusCode::FORBIDDEN && csp && text.trim() == "Forbidden");
+        if !qbittorrent {
+            return None;
+        }
+        let mut web_ui = self.config.url.clone();
+        web_ui.set_path("/");
+        web_ui.set_query(None);
+        Some(ClientError::WrongUrl {
+            client: KIND,
+            url: upseed_core::redact_url(self.config.url.as_str()),
+            found: "qBittorrent's Web UI answers on this server".into(),
+            fix: format!(
+                "set [client] kind = \"qbittorrent\" and url = \"{}\", or point url at Transmission's RPC",
+                upseed_core::redact_url(web_ui.as_str())
+            ),
+        })
+    }
+
     pub(crate) fn decode_error(&self, method: &str, reason: &str) -> ClientError {
         ClientError::Decode {
             client: KIND,
@@ -179,12 +249,28 @@ impl Rpc {
                 *self.session_id.lock().await = Some(fresh);
                 continue;
             }
+            let transmission = response
+                .headers()
+                .get(reqwest::header::SERVER)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|s| s.starts_with("Transmission"));
             let text = response.text().await.map_err(|e| self.unreachable(&e))?;
             if !status.is_success() {
+                if status != StatusCode::UNAUTHORIZED
+                    && status != StatusCode::FORBIDDEN
+                    && let Some(error) = self.wrong_url(transmission).await
+                {
+                    return Err(error);
+                }
                 return Err(self.http_error(method, status, &text));
             }
-            return serde_json::from_str(&text)
-                .map_err(|e| self.decode_error(method, &e.to_string()));
+            return match serde_json::from_str(&text) {
+                Ok(value) => Ok(value),
+                Err(e) => Err(self
+                    .wrong_url(transmission)
+                    .await
+                    .unwrap_or_else(|| self.decode_error(method, &e.to_string()))),
+            };
         }
         Err(self.decode_error(
             method,

@@ -1,0 +1,127 @@
+//! A new user's first hour on the real clients: a wrong password run
+//! again and again does not get this machine banned, and a URL that points
+//! at the wrong thing says what it should be.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{init, text, upseed, upseed_env};
+use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
+use upseed_tests::tracker::Tracker;
+use upseed_tests::transmission::TrDaemon;
+use upseed_tests::{have, host};
+
+fn daemons_installed() -> bool {
+    have("qbittorrent-nox") && have("transmission-daemon") && have("opentracker")
+}
+
+#[tokio::test]
+async fn six_runs_with_a_wrong_password_then_the_right_one_works_at_once() {
+    if !daemons_installed() {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let qb = QbDaemon::start(QbOptions::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let url = qb.url().to_string();
+    init(
+        home.path(),
+        &qb,
+        "qbittorrent",
+        &url,
+        qb.password(),
+        &tracker,
+        &[],
+    );
+    for run in 1..=6 {
+        let out = upseed(home.path(), "not-the-password", &["sync"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(77), "run {run}: {err}");
+        assert!(
+            err.contains("user `tester` with the password from UPSEED_CLIENT_PASSWORD"),
+            "run {run}: {err}"
+        );
+        if run > 1 {
+            assert!(err.contains("it was refused at"), "run {run}: {err}");
+        }
+    }
+    // qBittorrent bans an address after 5 failed logins: had upseed sent
+    // the wrong password six times, the right one would now be refused.
+    let out = upseed(home.path(), qb.password(), &["sync"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn a_url_that_points_at_the_wrong_thing_says_what_it_should_be() {
+    if !daemons_installed() {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let qb = QbDaemon::start(QbOptions::default()).await;
+    let tr = TrDaemon::start(host()).await;
+    let home = tempfile::tempdir().unwrap();
+    let qb_url = qb.url().to_string();
+    init(
+        home.path(),
+        &qb,
+        "qbittorrent",
+        &qb_url,
+        qb.password(),
+        &tracker,
+        &[],
+    );
+    let mut tr_root = tr.url().clone();
+    tr_root.set_path("/");
+    let cases = [
+        // The API path, which upseed adds itself.
+        (
+            "qbittorrent",
+            format!("{qb_url}api/v2/"),
+            qb.password(),
+            format!("url = \"{qb_url}\""),
+        ),
+        // Transmission's kind at qBittorrent's Web UI, at its root or at an RPC path.
+        (
+            "transmission",
+            qb_url.clone(),
+            qb.password(),
+            "kind = \"qbittorrent\"".to_owned(),
+        ),
+        (
+            "transmission",
+            format!("{qb_url}transmission/rpc"),
+            qb.password(),
+            "kind = \"qbittorrent\"".to_owned(),
+        ),
+        // qBittorrent's kind at Transmission: not a refused password.
+        (
+            "qbittorrent",
+            tr.url().to_string(),
+            tr.password(),
+            "kind = \"transmission\"".to_owned(),
+        ),
+        // Transmission at its web server's root, not its RPC.
+        (
+            "transmission",
+            tr_root.to_string(),
+            tr.password(),
+            format!("url = \"{}\"", tr.url()),
+        ),
+    ];
+    for (kind, url, password, fix) in cases {
+        let out = upseed_env(
+            home.path(),
+            password,
+            &["sync"],
+            &[
+                ("UPSEED_DHT_ENABLED", "false"),
+                ("UPSEED_CLIENT_KIND", kind),
+                ("UPSEED_CLIENT_URL", &url),
+            ],
+        );
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{kind} at {url}: {err}");
+        assert!(err.contains(&fix), "{kind} at {url}: {err}");
+    }
+}
