@@ -109,7 +109,14 @@ fn read_text(env: &mut Env, text: Option<String>) -> Result<String> {
     }
 }
 
-fn print_posted(env: &mut Env, posted: &upseed_node::Posted, as_json: bool) -> Result<()> {
+async fn print_posted(
+    env: &mut Env,
+    node: &Node<AnyClient>,
+    posted: &upseed_node::Posted,
+    as_json: bool,
+) -> Result<()> {
+    // Said on standard error, before the result.
+    node.queued(posted.record.infohash()).await;
     let record = &posted.record;
     if as_json {
         let out = serde_json::json!({ "infohash": record.infohash(), "magnet": posted.magnet.to_string(), "record": record.to_json() });
@@ -182,7 +189,7 @@ async fn post(env: &mut Env, node: &Node<AnyClient>, args: PostArgs) -> Result<(
             community: args.community,
         })
         .await?;
-    print_posted(env, &posted, args.json)
+    print_posted(env, node, &posted, args.json).await
 }
 
 /// Whether a command needs a config: the others read it when there is
@@ -256,16 +263,21 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             node.identity()?;
             let text = read_text(env, args.text)?;
             let posted = node.comment(&args.reference, &text).await?;
-            print_posted(env, &posted, args.json)?;
+            print_posted(env, &node, &posted, args.json).await?;
         }
         Command::Upvote(args) => {
             let (hash, how) = node
                 .upvote(&args.reference, Duration::from_secs(args.timeout))
                 .await?;
+            let seeds = if node.queued(hash).await {
+                "your client holds it, but queued (see the warning above)"
+            } else {
+                "your client seeds it"
+            };
             match how {
-                Upvoted::Authored => out!(env, "{hash}: you wrote it, and your client seeds it"),
+                Upvoted::Authored => out!(env, "{hash}: you wrote it, and {seeds}"),
                 Upvoted::FromStore | Upvoted::Downloaded => {
-                    out!(env, "upvoted {hash}: your client seeds it");
+                    out!(env, "upvoted {hash}: {seeds}");
                 }
             }
         }

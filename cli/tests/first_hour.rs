@@ -125,3 +125,57 @@ async fn a_url_that_points_at_the_wrong_thing_says_what_it_should_be() {
         assert!(err.contains(&fix), "{kind} at {url}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_post_the_queue_holds_back_is_told_with_the_setting() {
+    if !daemons_installed() {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let qb = QbDaemon::start(QbOptions::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let url = qb.url().to_string();
+    init(
+        home.path(),
+        &qb,
+        "qbittorrent",
+        &url,
+        qb.password(),
+        &tracker,
+        &[],
+    );
+    let first = upseed(home.path(), qb.password(), &["post", "the first"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(
+        !text(&first.stderr).contains("queued"),
+        "{}",
+        text(&first.stderr)
+    );
+
+    // The queue on, with room for one seeding torrent: the first post's.
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    http.post(format!("{url}api/v2/auth/login"))
+        .form(&[("username", "tester"), ("password", qb.password())])
+        .send()
+        .await
+        .unwrap();
+    let prefs = r#"{"queueing_enabled":true,"max_active_uploads":1,"max_active_torrents":1,"max_active_downloads":1}"#;
+    let set = http
+        .post(format!("{url}api/v2/app/setPreferences"))
+        .form(&[("json", prefs)])
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success());
+    let second = upseed(home.path(), qb.password(), &["post", "the second"]);
+    let err = text(&second.stderr);
+    assert!(second.status.success(), "{err}");
+    assert!(
+        err.contains("qBittorrent queued it instead of seeding it")
+            && err.contains("Torrent Queueing"),
+        "{err}"
+    );
+}

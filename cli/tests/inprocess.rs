@@ -697,3 +697,50 @@ fn names_dates_exports_and_threads_fetched_by_magnet() {
         none.err
     );
 }
+
+#[test]
+fn the_author_counts_at_once_and_a_queued_torrent_is_told() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let posted = ok(run(
+        home.path(),
+        &client,
+        &["post", "--title", "mine", "text"],
+    ));
+    assert!(!posted.err.contains("queued"), "{}", posted.err);
+    let feed = ok(run(home.path(), &client, &["feed"]));
+    assert!(feed.out.contains("1 seeder ·"), "{}", feed.out);
+
+    client.set_queueing(upseed_core::QueueReport {
+        queueing: true,
+        max_active_uploads: Some(1),
+        max_active_torrents: Some(1),
+    });
+    let queued = ok(run(home.path(), &client, &["post", "held back"]));
+    assert!(
+        queued
+            .err
+            .contains("qBittorrent queued it instead of seeding it")
+            && queued.err.contains("Torrent Queueing"),
+        "{}",
+        queued.err
+    );
+    let post = PostDraft::new("a stranger's post")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+        .unwrap();
+    client.offer(&post.torrent_bytes::<&str>(&[]), b"a stranger's post");
+    let hash = post.infohash().to_string();
+    ok(run(home.path(), &client, &["show", &hash]));
+    let up = ok(run(home.path(), &client, &["upvote", &hash]));
+    assert_eq!(
+        up.out,
+        format!("upvoted {hash}: your client holds it, but queued (see the warning above)\n")
+    );
+    assert!(
+        up.err.contains("queued it instead of seeding"),
+        "{}",
+        up.err
+    );
+}

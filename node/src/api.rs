@@ -24,6 +24,9 @@ use crate::sync::{SyncOptions, SyncReport};
 use crate::vote::Upvoted;
 use crate::{Error, keyfile, now};
 
+/// How long [`Node::queued`] watches a queueing client's verdict.
+pub(crate) const QUEUE_VERDICT: Duration = Duration::from_secs(3);
+
 type Connect<C> = Box<dyn Fn(&Config, &Vars) -> Result<C, Error> + Send + Sync>;
 
 /// One user's upseed: their files, config and client, and every use case.
@@ -219,6 +222,36 @@ impl<C: TorrentClient> Node<C> {
         drop(store);
         self.republish().await?;
         Ok((hash, how))
+    }
+
+    /// Whether the client holds `hash` back in its queue instead of
+    /// seeding it: then a warning names the setting that frees it. When
+    /// the client queues at all, its verdict can take a moment, so this
+    /// watches for up to [`QUEUE_VERDICT`]; otherwise it answers at once.
+    /// A client that cannot be asked counts as not queueing.
+    pub async fn queued(&self, hash: InfoHash) -> bool {
+        let Ok(client) = self.client() else {
+            return false;
+        };
+        if !client.queue_report().await.is_ok_and(|q| q.queueing) {
+            return false;
+        }
+        let deadline = tokio::time::Instant::now() + QUEUE_VERDICT;
+        let queued = loop {
+            let held = client.list(Some(&[hash])).await.is_ok_and(|listed| {
+                listed
+                    .iter()
+                    .any(|t| t.state == upseed_core::TorrentState::QueuedToSeed)
+            });
+            if held || tokio::time::Instant::now() >= deadline {
+                break held;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        if queued && let Ok(config) = self.config() {
+            self.events.warn(Warning::Queued(config.client.kind));
+        }
+        queued
     }
 
     /// Stops seeding the record `reference` names; our own needs `force`.

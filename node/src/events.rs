@@ -66,6 +66,8 @@ pub enum Warning {
     IndexNotUpdated(String),
     /// A new record was not announced on the DHT (the reason).
     NotAnnounced(String),
+    /// The client queued a torrent instead of seeding it.
+    Queued(upseed_core::ClientKind),
 }
 
 impl fmt::Display for Warning {
@@ -92,6 +94,12 @@ impl fmt::Display for Warning {
             Self::NotAnnounced(e) => write!(
                 f,
                 "not announced on the DHT: {e}; `upseed sync` publishes your outbox again"
+            ),
+            Self::Queued(upseed_core::ClientKind::Qbittorrent) => f.write_str(
+                "qBittorrent queued it instead of seeding it, so nobody can download it from you yet: in Tools > Options > BitTorrent, untick Torrent Queueing, or raise Maximum active uploads and Maximum active torrents above the number of torrents you seed",
+            ),
+            Self::Queued(upseed_core::ClientKind::Transmission) => f.write_str(
+                "Transmission queued it instead of seeding it, so nobody can download it from you yet: set \"seed-queue-enabled\": false in its settings.json (or raise seed-queue-size), with the daemon stopped",
             ),
         }
     }

@@ -274,8 +274,20 @@ impl TorrentClient for FakeClient {
         AddTorrent::check_paths(torrents, ClientKind::Qbittorrent)?;
         let mut state = self.call()?;
         let mut out = Vec::new();
+        // A queue that allows this many seeding torrents holds back the rest.
+        let room = state
+            .queueing
+            .as_ref()
+            .filter(|q| q.queueing)
+            .and_then(|q| q.max_active_uploads)
+            .and_then(|n| usize::try_from(n).ok());
         for add in torrents {
             state.adds.push(add.clone());
+            let seeding = state
+                .held
+                .values()
+                .filter(|h| h.status.state.is_seeding())
+                .count();
             if state.held.contains_key(&add.infohash) {
                 out.push(Added::AlreadyPresent);
                 continue;
@@ -293,7 +305,11 @@ impl TorrentClient for FakeClient {
                     let present =
                         std::fs::metadata(&status.content_path).is_ok_and(|m| m.len() == size);
                     if present {
-                        status.state = TorrentState::Seeding;
+                        status.state = if room.is_some_and(|n| seeding >= n) {
+                            TorrentState::QueuedToSeed
+                        } else {
+                            TorrentState::Seeding
+                        };
                         status.progress = 1.0;
                     } else {
                         status.state = TorrentState::Error("no data found".into());

@@ -2,6 +2,7 @@
 //! the client seeds it from, storing them, and announcing them and our
 //! outbox (profile, follows) on the DHT.
 
+use upseed_core::counts::{CLIENT_SOURCE, SwarmCount};
 use upseed_core::item::Outbox;
 use upseed_core::{
     AddTorrent, CommentDraft, InfoHash, Magnet, PostDraft, PublicKey, Record, TorrentClient,
@@ -88,6 +89,19 @@ impl<C: TorrentClient> Node<C> {
             let _ = std::fs::remove_file(config.posts.dir.join(record.name()));
             return Err(error);
         }
+        // We seed it from the start: the feed counts us at once, as the
+        // client's own count will at the next sync.
+        store.put_counts(
+            &[SwarmCount {
+                infohash: record.infohash(),
+                source: CLIENT_SOURCE.to_owned(),
+                seeders: Some(1),
+                leechers: Some(0),
+                completed: Some(0),
+            }],
+            now(),
+            &config.retention.policy(),
+        )?;
         if let Some(dht) = self.join_dht().await {
             let key = self.identity()?;
             let me = Me {
