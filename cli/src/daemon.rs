@@ -1,6 +1,7 @@
 //! `upseed daemon`'s front end: logging to standard error, and signals
-//! turned into the node's stop channel. SIGTERM or SIGINT lets the current
-//! step finish, then exits cleanly; a second signal exits at once.
+//! turned into the node's stop channel. SIGTERM or SIGINT gives the
+//! current step half a second to finish, then cancels it and exits
+//! cleanly; a second signal exits at once.
 
 use anyhow::{Context, Result};
 use tokio::sync::watch;
@@ -44,7 +45,7 @@ pub(crate) fn signals() -> Result<watch::Receiver<bool>> {
             }
             seen += 1;
             if seen == 1 {
-                info!("stopping after the current step; signal again to stop at once");
+                info!("stopping: the current step has half a second to finish; signal again to stop at once");
                 let _ = tx.send(true);
             } else {
                 warn!("second signal: stopping now");

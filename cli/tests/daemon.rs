@@ -420,7 +420,7 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
         step(&report, "gc")["errors"],
     );
 
-    // SIGTERM: the current step finishes, then a clean exit.
+    // SIGTERM: the current step finishes or is cancelled, then a clean exit.
     signal(&daemon, nix::sys::signal::Signal::SIGTERM);
     assert_eq!(wait_exit(&mut daemon, Duration::from_secs(60)), Some(0));
     let report = status(a, &apw);

@@ -179,3 +179,103 @@ async fn a_post_the_queue_holds_back_is_told_with_the_setting() {
         "{err}"
     );
 }
+
+/// Percent-encodes every byte, as a tracker's query wants binary values.
+fn percent(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("%{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn sigterm_during_a_dead_fetch_stops_the_daemon_at_once_and_sweeps_it() {
+    if !daemons_installed() {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let qb = QbDaemon::start(QbOptions::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let url = qb.url().to_string();
+    init(
+        home.path(),
+        &qb,
+        "qbittorrent",
+        &url,
+        qb.password(),
+        &tracker,
+        &[],
+    );
+
+    // A seeder announces a torrent, then is never there: the full scrape
+    // lists it, and nobody can serve it.
+    let dead = upseed_core::InfoHash::from_bytes([0x5a; 20]);
+    tracker.allow(&[dead]).await;
+    let announce = format!(
+        "{}?info_hash={}&peer_id={}&port=9&uploaded=0&downloaded=0&left=0&compact=1&event=started",
+        tracker.announce_url(),
+        percent(dead.as_bytes()),
+        percent(b"-XX0001-deadseeder00"),
+    );
+    let answer = reqwest::get(&announce).await.unwrap();
+    assert!(answer.status().is_success());
+
+    let log = home.path().join("daemon.log");
+    let mut daemon = std::process::Command::new(common::bin())
+        .arg("--config")
+        .arg(home.path().join("config.toml"))
+        .arg("daemon")
+        .env("UPSEED_CLIENT_PASSWORD", qb.password())
+        .env("UPSEED_DHT_ENABLED", "false")
+        .env("UPSEED_DAEMON_FETCH_TIMEOUT", "120s")
+        .env_remove("UPSEED_HOME")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = qb.client();
+    let held = upseed_tests::eventually(
+        "the daemon to fetch the dead torrent",
+        std::time::Duration::from_secs(60),
+        || async {
+            use upseed_core::TorrentClient;
+            (!client.list(Some(&[dead])).await.unwrap().is_empty()).then_some(())
+        },
+    )
+    .await;
+    let () = held;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.id()).unwrap());
+    let signalled = std::time::Instant::now();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = loop {
+        if let Some(status) = daemon.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = daemon.kill();
+            panic!(
+                "the daemon did not stop: {}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let took = signalled.elapsed();
+    eprintln!(
+        "the daemon stopped {} ms after SIGTERM, mid-fetch",
+        took.as_millis()
+    );
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "{took:?}, not the fetch's 120 s"
+    );
+    use upseed_core::TorrentClient;
+    assert!(
+        client.list(Some(&[dead])).await.unwrap().is_empty(),
+        "the cancelled fetch's torrent is swept"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("next sync now"), "each start logs the schedule: {logged}");
+}

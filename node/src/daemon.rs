@@ -12,8 +12,12 @@
 //! the schedule back from the store, and removes torrents that a fetch it
 //! interrupted left behind.
 //!
-//! The loop stops when its stop channel says so: it lets the current step
-//! finish, then returns. Signals are the front end's to turn into that.
+//! The loop stops when its stop channel says so: the current step has
+//! half a second to finish, then is cancelled (its store writes are
+//! transactions, and the torrents its fetch added are swept), so a stop
+//! never waits out a fetch. Signals are the front end's to turn into that.
+//! At each start, a step's next run is recomputed from its last run and
+//! the config's interval, and every step logs when the next one runs.
 
 use std::time::Duration;
 
@@ -32,6 +36,14 @@ use crate::{Error, error_chain, now};
 
 /// The shortest back-off after a failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+
+/// After a stop signal, how long a running step may take to finish before
+/// it is cancelled. Every store write is one transaction, so a cancelled
+/// step loses nothing; the torrents its fetch added are swept at once.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
+/// How long the sweep after a cancelled step may take.
+const SWEEP_LIMIT: Duration = Duration::from_secs(1);
 
 /// A step of the daemon's loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +89,7 @@ fn backoff(failures: u32, interval: Duration) -> Duration {
 
 impl<C: TorrentClient> Node<C> {
     /// Runs the daemon's loop until `stop` turns true: the current step
-    /// finishes first.
+    /// has half a second to finish, then is cancelled.
     pub async fn daemon(&self, stop: watch::Receiver<bool>) -> Result<(), Error> {
         let config = self.config()?;
         let client = self.client()?;
@@ -107,7 +119,7 @@ impl<C: TorrentClient> Daemon<'_, C> {
 
     async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), Error> {
         self.start().await?;
-        loop {
+        'outer: loop {
             let started = now();
             for step in Step::ALL {
                 if *stop.borrow() {
@@ -116,9 +128,14 @@ impl<C: TorrentClient> Daemon<'_, C> {
                 let due = self.record(step).next_at.is_none_or(|at| at <= started);
                 // `seed` follows each successful sync.
                 if due && step != Step::Seed {
-                    let ok = self.run_step(step).await;
-                    if step == Step::Sync && ok {
-                        self.run_step(Step::Seed).await;
+                    let Some(ok) = self.step_or_stop(step, &mut stop).await else {
+                        break 'outer;
+                    };
+                    if step == Step::Sync
+                        && ok
+                        && self.step_or_stop(Step::Seed, &mut stop).await.is_none()
+                    {
+                        break 'outer;
                     }
                 }
             }
@@ -148,8 +165,59 @@ impl<C: TorrentClient> Daemon<'_, C> {
         Ok(())
     }
 
+    /// Runs `step`, unless a stop comes first: then, after [`STOP_GRACE`],
+    /// the step is cancelled, what its fetch added is swept, and `None`
+    /// says so.
+    async fn step_or_stop(&mut self, step: Step, stop: &mut watch::Receiver<bool>) -> Option<bool> {
+        let stopping = async {
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    // Nobody can ask us to stop any more.
+                    std::future::pending::<()>().await;
+                }
+            }
+            tokio::time::sleep(STOP_GRACE).await;
+        };
+        tokio::select! {
+            ok = self.run_step(step) => return Some(ok),
+            () = stopping => {}
+        }
+        warn!(
+            step = step.name(),
+            "stopping during this step: it was cancelled, and runs again at the next start"
+        );
+        match tokio::time::timeout(SWEEP_LIMIT, self.leftover_reads()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => info!(torrents = n, "removed what the cancelled fetch had added"),
+            Ok(Err(e)) => warn!("cannot sweep the cancelled fetch: {}", error_chain(&e)),
+            Err(_) => warn!("the client did not answer the sweep in time; the next start sweeps"),
+        }
+        None
+    }
+
+    /// Logs when each step runs next.
+    fn log_schedule(&self) {
+        let now = now();
+        for s in &self.steps {
+            if s.step == Step::Seed.name() {
+                continue;
+            }
+            match s.next_at {
+                Some(at) if at > now => info!(
+                    step = %s.step,
+                    next_at = at,
+                    "next {} in {} s",
+                    s.step,
+                    at - now
+                ),
+                _ => info!(step = %s.step, "next {} now", s.step),
+            }
+        }
+    }
+
     /// Reads the schedule back, records this run, and cleans up after an
-    /// interrupted fetch.
+    /// interrupted fetch. A step whose interval changed in the config runs
+    /// on the new interval from its last run.
     async fn start(&mut self) -> Result<(), Error> {
         let mut store = self.store()?;
         self.steps = store.steps()?;
@@ -166,6 +234,24 @@ impl<C: TorrentClient> Daemon<'_, C> {
                 && finished.is_none_or(|f| f < started)
             {
                 warn!(step = %s.step, "the previous daemon stopped during this step; running it again");
+            }
+        }
+        for s in &mut self.steps {
+            let interval = Step::ALL
+                .into_iter()
+                .find(|step| step.name() == s.step)
+                .map(|step| step.interval(self.config));
+            // An interrupted step keeps its schedule: it runs again now.
+            let interrupted = s.started.zip(s.finished).is_some_and(|(st, f)| f < st);
+            if let (Some(interval), Some(finished), Some("ok"), false) =
+                (interval, s.finished, s.outcome.as_deref(), interrupted)
+            {
+                let next = Some(finished.saturating_add(interval.as_secs()));
+                if s.next_at != next {
+                    s.next_at = next;
+                    // `status` reads the schedule from the store.
+                    store.step_finished(s)?;
+                }
             }
         }
         let now = now();
@@ -193,6 +279,7 @@ impl<C: TorrentClient> Daemon<'_, C> {
                 error_chain(&e)
             ),
         }
+        self.log_schedule();
         Ok(())
     }
 
@@ -255,19 +342,21 @@ impl<C: TorrentClient> Daemon<'_, C> {
         record.runs += 1;
         let ok = match outcome {
             Ok(summary) => {
+                let next = finished
+                    .saturating_add(interval.as_secs())
+                    .saturating_add(jitter_secs);
                 info!(
                     step = step.name(),
                     seconds = finished - started,
-                    "{summary}"
+                    next_at = next,
+                    "{summary}; next {} in {} s",
+                    step.name(),
+                    next - finished
                 );
                 record.outcome = Some("ok".into());
                 record.summary = Some(summary);
                 record.failures = 0;
-                record.next_at = Some(
-                    finished
-                        .saturating_add(interval.as_secs())
-                        .saturating_add(jitter_secs),
-                );
+                record.next_at = Some(next);
                 true
             }
             Err(e) => {
