@@ -45,7 +45,9 @@ pub(crate) fn signals() -> Result<watch::Receiver<bool>> {
             }
             seen += 1;
             if seen == 1 {
-                info!("stopping: the current step has half a second to finish; signal again to stop at once");
+                info!(
+                    "stopping: the current step has half a second to finish; signal again to stop at once"
+                );
                 let _ = tx.send(true);
             } else {
                 warn!("second signal: stopping now");

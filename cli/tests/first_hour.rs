@@ -277,5 +277,8 @@ async fn sigterm_during_a_dead_fetch_stops_the_daemon_at_once_and_sweeps_it() {
         "the cancelled fetch's torrent is swept"
     );
     let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(logged.contains("next sync now"), "each start logs the schedule: {logged}");
+    assert!(
+        logged.contains("next sync now"),
+        "each start logs the schedule: {logged}"
+    );
 }

@@ -744,3 +744,59 @@ fn the_author_counts_at_once_and_a_queued_torrent_is_told() {
         up.err
     );
 }
+
+#[test]
+fn an_unreachable_dht_warns_once_with_the_setting_and_doctor_checks_it() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let dht = [
+        ("UPSEED_DHT_ENABLED", "true"),
+        ("UPSEED_DHT_BOOTSTRAP", "127.0.0.1:9"),
+        ("UPSEED_DHT_REQUEST_TIMEOUT_MS", "300"),
+    ];
+    let posted = run_vars(
+        home.path(),
+        &client,
+        &dht,
+        &["post", "--community", "rust", "through no DHT"],
+    );
+    assert_eq!(posted.code, 0, "{}", posted.err);
+    let warnings: Vec<&str> = posted
+        .err
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", posted.err);
+    assert!(
+        warnings[0].contains("the DHT is unreachable")
+            && warnings[0].contains("UPSEED_DHT_ENABLED=false"),
+        "{}",
+        warnings[0]
+    );
+
+    let doctor = run_vars(home.path(), &client, &dht, &["doctor", "--json"]);
+    let checks: serde_json::Value = serde_json::from_str(&doctor.out).unwrap();
+    let check = |checks: &serde_json::Value| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "dht")
+            .cloned()
+            .expect("a dht check")
+    };
+    let unreachable = check(&checks);
+    assert_eq!(unreachable["outcome"], "warn", "{unreachable}");
+    assert!(
+        unreachable["detail"]
+            .as_str()
+            .unwrap()
+            .contains("enabled = false"),
+        "{unreachable}"
+    );
+    let off = run(home.path(), &client, &["doctor", "--json"]);
+    let off = check(&serde_json::from_str(&off.out).unwrap());
+    assert_eq!(off["outcome"], "ok", "{off}");
+    assert!(off["detail"].as_str().unwrap().starts_with("off"), "{off}");
+}

@@ -129,6 +129,11 @@ impl Dht {
         Ok(Some(dht))
     }
 
+    /// The local UDP address the DHT's socket is bound to.
+    pub async fn local_addr(&self) -> std::net::SocketAddrV4 {
+        self.inner.info().await.local_addr()
+    }
+
     fn unreachable(&self) -> DhtError {
         DhtError::Unreachable {
             bootstrap: self.bootstrap.clone(),

@@ -87,7 +87,33 @@ pub async fn run<C: TorrentClient>(
     }
     checks.extend(client_checks(config, client, key.as_ref(), now).await);
     checks.extend(tracker_checks(config).await);
+    checks.push(dht_check(config).await);
     checks
+}
+
+/// Joins the DHT as every command that uses it would.
+async fn dht_check(config: &Config) -> Check {
+    const NAME: &str = "dht";
+    match crate::dht::Dht::join(&config.dht).await {
+        Ok(None) => check(
+            NAME,
+            Outcome::Ok,
+            "off ([dht] enabled = false): outboxes and boards are neither read nor published, so only trackers find posts",
+        ),
+        Ok(Some(dht)) => {
+            let addr = dht.local_addr().await;
+            let bound = if addr.ip().is_unspecified() {
+                format!(
+                    "UDP port {} on every interface (set [dht] bind = \"127.0.0.1\" to keep it on this machine)",
+                    addr.port()
+                )
+            } else {
+                format!("UDP {addr}")
+            };
+            check(NAME, Outcome::Ok, format!("joined; listening on {bound}"))
+        }
+        Err(error) => check(NAME, Outcome::Warn, error.to_string()),
+    }
 }
 
 fn writable(dir: &Path) -> std::io::Result<()> {

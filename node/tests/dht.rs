@@ -260,3 +260,23 @@ async fn a_replayed_older_outbox_does_not_roll_a_follower_back() {
         "the withdrawn upvote does not come back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_joins_the_dht_and_names_the_socket() {
+    let testnet = mainline::Testnet::builder(4).build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let alice = node(
+        dir.path(),
+        &testnet.bootstrap,
+        &FakeClient::new(),
+        Events::none(),
+    );
+    let checks = alice.doctor().await.unwrap();
+    let dht = checks.iter().find(|c| c.name == "dht").unwrap();
+    assert_eq!(dht.outcome, upseed_node::doctor::Outcome::Ok, "{dht:?}");
+    assert!(
+        dht.detail
+            .starts_with("joined; listening on UDP 127.0.0.1:"),
+        "{dht:?}"
+    );
+}
