@@ -116,11 +116,18 @@ async fn print_posted(
     as_json: bool,
 ) -> Result<()> {
     // Said on standard error, before the result.
-    node.queued(posted.record.infohash()).await;
+    let queued = node.queued(posted.record.infohash()).await;
     let record = &posted.record;
     if as_json {
-        let out = serde_json::json!({ "infohash": record.infohash(), "magnet": posted.magnet.to_string(), "record": record.to_json() });
-        json(env, &out)
+        json(
+            env,
+            &crate::json::PostedJson {
+                infohash: record.infohash(),
+                magnet: posted.magnet.to_string(),
+                queued,
+                record: record.to_json(),
+            },
+        )
     } else {
         out!(env, "{}", record.infohash());
         out!(env, "{}", posted.magnet);
@@ -228,6 +235,11 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         Command::Feed(a) => a.json,
         Command::Thread(a) => a.json,
         Command::Export(a) => a.json,
+        Command::Post(a) => a.json,
+        Command::Comment(a) => a.json,
+        Command::Upvote(a) => a.json,
+        Command::Doctor(a) => a.json,
+        Command::Status(a) => a.json,
         _ => false,
     };
     let verbosity = Verbosity::from_flags(cli.verbose, cli.quiet);
@@ -269,21 +281,43 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             let (hash, how) = node
                 .upvote(&args.reference, Duration::from_secs(args.timeout))
                 .await?;
-            let seeds = if node.queued(hash).await {
+            let queued = node.queued(hash).await;
+            let seeds = if queued {
                 "your client holds it, but queued (see the warning above)"
             } else {
                 "your client seeds it"
             };
-            match how {
-                Upvoted::Authored => out!(env, "{hash}: you wrote it, and {seeds}"),
-                Upvoted::FromStore | Upvoted::Downloaded => {
-                    out!(env, "upvoted {hash}: {seeds}");
+            if args.json {
+                use crate::json::How;
+                let how = match how {
+                    Upvoted::FromStore => How::FromStore,
+                    Upvoted::Downloaded => How::Downloaded,
+                    Upvoted::Authored => How::Authored,
+                };
+                json(
+                    env,
+                    &crate::json::UpvoteJson {
+                        infohash: hash,
+                        how,
+                        queued,
+                    },
+                )?;
+            } else {
+                match how {
+                    Upvoted::Authored => out!(env, "{hash}: you wrote it, and {seeds}"),
+                    Upvoted::FromStore | Upvoted::Downloaded => {
+                        out!(env, "upvoted {hash}: {seeds}");
+                    }
                 }
             }
         }
         Command::Unvote(args) => {
             let hash = node.unvote(&args.reference, args.force).await?;
-            out!(env, "unvoted {hash}: your client no longer seeds it");
+            if args.json {
+                json(env, &crate::json::UnvoteJson { infohash: hash })?;
+            } else {
+                out!(env, "unvoted {hash}: your client no longer seeds it");
+            }
         }
         Command::Show(args) => {
             let record = node
@@ -311,15 +345,15 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         }
         Command::Doctor(args) => {
             let checks = node.doctor().await?;
-            if args.json {
-                json(env, &checks)?;
-            } else {
-                write!(env.out, "{}", render::clean(&render::doctor_text(&checks)))?;
-            }
             let failed = checks
                 .iter()
                 .filter(|c| c.outcome == upseed_node::doctor::Outcome::Fail)
                 .count();
+            if args.json {
+                json(env, &crate::json::DoctorJson { checks, failed })?;
+            } else {
+                write!(env.out, "{}", render::clean(&render::doctor_text(&checks)))?;
+            }
             if failed > 0 {
                 anyhow::bail!("{failed} check(s) failed; apply the fixes above");
             }
@@ -358,25 +392,62 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
                 write!(env.out, "{}", render::clean(&render::status_text(&status)))?;
             }
         }
-        Command::Follow(args) => follow(env, &node, &args.key, true).await?,
-        Command::Unfollow(args) => follow(env, &node, &args.key, false).await?,
+        Command::Follow(args) => follow(env, &node, &args.key, true, args.json).await?,
+        Command::Unfollow(args) => follow(env, &node, &args.key, false, args.json).await?,
         Command::Profile(args) => {
             let outbox = node.profile(args.name, args.about).await?;
-            out!(
-                env,
-                "profile: {} / {}",
-                outbox.name.as_deref().unwrap_or("(no name)"),
-                outbox.about.as_deref().unwrap_or("(no about)")
-            );
+            if args.json {
+                json(
+                    env,
+                    &crate::json::ProfileJson {
+                        name: outbox.name,
+                        about: outbox.about,
+                    },
+                )?;
+            } else {
+                out!(
+                    env,
+                    "{}",
+                    render::clean(&format!(
+                        "profile: {} / {}",
+                        outbox.name.as_deref().unwrap_or("(no name)"),
+                        outbox.about.as_deref().unwrap_or("(no about)")
+                    ))
+                );
+            }
         }
         Command::Pin(args) => {
-            let (hash, _) = node.pin(&args.reference, true)?;
-            out!(env, "pinned {hash}: gc keeps it");
+            let (hash, changed) = node.pin(&args.reference, true)?;
+            if args.json {
+                json(
+                    env,
+                    &crate::json::PinJson {
+                        infohash: hash,
+                        pinned: true,
+                        changed,
+                    },
+                )?;
+            } else {
+                out!(env, "pinned {hash}: gc keeps it");
+            }
         }
-        Command::Unpin(args) => match node.pin(&args.reference, false)? {
-            (hash, true) => out!(env, "unpinned {hash}"),
-            (hash, false) => out!(env, "{hash} was not pinned"),
-        },
+        Command::Unpin(args) => {
+            let (hash, changed) = node.pin(&args.reference, false)?;
+            if args.json {
+                json(
+                    env,
+                    &crate::json::PinJson {
+                        infohash: hash,
+                        pinned: false,
+                        changed,
+                    },
+                )?;
+            } else if changed {
+                out!(env, "unpinned {hash}");
+            } else {
+                out!(env, "{hash} was not pinned");
+            }
+        }
         Command::Feed(args) => {
             let feed = node.feed(&feed_query(&args)?).await?;
             if args.json {
@@ -387,20 +458,21 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             }
         }
         Command::Thread(args) => thread(env, &node, args).await?,
-        Command::Key(KeyCommand::New { key }) => {
+        Command::Key(KeyCommand::New { key, json: as_json }) => {
             let path = key.unwrap_or_else(|| home.identity.clone());
             let secret = SecretKey::generate()?;
             keyfile::create(&path, &secret)?;
-            out!(env, "{}", secret.public_key());
+            print_key(env, &secret, path.clone(), as_json)?;
             err!(
                 env,
                 "saved your secret key to {} (mode 0600); back it up",
                 path.display()
             );
         }
-        Command::Key(KeyCommand::Show { key }) => {
-            let key = keyfile::load(&key.unwrap_or_else(|| home.identity.clone()))?;
-            out!(env, "{}", key.public_key());
+        Command::Key(KeyCommand::Show { key, json: as_json }) => {
+            let path = key.unwrap_or_else(|| home.identity.clone());
+            let secret = keyfile::load(&path)?;
+            print_key(env, &secret, path, as_json)?;
         }
         Command::Inspect {
             torrent,
@@ -418,11 +490,11 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             if args.json {
                 json(
                     env,
-                    &serde_json::json!({
-                        "infohash": exported.record.infohash(),
-                        "torrent": exported.torrent,
-                        "body": exported.body,
-                    }),
+                    &crate::json::ExportJson {
+                        infohash: exported.record.infohash(),
+                        torrent: exported.torrent,
+                        body: exported.body,
+                    },
                 )?;
             } else {
                 out!(env, "{}", exported.torrent.display());
@@ -444,9 +516,46 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
     Ok(())
 }
 
-async fn follow(env: &mut Env, node: &Node<AnyClient>, key: &str, on: bool) -> Result<()> {
+fn print_key(env: &mut Env, secret: &SecretKey, file: PathBuf, as_json: bool) -> Result<()> {
+    let public = secret.public_key();
+    if as_json {
+        json(
+            env,
+            &crate::json::KeyJson {
+                hex: hex_key(&public),
+                public_key: public,
+                file,
+            },
+        )
+    } else {
+        out!(env, "{public}");
+        Ok(())
+    }
+}
+
+fn hex_key(key: &upseed_core::PublicKey) -> String {
+    key.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn follow(
+    env: &mut Env,
+    node: &Node<AnyClient>,
+    key: &str,
+    on: bool,
+    as_json: bool,
+) -> Result<()> {
     let key: upseed_core::PublicKey = key.parse()?;
     let changed = node.follow(key, on).await?;
+    if as_json {
+        return json(
+            env,
+            &crate::json::FollowJson {
+                key,
+                following: on,
+                changed,
+            },
+        );
+    }
     match (on, changed) {
         (true, true) => out!(env, "following {key}; `upseed sync` fetches their posts"),
         (true, false) => out!(env, "already following {key}"),

@@ -146,7 +146,7 @@ pub(crate) struct PostArgs {
     pub(crate) community: Option<String>,
     /// The text; `-` or nothing reads it from standard input.
     pub(crate) text: Option<String>,
-    /// Print one JSON document.
+    /// Print one JSON document (schema: docs/schema/post.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -157,7 +157,7 @@ pub(crate) struct CommentArgs {
     pub(crate) reference: String,
     /// The text; `-` or nothing reads it from standard input.
     pub(crate) text: Option<String>,
-    /// Print one JSON document.
+    /// Print one JSON document (schema: docs/schema/post.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -169,6 +169,9 @@ pub(crate) struct VoteArgs {
     /// Give up downloading after this many seconds.
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     pub(crate) timeout: u64,
+    /// Print one JSON document (schema: docs/schema/upvote.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +181,9 @@ pub(crate) struct UnvoteArgs {
     /// Also stop seeding a post or comment you wrote (its file is kept).
     #[arg(long)]
     pub(crate) force: bool,
+    /// Print one JSON document (schema: docs/schema/unvote.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +242,9 @@ pub(crate) struct StatusArgs {
 pub(crate) struct FollowArgs {
     /// Their public key, as `upseed key show` prints it (z-base-32 or hex).
     pub(crate) key: String,
+    /// Print one JSON document (schema: docs/schema/follow.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -246,12 +255,18 @@ pub(crate) struct ProfileArgs {
     /// A few words about you (at most 280 bytes); an empty text clears it.
     #[arg(long)]
     pub(crate) about: Option<String>,
+    /// Print one JSON document (schema: docs/schema/profile.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct PinArgs {
     /// A stored post or comment: an infohash, a unique prefix of one, or a magnet link.
     pub(crate) reference: String,
+    /// Print one JSON document (schema: docs/schema/pin.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -335,7 +350,7 @@ pub(crate) struct ExportArgs {
     /// Give up fetching after this many seconds.
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     pub(crate) timeout: u64,
-    /// Print one JSON document.
+    /// Print one JSON document (schema: docs/schema/export.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -345,7 +360,7 @@ pub(crate) enum ConfigCommand {
     /// Print every setting's effective value and where it came from: the
     /// config file, an UPSEED_* variable, or the default. Secrets are not shown.
     Show {
-        /// Print one JSON document.
+        /// Print one JSON document (schema: docs/schema/config.schema.json).
         #[arg(long)]
         json: bool,
     },
@@ -358,11 +373,17 @@ pub(crate) enum KeyCommand {
         /// Where the secret key goes [default: beside the config, identity.key].
         #[arg(long, value_name = "PATH")]
         key: Option<PathBuf>,
+        /// Print one JSON document (schema: docs/schema/key.schema.json).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the public key to share with others.
     Show {
         /// The secret key file [default: beside the config, identity.key].
         #[arg(long, value_name = "PATH")]
         key: Option<PathBuf>,
+        /// Print one JSON document (schema: docs/schema/key.schema.json).
+        #[arg(long)]
+        json: bool,
     },
 }

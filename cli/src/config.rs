@@ -4,21 +4,10 @@
 use std::io::Write;
 
 use anyhow::Result;
-use upseed_node::config::{Config, PasswordSource, Shown};
+use upseed_node::config::Config;
 use upseed_node::{ConfigError, Home};
 
 use crate::env::Env;
-
-/// `upseed config show --json`.
-#[derive(Debug, serde::Serialize)]
-struct ConfigJson<'a> {
-    /// The config file read.
-    file: &'a std::path::Path,
-    /// Every setting, in the file's order.
-    settings: &'a [Shown],
-    /// Where the client password comes from (never the password).
-    password: PasswordSource,
-}
 
 /// Prints the effective config of `home`.
 pub(crate) fn show(env: &mut Env, home: &Home, as_json: bool) -> Result<()> {
@@ -32,9 +21,9 @@ pub(crate) fn show(env: &mut Env, home: &Home, as_json: bool) -> Result<()> {
     let settings = config.shown(&file, &env.vars);
     let password = config.password_source(&env.vars);
     if as_json {
-        let doc = ConfigJson {
-            file: &home.config,
-            settings: &settings,
+        let doc = crate::json::ConfigJson {
+            file: home.config.clone(),
+            settings,
             password,
         };
         writeln!(env.out, "{}", serde_json::to_string_pretty(&doc)?)?;

@@ -14,6 +14,7 @@ mod config;
 mod daemon;
 mod env;
 mod init;
+pub mod json;
 pub mod progress;
 pub mod render;
 

@@ -778,7 +778,7 @@ fn an_unreachable_dht_warns_once_with_the_setting_and_doctor_checks_it() {
     let doctor = run_vars(home.path(), &client, &dht, &["doctor", "--json"]);
     let checks: serde_json::Value = serde_json::from_str(&doctor.out).unwrap();
     let check = |checks: &serde_json::Value| {
-        checks
+        checks["checks"]
             .as_array()
             .unwrap()
             .iter()
@@ -799,4 +799,69 @@ fn an_unreachable_dht_warns_once_with_the_setting_and_doctor_checks_it() {
     let off = check(&serde_json::from_str(&off.out).unwrap());
     assert_eq!(off["outcome"], "ok", "{off}");
     assert!(off["detail"].as_str().unwrap().starts_with("off"), "{off}");
+}
+
+#[test]
+fn every_command_prints_one_json_object() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let doc = |args: &[&str]| -> serde_json::Value {
+        let ran = ok(run(home.path(), &client, args));
+        let value: serde_json::Value =
+            serde_json::from_str(&ran.out).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", ran.out));
+        assert!(value.is_object(), "{args:?}: {value}");
+        value
+    };
+    let posted = doc(&["post", "--json", "--title", "t", "json"]);
+    let hash = posted["infohash"].as_str().unwrap().to_owned();
+    assert_eq!(posted["queued"], false);
+    assert_eq!(posted["record"]["infohash"], hash.as_str());
+    let stranger = PostDraft::new("theirs")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+        .unwrap();
+    client.offer(&stranger.torrent_bytes::<&str>(&[]), b"theirs");
+    let theirs = stranger.infohash().to_string();
+    let up = doc(&["upvote", "--json", &theirs]);
+    assert_eq!(up["how"], "downloaded", "{up}");
+    assert_eq!(up["infohash"], theirs.as_str());
+    assert_eq!(
+        doc(&["unvote", "--json", &theirs])["infohash"],
+        theirs.as_str()
+    );
+    let pinned = doc(&["pin", "--json", &hash]);
+    assert_eq!(
+        (pinned["pinned"].clone(), pinned["changed"].clone()),
+        (true.into(), true.into())
+    );
+    assert_eq!(doc(&["unpin", "--json", &hash])["pinned"], false);
+    let key = doc(&["key", "show", "--json"]);
+    let z32 = key["public_key"].as_str().unwrap().to_owned();
+    assert_eq!(key["hex"].as_str().unwrap().len(), 64);
+    let other = SecretKey::generate().unwrap().public_key().to_string();
+    let follow = doc(&["follow", "--json", &other]);
+    assert_eq!(follow["following"], true);
+    assert_eq!(doc(&["unfollow", "--json", &other])["changed"], true);
+    assert_eq!(doc(&["profile", "--json", "--name", "bo"])["name"], "bo");
+    assert_ne!(z32, other);
+    let feed = doc(&["feed", "--json", "--sort", "top", "--window", "week"]);
+    assert_eq!(
+        (feed["sort"].as_str(), feed["window"].as_str()),
+        (Some("top"), Some("week"))
+    );
+    let back: upseed::render::FeedJson = serde_json::from_value(feed).unwrap();
+    assert_eq!(
+        back.sort,
+        upseed_core::rank::Sort::Top(upseed_core::rank::Window::Week)
+    );
+    let doctor = doc(&["doctor", "--json"]);
+    assert_eq!(doctor["failed"], 0, "{doctor}");
+    for args in [
+        &["status", "--json"][..],
+        &["gc", "--json", "--dry-run"],
+        &["sync", "--json"],
+    ] {
+        doc(args);
+    }
 }

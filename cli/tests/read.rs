@@ -151,10 +151,17 @@ fn committed_schemas_are_current() {
     check_schema("feed", schemars::schema_for!(FeedJson));
     check_schema("thread", schemars::schema_for!(ThreadJson));
     check_schema("sync", schemars::schema_for!(upseed_node::sync::SyncReport));
-    check_schema(
-        "doctor",
-        schemars::schema_for!(Vec<upseed_node::doctor::Check>),
-    );
     check_schema("gc", schemars::schema_for!(upseed_node::gc::GcReport));
     check_schema("status", schemars::schema_for!(upseed_node::status::Status));
+    use upseed::json;
+    check_schema("doctor", schemars::schema_for!(json::DoctorJson));
+    check_schema("post", schemars::schema_for!(json::PostedJson));
+    check_schema("upvote", schemars::schema_for!(json::UpvoteJson));
+    check_schema("unvote", schemars::schema_for!(json::UnvoteJson));
+    check_schema("pin", schemars::schema_for!(json::PinJson));
+    check_schema("follow", schemars::schema_for!(json::FollowJson));
+    check_schema("profile", schemars::schema_for!(json::ProfileJson));
+    check_schema("key", schemars::schema_for!(json::KeyJson));
+    check_schema("export", schemars::schema_for!(json::ExportJson));
+    check_schema("config", schemars::schema_for!(json::ConfigJson));
 }

@@ -223,7 +223,8 @@ async fn show_upvote_unvote_and_refusals() {
     let out = upseed(carol.path(), &bpw, &["doctor", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let visibility = checks
+    assert_eq!(checks["failed"], 1, "{checks}");
+    let visibility = checks["checks"]
         .as_array()
         .unwrap()
         .iter()

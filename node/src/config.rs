@@ -23,20 +23,21 @@ use upseed_core::{ClientKind, Password};
 use crate::settings::{self, Source};
 
 /// One setting as `upseed config show` prints it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Shown {
     /// `section.key`.
     pub key: String,
     /// The environment variable that overrides it.
     pub env: String,
     /// The effective value; none when unset.
+    #[schemars(with = "Option<serde_json::Value>")]
     pub value: Option<toml::Value>,
     /// Where the value came from.
     pub source: Source,
 }
 
 /// Where the client password comes from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "from", content = "path", rename_all = "snake_case")]
 pub enum PasswordSource {
     /// Nowhere: none is set.

@@ -30,7 +30,8 @@ pub struct FeedItem {
 /// `upseed feed --json`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FeedJson {
-    /// How the feed is ordered.
+    /// How the feed is ordered: `"sort"`, and for `top`, `"window"`.
+    #[serde(flatten)]
     pub sort: Sort,
     /// The community, when the feed is one community's.
     pub community: Option<String>,

@@ -112,7 +112,7 @@ pub const OTHER_VARS: &[&str] = &["UPSEED_HOME", "UPSEED_CLIENT_PASSWORD"];
 const HARNESS_PREFIXES: &[&str] = &["UPSEED_TEST_", "UPSEED_BENCH_"];
 
 /// Where an effective value came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "from", rename_all = "snake_case")]
 pub enum Source {
     /// upseed's default: neither the file nor the environment sets it.
