@@ -62,6 +62,38 @@ impl<C: TorrentClient> Node<C> {
     /// stored. A torrent that proves not to be a record is remembered as
     /// foreign.
     pub async fn show(&self, reference: &str, timeout: Duration) -> Result<Record, Error> {
+        let before = self.newest_reply()?;
+        let record = self.show_only(reference, timeout).await?;
+        self.republish_if_replied(before).await;
+        Ok(record)
+    }
+
+    /// The newest comment on our posts the store has, when we have an identity.
+    fn newest_reply(&self) -> Result<Option<InfoHash>, Error> {
+        let Some(key) = self.me()? else {
+            return Ok(None);
+        };
+        if !self.home.store.exists() {
+            return Ok(None);
+        }
+        Ok(self.store()?.newest_reply_to(key.public_key())?)
+    }
+
+    /// Publishes our outbox again when a comment on one of our posts was
+    /// stored since `before` (PROTOCOL.md §17, recovering threads): its
+    /// `r` names the new reply at once, not at the next sync.
+    async fn republish_if_replied(&self, before: Option<InfoHash>) {
+        if self.config_if_any().is_none_or(|c| !c.dht.enabled) {
+            return;
+        }
+        let after = self.newest_reply().ok().flatten();
+        if after.is_some() && after != before {
+            // Failures are warnings, as every outbox publish's are.
+            let _ = self.republish().await;
+        }
+    }
+
+    async fn show_only(&self, reference: &str, timeout: Duration) -> Result<Record, Error> {
         let mut store = self.store()?;
         let hash = self.resolve_in(&store, reference)?;
         if let Some(record) = store.record(hash)?.filter(|r| r.body().is_some()) {
@@ -175,13 +207,14 @@ impl<C: TorrentClient> Node<C> {
         timeout: Duration,
     ) -> Result<ThreadJson, Error> {
         let hash = self.resolve(reference)?;
+        let before = self.newest_reply()?;
         if self.store()?.record(hash)?.is_none() {
-            let record = self.show(reference, timeout).await?;
+            let record = self.show_only(reference, timeout).await?;
             // A comment's thread needs its post.
             if let Some(root) = record.root()
                 && self.store()?.record(root)?.is_none()
             {
-                self.show(&root.to_string(), timeout).await?;
+                self.show_only(&root.to_string(), timeout).await?;
             }
         }
         if let Some(config) = self.config_if_any()
@@ -199,6 +232,7 @@ impl<C: TorrentClient> Node<C> {
                 .await;
             }
         }
+        self.republish_if_replied(before).await;
         let store = self.store()?;
         let mut thread = crate::feed::build_thread(&store, hash, sort)?;
         self.names(&store)?.name_thread(&mut thread);

@@ -153,6 +153,11 @@ async fn posts_and_comments_travel_through_the_boards() {
     }
     assert_eq!(comments.len(), 1);
     assert_eq!(comments[0].record.infohash, reply.record.infohash());
+    // Seeing it, alice republished her outbox at once: its `r` names the
+    // reply, for readers who find the reply board erased.
+    let alice_key = alice.identity().unwrap().public_key();
+    let (outbox, _) = dht.read_outbox(&alice_key).await.expect("alice's outbox");
+    assert_eq!(outbox.replies, vec![reply.record.infohash()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

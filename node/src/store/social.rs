@@ -235,6 +235,20 @@ impl Store {
         Ok(names)
     }
 
+    /// The comment on one of `me`'s posts that the store saw last, by
+    /// others: when it changes, our outbox's `r` has something new.
+    pub fn newest_reply_to(&self, me: PublicKey) -> Result<Option<InfoHash>, StoreError> {
+        Ok(self
+            .hashes(
+                "SELECT c.infohash FROM records c JOIN records p ON p.infohash = c.root
+                 WHERE p.author = ?1 AND c.author IS NOT ?1
+                 ORDER BY c.first_seen DESC, c.created DESC LIMIT 1",
+                params![me.as_bytes()],
+            )?
+            .into_iter()
+            .next())
+    }
+
     /// Our display name, if set.
     pub fn profile_name(&self) -> Result<Option<String>, StoreError> {
         self.conn
