@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "upseed", version, about, max_term_width = 100)]
 pub(crate) struct Cli {
-    /// The config file; the identity and store sit beside it
-    /// [default: $UPSEED_HOME/config.toml, else ~/.config/upseed/config.toml].
+    /// The config file; the identity, store, posts and downloads sit beside it
+    /// [default: $UPSEED_HOME/config.toml; else the config and identity in
+    /// $XDG_CONFIG_HOME/upseed (~/.config/upseed), and the store, posts and
+    /// downloads in $XDG_DATA_HOME/upseed (~/.local/share/upseed)].
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     /// Say more: each step of long work as a line, and debug logs.
@@ -110,10 +112,10 @@ pub(crate) struct InitArgs {
     /// On a terminal, init asks for the password and saves it beside the config.
     #[arg(long, value_name = "FILE")]
     pub(crate) password_file: Option<PathBuf>,
-    /// Where upseed writes your posts' text [default: beside the config, posts/].
+    /// Where upseed writes your posts' text [default: posts/ in the data folder].
     #[arg(long, value_name = "DIR")]
     pub(crate) posts_dir: Option<PathBuf>,
-    /// Where your client saves what you read and upvote [default: beside the config, downloads/].
+    /// Where your client saves what you read and upvote [default: downloads/ in the data folder].
     #[arg(long, value_name = "DIR")]
     pub(crate) downloads_dir: Option<PathBuf>,
     /// A tracker announce URL; repeat for several.

@@ -236,7 +236,10 @@ pub(crate) async fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<(
             .parse()
             .context("that is not a URL")?,
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for folder in [&dir, &home.data] {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+    }
     let username = username(env, kind, args.username)?;
     let (password_file, wrote_password) =
         password_file(env, &dir, args.password_file, username.as_deref())?;
@@ -250,8 +253,10 @@ pub(crate) async fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<(
             category: args.category,
         },
         posts: config::PostsSection {
-            dir: args.posts_dir.unwrap_or_else(|| dir.join("posts")),
-            downloads: args.downloads_dir.unwrap_or_else(|| dir.join("downloads")),
+            dir: args.posts_dir.unwrap_or_else(|| home.data.join("posts")),
+            downloads: args
+                .downloads_dir
+                .unwrap_or_else(|| home.data.join("downloads")),
         },
         paths: config::PathsSection {
             local: args.path_local,

@@ -89,6 +89,41 @@ fn the_example_unit_runs_the_daemon_and_holds_no_secret() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Where `cargo install --locked --path cli` puts the binary.
+    assert_eq!(argv[0], "%h/.cargo/bin/upseed");
+    // It may write the folders that the XDG layout and the example config
+    // name (the example's user is /home/seed).
+    let writable = get("Service", "ReadWritePaths");
+    let writable: Vec<&str> = writable.split_whitespace().collect();
+    let config =
+        upseed_node::config::Config::load(&example("config.toml"), &upseed_node::Vars::default())
+            .unwrap();
+    let home = upseed_node::Home::locate(
+        None,
+        &upseed_node::Vars::default().with("HOME", "/home/seed"),
+    )
+    .unwrap();
+    for path in [
+        home.config.parent().unwrap(),
+        home.store.parent().unwrap(),
+        config.posts.dir.as_path(),
+        config.posts.downloads.as_path(),
+    ] {
+        assert!(
+            writable
+                .iter()
+                .any(|w| path.starts_with(w.replace("%h", "/home/seed"))),
+            "{} is not in ReadWritePaths {writable:?}",
+            path.display()
+        );
+    }
+    // Its documentation exists.
+    assert!(get("Unit", "Documentation").contains("man:upseed(1)"));
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/man/upseed.1")
+            .exists()
+    );
     assert_eq!(get("Service", "KillSignal"), "SIGTERM");
     assert_eq!(get("Service", "Restart"), "on-failure");
     assert_eq!(get("Install", "WantedBy"), "default.target");

@@ -865,3 +865,54 @@ fn every_command_prints_one_json_object() {
         doc(args);
     }
 }
+
+#[test]
+fn without_a_config_flag_files_follow_the_xdg_layout() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    let (out, _) = Stream::buffer();
+    let (err, err_buf) = Stream::buffer();
+    let mut env = Env {
+        vars: Vars::default()
+            .with("HOME", home.path().to_str().unwrap())
+            .with("UPSEED_DHT_ENABLED", "false"),
+        stdin: Box::new(std::io::Cursor::new(Vec::new())),
+        stdin_tty: false,
+        prompt_hidden: false,
+        out,
+        out_tty: false,
+        err,
+        err_tty: false,
+        client: Some(client.clone()),
+    };
+    let code = run_in(
+        &mut env,
+        [
+            "upseed",
+            "init",
+            "--client",
+            "qbittorrent",
+            "--url",
+            "http://127.0.0.1:9/",
+        ],
+    );
+    let said = String::from_utf8(err_buf.lock().unwrap().clone()).unwrap();
+    assert_eq!(code, 0, "{said}");
+    let config_dir = home.path().join(".config/upseed");
+    let data_dir = home.path().join(".local/share/upseed");
+    assert!(config_dir.join("config.toml").exists() && config_dir.join("identity.key").exists());
+    let text = std::fs::read_to_string(config_dir.join("config.toml")).unwrap();
+    assert!(
+        text.contains(&format!("dir = \"{}\"", data_dir.join("posts").display())),
+        "{text}"
+    );
+    let code = run_in(&mut env, ["upseed", "post", "stored in the data folder"]);
+    assert_eq!(
+        code,
+        0,
+        "{}",
+        String::from_utf8(err_buf.lock().unwrap().clone()).unwrap()
+    );
+    assert!(data_dir.join("store.db").exists());
+    assert!(!config_dir.join("store.db").exists());
+}

@@ -136,6 +136,14 @@ impl<C: TorrentClient> Node<C> {
             }
             .into());
         }
+        if let Some(dir) = self.home.store.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
         Ok(Store::open(&self.home.store)?)
     }
 

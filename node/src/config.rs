@@ -3,8 +3,10 @@
 //!
 //! `--config FILE` or `$UPSEED_HOME` selects everything: the config file
 //! (`config.toml`), the identity (`identity.key`) and the store (`store.db`)
-//! sit in one folder, so several users can run side by side. Otherwise that
-//! folder is `$XDG_CONFIG_HOME/upseed`, or `~/.config/upseed`.
+//! sit in one folder, so several users can run side by side. Otherwise the
+//! config and identity are in `$XDG_CONFIG_HOME/upseed` (`~/.config/upseed`)
+//! and the store, posts and downloads in `$XDG_DATA_HOME/upseed`
+//! (`~/.local/share/upseed`); see [`Home::locate`].
 //!
 //! Every setting can be overridden by an environment variable named
 //! `UPSEED_<SECTION>_<KEY>`, such as `UPSEED_CLIENT_URL`. The client
@@ -193,42 +195,66 @@ pub struct Home {
     pub identity: PathBuf,
     /// The store.
     pub store: PathBuf,
+    /// Where `init` puts the posts and downloads folders by default.
+    pub data: PathBuf,
 }
 
 impl Home {
-    /// From `--config FILE`, else `$UPSEED_HOME`, else the XDG config folder.
+    /// From `--config FILE` or `$UPSEED_HOME`: everything in that one
+    /// folder. Otherwise the XDG layout: the config and identity in
+    /// `$XDG_CONFIG_HOME/upseed` (`~/.config/upseed`), the store, posts
+    /// and downloads in `$XDG_DATA_HOME/upseed` (`~/.local/share/upseed`).
+    /// A store that an older upseed kept beside the config is still used
+    /// there, never moved.
     pub fn locate(config: Option<&Path>, vars: &Vars) -> Result<Self, ConfigError> {
-        match config {
-            Some(file) => {
-                let dir = file
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                Ok(Self {
-                    config: file.to_owned(),
-                    ..Self::in_dir(dir)
-                })
-            }
-            None => {
-                let dir = if let Some(home) = vars.get("UPSEED_HOME") {
-                    PathBuf::from(home)
-                } else if let Some(xdg) = vars.get("XDG_CONFIG_HOME") {
-                    PathBuf::from(xdg).join("upseed")
-                } else {
-                    let home = vars.get("HOME").ok_or(ConfigError::NoHome)?;
-                    PathBuf::from(home).join(".config/upseed")
-                };
-                Ok(Self::in_dir(&dir))
-            }
+        if let Some(file) = config {
+            let dir = file
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            return Ok(Self {
+                config: file.to_owned(),
+                ..Self::in_dir(dir)
+            });
         }
+        if let Some(home) = vars.get("UPSEED_HOME") {
+            return Ok(Self::in_dir(Path::new(&home)));
+        }
+        let home = || {
+            vars.get("HOME")
+                .map(PathBuf::from)
+                .ok_or(ConfigError::NoHome)
+        };
+        let config_dir = match vars.get("XDG_CONFIG_HOME") {
+            Some(xdg) => PathBuf::from(xdg).join("upseed"),
+            None => home()?.join(".config/upseed"),
+        };
+        let data_dir = match vars.get("XDG_DATA_HOME") {
+            Some(xdg) => PathBuf::from(xdg).join("upseed"),
+            None => home()?.join(".local/share/upseed"),
+        };
+        let legacy = config_dir.join("store.db");
+        let data = if legacy.exists() && !data_dir.join("store.db").exists() {
+            config_dir.clone()
+        } else {
+            data_dir
+        };
+        Ok(Self {
+            config: config_dir.join("config.toml"),
+            identity: config_dir.join("identity.key"),
+            store: data.join("store.db"),
+            data,
+        })
     }
 
-    /// Everything in one folder: `config.toml`, `identity.key`, `store.db`.
+    /// Everything in one folder: `config.toml`, `identity.key`, `store.db`,
+    /// and the posts and downloads folders.
     pub fn in_dir(dir: &Path) -> Self {
         Self {
             config: dir.join("config.toml"),
             identity: dir.join("identity.key"),
             store: dir.join("store.db"),
+            data: dir.to_owned(),
         }
     }
 }
@@ -1109,6 +1135,36 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let error = Config::load(&path, &Vars::default()).unwrap_err();
         assert!(matches!(error, ConfigError::Parse { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn the_xdg_layout_keeps_data_apart_and_finds_an_old_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let vars = Vars::default().with("HOME", dir.path().to_str().unwrap());
+        let home = Home::locate(None, &vars).unwrap();
+        assert_eq!(home.config, dir.path().join(".config/upseed/config.toml"));
+        assert_eq!(
+            home.identity,
+            dir.path().join(".config/upseed/identity.key")
+        );
+        assert_eq!(home.store, dir.path().join(".local/share/upseed/store.db"));
+        let xdg = vars
+            .clone()
+            .with("XDG_DATA_HOME", dir.path().join("data").to_str().unwrap());
+        assert_eq!(
+            Home::locate(None, &xdg).unwrap().store,
+            dir.path().join("data/upseed/store.db")
+        );
+        // A store an older upseed kept beside the config is still found.
+        std::fs::create_dir_all(dir.path().join(".config/upseed")).unwrap();
+        std::fs::write(dir.path().join(".config/upseed/store.db"), b"").unwrap();
+        let old = Home::locate(None, &vars).unwrap();
+        assert_eq!(old.store, dir.path().join(".config/upseed/store.db"));
+        assert_eq!(old.data, dir.path().join(".config/upseed"));
+        // One folder for everything with UPSEED_HOME.
+        let one = Home::locate(None, &vars.with("UPSEED_HOME", "/srv/u")).unwrap();
+        assert_eq!(one.store, Path::new("/srv/u/store.db"));
+        assert_eq!(one.config, Path::new("/srv/u/config.toml"));
     }
 
     #[test]
