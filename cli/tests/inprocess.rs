@@ -221,6 +221,17 @@ fn errors_map_to_their_exit_codes_in_process() {
         .to_string();
     let ran = run(home.path(), &client, &["show", "--timeout", "5", &hash]);
     assert_eq!(ran.code, 65, "{}", ran.err);
+    // The cause is said once.
+    let cause = "it is an ordinary torrent, not a post or comment";
+    assert_eq!(ran.err.matches(cause).count(), 1, "{}", ran.err);
+    let again = run(home.path(), &client, &["show", "--timeout", "5", &hash]);
+    assert_eq!(again.code, 65, "{}", again.err);
+    assert_eq!(again.err.matches(cause).count(), 1, "{}", again.err);
+    assert!(
+        again.err.contains("does not fetch it again"),
+        "{}",
+        again.err
+    );
 
     // The client down: 69.
     client.set_down(true);

@@ -160,7 +160,7 @@ fn tag_text(tag: &[u8]) -> String {
 pub enum IndexError {
     /// The torrent around the index is malformed or its signature fails.
     #[error("the outbox index is not valid: {0}")]
-    Verify(#[from] VerifyError),
+    Verify(VerifyError),
     /// The info dict has no `upseed-index` header.
     #[error("the torrent has no `upseed-index` header: it is not an outbox index")]
     NotAnIndex,
@@ -205,6 +205,14 @@ pub enum IndexError {
     /// The clock is outside the range of header times.
     #[error("the time {0} is outside the range of index times; check the system clock")]
     TimeOutOfRange(u64),
+}
+
+// By hand, not `#[from]`: the cause is in the message, and a source too
+// would print it twice in a chain of causes.
+impl From<VerifyError> for IndexError {
+    fn from(error: VerifyError) -> Self {
+        Self::Verify(error)
+    }
 }
 
 /// The signed header fields, without the signature.

@@ -31,12 +31,12 @@ pub enum VerifyError {
         max: usize,
     },
     /// Not canonical bencode.
-    #[error("the {what} is not canonical bencode: {source}")]
+    #[error("the {what} is not canonical bencode: {reason}")]
     Bencode {
         /// "torrent" or "info dict".
         what: &'static str,
-        /// What is wrong with it.
-        source: BencodeError,
+        /// What is wrong with it (in the message, so not a source).
+        reason: BencodeError,
     },
     /// A value of the wrong type.
     #[error("`{key}` must be a {expected}, found a {found}")]
@@ -93,7 +93,7 @@ pub enum VerifyError {
     },
     /// The author key is unusable.
     #[error("the author key is unusable: {0}")]
-    BadAuthor(#[source] KeyError),
+    BadAuthor(KeyError),
     /// A comment that does not name its parent and root.
     #[error("the comment lacks `{0}`; a comment must name its parent and root infohashes")]
     CommentWithoutParent(&'static str),
@@ -186,7 +186,7 @@ pub enum VerifyError {
 
 impl VerifyError {
     pub(crate) fn bencode(what: &'static str) -> impl FnOnce(BencodeError) -> Self {
-        move |source| Self::Bencode { what, source }
+        move |reason| Self::Bencode { what, reason }
     }
 }
 

@@ -245,7 +245,7 @@ fn bad_input_table() {
             matches!(
                 e,
                 VerifyError::Bencode {
-                    source: BencodeError::Syntax { .. },
+                    reason: BencodeError::Syntax { .. },
                     ..
                 }
             )
@@ -254,7 +254,7 @@ fn bad_input_table() {
             matches!(
                 e,
                 VerifyError::Bencode {
-                    source: BencodeError::Empty,
+                    reason: BencodeError::Empty,
                     ..
                 }
             )
@@ -266,7 +266,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::TrailingBytes(3),
+                        reason: BencodeError::TrailingBytes(3),
                         ..
                     }
                 )
@@ -283,7 +283,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::UnsortedKeys(_),
+                        reason: BencodeError::UnsortedKeys(_),
                         ..
                     }
                 )
@@ -296,7 +296,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::DuplicateKey(_),
+                        reason: BencodeError::DuplicateKey(_),
                         ..
                     }
                 )
@@ -309,7 +309,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::LeadingZero(_),
+                        reason: BencodeError::LeadingZero(_),
                         ..
                     }
                 )
@@ -330,7 +330,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::TooDeep(_),
+                        reason: BencodeError::TooDeep(_),
                         ..
                     }
                 )
@@ -343,7 +343,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::Truncated(_),
+                        reason: BencodeError::Truncated(_),
                         ..
                     }
                 )
@@ -360,7 +360,7 @@ fn bad_input_table() {
                 matches!(
                     e,
                     VerifyError::Bencode {
-                        source: BencodeError::IntegerOutOfRange(_),
+                        reason: BencodeError::IntegerOutOfRange(_),
                         ..
                     }
                 )

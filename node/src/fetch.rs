@@ -55,22 +55,20 @@ pub enum FetchError {
         max: u64,
     },
     /// The metainfo or body does not verify.
-    #[error("{infohash} is not a valid upseed post or comment: {source}")]
+    #[error("{infohash} is not a valid upseed post or comment: {reason}")]
     Invalid {
         /// The torrent.
         infohash: InfoHash,
-        /// Why.
-        #[source]
-        source: VerifyError,
+        /// Why (in the message, so not a source: it would print twice).
+        reason: VerifyError,
     },
     /// The metainfo or body is not a valid outbox index.
-    #[error("{infohash} is not a valid outbox index: {source}")]
+    #[error("{infohash} is not a valid outbox index: {reason}")]
     InvalidIndex {
         /// The torrent.
         infohash: InfoHash,
-        /// Why.
-        #[source]
-        source: IndexError,
+        /// Why (in the message, so not a source: it would print twice).
+        reason: IndexError,
     },
     /// A file the client wrote cannot be read here.
     #[error(
@@ -146,7 +144,7 @@ impl Readable for Record {
         body: &[u8],
         now: u64,
     ) -> Result<Self, FetchError> {
-        let invalid = |source| FetchError::Invalid { infohash, source };
+        let invalid = |reason| FetchError::Invalid { infohash, reason };
         Torrent::parse(metainfo, now)
             .and_then(|t| t.record.with_body(body))
             .map_err(invalid)
@@ -168,7 +166,7 @@ impl Readable for Index {
         now: u64,
     ) -> Result<Self, FetchError> {
         Self::verify(metainfo, body, now)
-            .map_err(|source| FetchError::InvalidIndex { infohash, source })
+            .map_err(|reason| FetchError::InvalidIndex { infohash, reason })
     }
 
     fn infohash(&self) -> InfoHash {
