@@ -367,7 +367,7 @@ fn every_command_reads_the_config_the_same_way() {
     assert!(
         shown
             .out
-            .contains("# password: the password from UPSEED_CLIENT_PASSWORD (not shown)")
+            .contains("# password: the password from UPSEED_CLIENT_PASSWORD, not shown")
     );
     assert!(!shown.out.contains("hunter2"), "{}", shown.out);
     let json = ok(run(home.path(), &client, &["config", "show", "--json"]));
@@ -926,4 +926,41 @@ fn without_a_config_flag_files_follow_the_xdg_layout() {
     );
     assert!(data_dir.join("store.db").exists());
     assert!(!config_dir.join("store.db").exists());
+}
+
+#[test]
+fn verbosity_and_the_config_as_shown() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let loud = ok(run(home.path(), &client, &["-v", "sync"]));
+    assert!(
+        loud.err.contains("asking the client…") && loud.err.contains("asking the client: done"),
+        "{}",
+        loud.err
+    );
+    let normal = ok(run(home.path(), &client, &["sync"]));
+    assert!(!normal.err.contains("asking the client"), "{}", normal.err);
+    assert_eq!(
+        run(home.path(), &client, &["-q", "-v", "sync"]).code,
+        2,
+        "-q and -v conflict"
+    );
+    let shown = ok(run_vars(
+        home.path(),
+        &client,
+        &[("UPSEED_SEEDING_MAX_TORRENTS", "50")],
+        &["config", "show"],
+    ));
+    // Paths vary with the temporary folder, and so does their padding.
+    let text: String = shown
+        .out
+        .replace(home.path().to_str().unwrap(), "HOME")
+        .lines()
+        .map(|l| match l.split_once("  ") {
+            Some((value, source)) => format!("{value}  {}\n", source.trim_start()),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    insta::assert_snapshot!("config-show", text);
 }

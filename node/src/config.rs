@@ -13,7 +13,6 @@
 //! password comes only from `UPSEED_CLIENT_PASSWORD` or from a password
 //! file that only its owner can read: never from a flag or the config.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -23,6 +22,7 @@ use upseed_core::retention::{FadePolicy, SeedPolicy};
 use upseed_core::{ClientKind, Password};
 
 use crate::settings::{self, Source};
+pub use crate::settings::{EnvError, Vars};
 
 /// One setting as `upseed config show` prints it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
@@ -90,18 +90,8 @@ pub enum ConfigError {
         source: toml::de::Error,
     },
     /// An environment override does not parse.
-    #[error("{name} `{value}` is not {what}")]
-    Env {
-        /// The variable.
-        name: String,
-        /// Its value.
-        value: String,
-        /// What it should be.
-        what: &'static str,
-        /// What the parser said.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     /// A setting no schedule can use.
     #[error("{key} = {value} {why}; write a duration such as `15m`, `6h` or `30days`")]
     Invalid {
@@ -144,46 +134,6 @@ pub enum PasswordError {
         /// Its permission bits.
         mode: u32,
     },
-}
-
-/// The environment upseed reads: its `UPSEED_*` overrides, the client
-/// password, and where home is. A front end passes the process's; tests
-/// pass their own. `Debug` shows the names only, never the values.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Vars(BTreeMap<String, String>);
-
-impl fmt::Debug for Vars {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
-    }
-}
-
-impl Vars {
-    /// This process's environment.
-    pub fn process() -> Self {
-        Self(
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        )
-    }
-
-    /// Sets `name` to `value`.
-    #[must_use]
-    pub fn with(mut self, name: &str, value: &str) -> Self {
-        self.0.insert(name.to_owned(), value.to_owned());
-        self
-    }
-
-    /// The value of `name`, unless unset or empty.
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.0.get(name).filter(|v| !v.is_empty()).cloned()
-    }
-
-    /// The names set, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
 }
 
 /// The files of one upseed user.
@@ -579,12 +529,13 @@ impl Config {
                         .iter()
                         .find(|o| with(std::slice::from_ref(o)).is_err())
                         .unwrap_or(&overrides[0]);
-                    return Err(ConfigError::Env {
+                    return Err(EnvError {
                         name: culprit.name.clone(),
                         value: culprit.text.clone(),
                         what: "a valid value for this setting",
                         source: Box::new(error),
-                    });
+                    }
+                    .into());
                 }
             };
         }
@@ -613,6 +564,15 @@ impl Config {
             .into_iter()
             .map(|(setting, source)| {
                 let mut value = settings::value_at(&effective, &setting).cloned();
+                // As the config file writes durations: `90days`, not months.
+                if setting.kind == settings::ValueKind::Duration
+                    && let Some(d) = value
+                        .as_ref()
+                        .and_then(toml::Value::as_str)
+                        .and_then(|t| humantime::parse_duration(t).ok())
+                {
+                    value = Some(toml::Value::String(duration_text(d)));
+                }
                 if setting.path() == "client.url" {
                     value = Some(toml::Value::String(upseed_core::redact_url(
                         self.client.url.as_str(),

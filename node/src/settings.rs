@@ -5,18 +5,77 @@
 //! upper-cased, with dots as underscores: `[daemon.rescue] below` by
 //! `UPSEED_DAEMON_RESCUE_BELOW`. Overrides are applied to the file's TOML
 //! before it is read, so a value from the environment is checked exactly
-//! as the same value in the file would be.
+//! as the same value in the file would be. [`Vars`], the environment
+//! itself, lives here too.
+
+use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{ConfigError, Vars};
+/// An environment variable's value does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("{name} `{value}` is not {what}")]
+pub struct EnvError {
+    /// The variable.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// What it should be.
+    pub what: &'static str,
+    /// What the parser said.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// The environment upseed reads: its `UPSEED_*` overrides, the client
+/// password, and where home is. A front end passes the process's; tests
+/// pass their own. `Debug` shows the names only, never the values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Vars(BTreeMap<String, String>);
+
+impl fmt::Debug for Vars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Vars {
+    /// This process's environment.
+    pub fn process() -> Self {
+        Self(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
+    }
+
+    /// Sets `name` to `value`.
+    #[must_use]
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// The value of `name`, unless unset or empty.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// The names set, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
 
 /// How an environment variable's text becomes a TOML value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueKind {
-    /// Taken as it is: a string, URL, path or duration such as `15m`.
+    /// Taken as it is: a string, URL or path.
     Text,
+    /// A duration such as `15m`, `36h` or `30days`.
+    Duration,
     /// `true` or `false`.
     Bool,
     /// A whole number.
@@ -31,6 +90,7 @@ impl ValueKind {
     fn what(self) -> &'static str {
         match self {
             Self::Text => "text",
+            Self::Duration => "a duration such as `15m`, `36h` or `30days`",
             Self::Bool => "`true` or `false`",
             Self::Integer => "a whole number",
             Self::List => "a comma-separated list",
@@ -84,14 +144,14 @@ pub const SETTINGS: &[Setting] = settings![
     "trackers" "urls" List,
     "trackers" "full_scrape" Bool,
     "retention" "fade_after_refreshes" Integer,
-    "retention" "grace" Text,
-    "retention" "keep" Text,
+    "retention" "grace" Duration,
+    "retention" "keep" Duration,
     "seeding" "max_torrents" Integer,
-    "seeding" "upvote_max_age" Text,
-    "daemon" "sync_every" Text,
-    "daemon" "gc_every" Text,
-    "daemon" "jitter" Text,
-    "daemon" "fetch_timeout" Text,
+    "seeding" "upvote_max_age" Duration,
+    "daemon" "sync_every" Duration,
+    "daemon" "gc_every" Duration,
+    "daemon" "jitter" Duration,
+    "daemon" "fetch_timeout" Duration,
     "daemon" "fetch_limit" Integer,
     "daemon" "seed_top" Toml,
     "daemon.rescue" "below" Integer,
@@ -162,15 +222,15 @@ pub(crate) fn value_at<'t>(root: &'t toml::Table, setting: &Setting) -> Option<&
 }
 
 /// The environment variable's text as the TOML value `setting` takes.
-fn parse_value(setting: &Setting, name: &str, text: &str) -> Result<toml::Value, ConfigError> {
-    let env_error = |source: Box<dyn std::error::Error + Send + Sync>| ConfigError::Env {
+fn parse_value(setting: &Setting, name: &str, text: &str) -> Result<toml::Value, EnvError> {
+    let env_error = |source: Box<dyn std::error::Error + Send + Sync>| EnvError {
         name: name.to_owned(),
         value: text.to_owned(),
         what: setting.kind.what(),
         source,
     };
     Ok(match setting.kind {
-        ValueKind::Text => toml::Value::String(text.to_owned()),
+        ValueKind::Text | ValueKind::Duration => toml::Value::String(text.to_owned()),
         ValueKind::Bool => toml::Value::Boolean(
             text.trim()
                 .parse()
@@ -209,7 +269,7 @@ pub(crate) struct Override {
 }
 
 /// The overrides `vars` sets.
-pub(crate) fn overrides(vars: &Vars) -> Result<Vec<Override>, ConfigError> {
+pub(crate) fn overrides(vars: &Vars) -> Result<Vec<Override>, EnvError> {
     let mut found = Vec::new();
     for setting in SETTINGS {
         let name = setting.env_name();
