@@ -251,16 +251,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
     if verbosity == Verbosity::Verbose {
         crate::daemon::init_logging(crate::daemon::LogFormat::Text, tracing::Level::DEBUG);
     }
-    let fake = env.client.clone();
-    let node = Node::new(
-        home.clone(),
-        env.vars.clone(),
-        move |config, vars| match &fake {
-            Some(fake) => Ok(AnyClient::Fake(fake.clone())),
-            None => AnyClient::from_config(config, vars),
-        },
-    )
-    .with_events(crate::progress::events(
+    let node = crate::client::node(env, &home).with_events(crate::progress::events(
         env.err.clone(),
         env.err_tty && !json_out,
         verbosity,

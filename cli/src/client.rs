@@ -6,7 +6,7 @@ use upseed_core::{
     TorrentClient, TorrentStatus,
 };
 use upseed_node::fake::FakeClient;
-use upseed_node::{Config, Error, Vars};
+use upseed_node::{Config, Error, Home, Node, Vars};
 use upseed_qbittorrent::Qbittorrent;
 use upseed_transmission::Transmission;
 
@@ -92,4 +92,18 @@ impl TorrentClient for AnyClient {
     fn requests_sent(&self) -> u64 {
         each!(self, c => c.requests_sent())
     }
+}
+
+/// The node of the user at `home`, on the client `env` hands out (tests)
+/// or else the one the config names.
+pub(crate) fn node(env: &crate::Env, home: &Home) -> Node<AnyClient> {
+    let fake = env.client.clone();
+    Node::new(
+        home.clone(),
+        env.vars.clone(),
+        move |config, vars| match &fake {
+            Some(fake) => Ok(AnyClient::Fake(fake.clone())),
+            None => AnyClient::from_config(config, vars),
+        },
+    )
 }

@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use upseed_core::{ClientKind, SecretKey, TorrentClient};
 use upseed_node::config::{self, Config};
-use upseed_node::{Home, Node, keyfile};
+use upseed_node::{Home, keyfile};
 
 use crate::args::InitArgs;
-use crate::client::AnyClient;
 use crate::env::Env;
 
 /// Asks on a terminal, or fails naming the flag when there is none.
@@ -194,16 +193,7 @@ fn placeholder() -> Config {
 /// Logs in with `config` and asks the client its version, through the
 /// node (so a refused password is remembered, as every command does).
 async fn test_login(env: &Env, home: &Home, config: &Config) -> Result<String> {
-    let fake = env.client.clone();
-    let node = Node::new(
-        home.clone(),
-        env.vars.clone(),
-        move |config, vars| match &fake {
-            Some(fake) => Ok(AnyClient::Fake(fake.clone())),
-            None => AnyClient::from_config(config, vars),
-        },
-    )
-    .with_config(config.clone());
+    let node = crate::client::node(env, home).with_config(config.clone());
     let info = node.client()?.info().await?;
     Ok(format!("{} {}", info.kind, info.version))
 }

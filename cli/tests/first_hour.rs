@@ -16,11 +16,8 @@ fn daemons_installed() -> bool {
     have("qbittorrent-nox") && have("transmission-daemon") && have("opentracker")
 }
 
-#[tokio::test]
-async fn six_runs_with_a_wrong_password_then_the_right_one_works_at_once() {
-    if !daemons_installed() {
-        return;
-    }
+/// A tracker, a qBittorrent, and an upseed home initialised for it.
+async fn qb_user() -> (Tracker, QbDaemon, tempfile::TempDir) {
     let tracker = Tracker::start(host()).await;
     let qb = QbDaemon::start(QbOptions::default()).await;
     let home = tempfile::tempdir().unwrap();
@@ -34,6 +31,15 @@ async fn six_runs_with_a_wrong_password_then_the_right_one_works_at_once() {
         &tracker,
         &[],
     );
+    (tracker, qb, home)
+}
+
+#[tokio::test]
+async fn six_runs_with_a_wrong_password_then_the_right_one_works_at_once() {
+    if !daemons_installed() {
+        return;
+    }
+    let (_tracker, qb, home) = qb_user().await;
     for run in 1..=6 {
         let out = upseed(home.path(), "not-the-password", &["sync"]);
         let err = text(&out.stderr);
@@ -131,19 +137,7 @@ async fn a_post_the_queue_holds_back_is_told_with_the_setting() {
     if !daemons_installed() {
         return;
     }
-    let tracker = Tracker::start(host()).await;
-    let qb = QbDaemon::start(QbOptions::default()).await;
-    let home = tempfile::tempdir().unwrap();
-    let url = qb.url().to_string();
-    init(
-        home.path(),
-        &qb,
-        "qbittorrent",
-        &url,
-        qb.password(),
-        &tracker,
-        &[],
-    );
+    let (_tracker, qb, home) = qb_user().await;
     let first = upseed(home.path(), qb.password(), &["post", "the first"]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert!(
@@ -153,23 +147,8 @@ async fn a_post_the_queue_holds_back_is_told_with_the_setting() {
     );
 
     // The queue on, with room for one seeding torrent: the first post's.
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    http.post(format!("{url}api/v2/auth/login"))
-        .form(&[("username", "tester"), ("password", qb.password())])
-        .send()
-        .await
-        .unwrap();
-    let prefs = r#"{"queueing_enabled":true,"max_active_uploads":1,"max_active_torrents":1,"max_active_downloads":1}"#;
-    let set = http
-        .post(format!("{url}api/v2/app/setPreferences"))
-        .form(&[("json", prefs)])
-        .send()
-        .await
-        .unwrap();
-    assert!(set.status().is_success());
+    qb.set_preferences(r#"{"queueing_enabled":true,"max_active_uploads":1,"max_active_torrents":1,"max_active_downloads":1}"#)
+        .await;
     let second = upseed(home.path(), qb.password(), &["post", "the second"]);
     let err = text(&second.stderr);
     assert!(second.status.success(), "{err}");
@@ -190,19 +169,7 @@ async fn sigterm_during_a_dead_fetch_stops_the_daemon_at_once_and_sweeps_it() {
     if !daemons_installed() {
         return;
     }
-    let tracker = Tracker::start(host()).await;
-    let qb = QbDaemon::start(QbOptions::default()).await;
-    let home = tempfile::tempdir().unwrap();
-    let url = qb.url().to_string();
-    init(
-        home.path(),
-        &qb,
-        "qbittorrent",
-        &url,
-        qb.password(),
-        &tracker,
-        &[],
-    );
+    let (tracker, qb, home) = qb_user().await;
 
     // A seeder announces a torrent, then is never there: the full scrape
     // lists it, and nobody can serve it.

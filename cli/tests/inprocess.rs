@@ -18,15 +18,19 @@ struct Ran {
     err: String,
 }
 
-/// Runs `upseed --config HOME/config.toml ARGS` in-process on `client`,
-/// with `stdin`, the DHT off.
-fn run_with(home: &Path, client: &FakeClient, stdin: &[u8], args: &[&str]) -> Ran {
+/// Runs `argv` in-process on `client` with `vars` (and the DHT off unless
+/// they say otherwise), `stdin`, and a terminal on standard input when `tty`.
+fn exec(client: &FakeClient, vars: &[(&str, &str)], stdin: &[u8], tty: bool, argv: &[&str]) -> Ran {
     let (out, out_buf) = Stream::buffer();
     let (err, err_buf) = Stream::buffer();
+    let mut all = Vars::default().with("UPSEED_DHT_ENABLED", "false");
+    for (name, value) in vars {
+        all = all.with(name, value);
+    }
     let mut env = Env {
-        vars: Vars::default().with("UPSEED_DHT_ENABLED", "false"),
+        vars: all,
         stdin: Box::new(std::io::Cursor::new(stdin.to_vec())),
-        stdin_tty: false,
+        stdin_tty: tty,
         prompt_hidden: false,
         out,
         out_tty: false,
@@ -34,10 +38,9 @@ fn run_with(home: &Path, client: &FakeClient, stdin: &[u8], args: &[&str]) -> Ra
         err_tty: false,
         client: Some(client.clone()),
     };
-    let config = home.join("config.toml");
-    let mut argv = vec!["upseed", "--config", config.to_str().unwrap()];
-    argv.extend_from_slice(args);
-    let code = run_in(&mut env, argv);
+    let mut full = vec!["upseed"];
+    full.extend_from_slice(argv);
+    let code = run_in(&mut env, full);
     let text = |b: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
         String::from_utf8(b.lock().unwrap().clone()).unwrap()
     };
@@ -46,6 +49,26 @@ fn run_with(home: &Path, client: &FakeClient, stdin: &[u8], args: &[&str]) -> Ra
         out: text(&out_buf),
         err: text(&err_buf),
     }
+}
+
+/// Runs `upseed --config HOME/config.toml ARGS` with `vars` and `stdin`.
+fn run_full(
+    home: &Path,
+    client: &FakeClient,
+    vars: &[(&str, &str)],
+    stdin: &[u8],
+    args: &[&str],
+) -> Ran {
+    let config = home.join("config.toml");
+    let mut argv = vec!["--config", config.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    exec(client, vars, stdin, false, &argv)
+}
+
+/// Runs `upseed --config HOME/config.toml ARGS` in-process on `client`,
+/// with `stdin`, the DHT off.
+fn run_with(home: &Path, client: &FakeClient, stdin: &[u8], args: &[&str]) -> Ran {
+    run_full(home, client, &[], stdin, args)
 }
 
 fn run(home: &Path, client: &FakeClient, args: &[&str]) -> Ran {
@@ -252,35 +275,7 @@ fn errors_map_to_their_exit_codes_in_process() {
 
 /// Runs with extra environment variables.
 fn run_vars(home: &Path, client: &FakeClient, vars: &[(&str, &str)], args: &[&str]) -> Ran {
-    let (out, out_buf) = Stream::buffer();
-    let (err, err_buf) = Stream::buffer();
-    let mut all = Vars::default().with("UPSEED_DHT_ENABLED", "false");
-    for (name, value) in vars {
-        all = all.with(name, value);
-    }
-    let mut env = Env {
-        vars: all,
-        stdin: Box::new(std::io::Cursor::new(Vec::new())),
-        stdin_tty: false,
-        prompt_hidden: false,
-        out,
-        out_tty: false,
-        err,
-        err_tty: false,
-        client: Some(client.clone()),
-    };
-    let config = home.join("config.toml");
-    let mut argv = vec!["upseed", "--config", config.to_str().unwrap()];
-    argv.extend_from_slice(args);
-    let code = run_in(&mut env, argv);
-    let text = |b: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
-        String::from_utf8(b.lock().unwrap().clone()).unwrap()
-    };
-    Ran {
-        code,
-        out: text(&out_buf),
-        err: text(&err_buf),
-    }
+    run_full(home, client, vars, b"", args)
 }
 
 #[test]
@@ -469,26 +464,16 @@ fn init_asks_for_everything_and_tests_the_login() {
     let client = FakeClient::new();
     let answers =
         "qbittorrent\nhttp://127.0.0.1:8080/\n\nsecret pass\nhttp://127.0.0.1:6969/announce\n";
-    let (out, _) = Stream::buffer();
-    let (err, err_buf) = Stream::buffer();
-    let mut env = Env {
-        vars: Vars::default().with("UPSEED_DHT_ENABLED", "false"),
-        stdin: Box::new(std::io::Cursor::new(answers.as_bytes().to_vec())),
-        stdin_tty: true,
-        prompt_hidden: false,
-        out,
-        out_tty: false,
-        err,
-        err_tty: false,
-        client: Some(client.clone()),
-    };
     let config = home.path().join("config.toml");
-    let code = run_in(
-        &mut env,
-        ["upseed", "--config", config.to_str().unwrap(), "init"],
+    let asked = exec(
+        &client,
+        &[],
+        answers.as_bytes(),
+        true,
+        &["--config", config.to_str().unwrap(), "init"],
     );
-    let err = String::from_utf8(err_buf.lock().unwrap().clone()).unwrap();
-    assert_eq!(code, 0, "{err}");
+    let err = asked.err;
+    assert_eq!(asked.code, 0, "{err}");
     assert!(err.contains("Web UI user name [admin]"), "{err}");
     assert!(err.contains("logged in to qBittorrent"), "{err}");
     let text = std::fs::read_to_string(&config).unwrap();
@@ -509,26 +494,16 @@ fn init_asks_for_everything_and_tests_the_login() {
     // A refused login writes no config, and removes the password it saved.
     let home = tempfile::tempdir().unwrap();
     client.set_refusing(true);
-    let (out, _) = Stream::buffer();
-    let (err, err_buf) = Stream::buffer();
-    let mut env = Env {
-        vars: Vars::default().with("UPSEED_DHT_ENABLED", "false"),
-        stdin: Box::new(std::io::Cursor::new(answers.as_bytes().to_vec())),
-        stdin_tty: true,
-        prompt_hidden: false,
-        out,
-        out_tty: false,
-        err,
-        err_tty: false,
-        client: Some(client.clone()),
-    };
     let config = home.path().join("config.toml");
-    let code = run_in(
-        &mut env,
-        ["upseed", "--config", config.to_str().unwrap(), "init"],
+    let refused = exec(
+        &client,
+        &[],
+        answers.as_bytes(),
+        true,
+        &["--config", config.to_str().unwrap(), "init"],
     );
-    let err = String::from_utf8(err_buf.lock().unwrap().clone()).unwrap();
-    assert_eq!(code, 77, "{err}");
+    let err = refused.err;
+    assert_eq!(refused.code, 77, "{err}");
     assert!(err.contains("no config was written"), "{err}");
     assert!(!config.exists() && !home.path().join("client-password").exists());
 
@@ -881,25 +856,13 @@ fn every_command_prints_one_json_object() {
 fn without_a_config_flag_files_follow_the_xdg_layout() {
     let home = tempfile::tempdir().unwrap();
     let client = FakeClient::new();
-    let (out, _) = Stream::buffer();
-    let (err, err_buf) = Stream::buffer();
-    let mut env = Env {
-        vars: Vars::default()
-            .with("HOME", home.path().to_str().unwrap())
-            .with("UPSEED_DHT_ENABLED", "false"),
-        stdin: Box::new(std::io::Cursor::new(Vec::new())),
-        stdin_tty: false,
-        prompt_hidden: false,
-        out,
-        out_tty: false,
-        err,
-        err_tty: false,
-        client: Some(client.clone()),
-    };
-    let code = run_in(
-        &mut env,
-        [
-            "upseed",
+    let vars = [("HOME", home.path().to_str().unwrap())];
+    let init = exec(
+        &client,
+        &vars,
+        b"",
+        false,
+        &[
             "init",
             "--client",
             "qbittorrent",
@@ -907,8 +870,7 @@ fn without_a_config_flag_files_follow_the_xdg_layout() {
             "http://127.0.0.1:9/",
         ],
     );
-    let said = String::from_utf8(err_buf.lock().unwrap().clone()).unwrap();
-    assert_eq!(code, 0, "{said}");
+    assert_eq!(init.code, 0, "{}", init.err);
     let config_dir = home.path().join(".config/upseed");
     let data_dir = home.path().join(".local/share/upseed");
     assert!(config_dir.join("config.toml").exists() && config_dir.join("identity.key").exists());
@@ -917,13 +879,14 @@ fn without_a_config_flag_files_follow_the_xdg_layout() {
         text.contains(&format!("dir = \"{}\"", data_dir.join("posts").display())),
         "{text}"
     );
-    let code = run_in(&mut env, ["upseed", "post", "stored in the data folder"]);
-    assert_eq!(
-        code,
-        0,
-        "{}",
-        String::from_utf8(err_buf.lock().unwrap().clone()).unwrap()
+    let posted = exec(
+        &client,
+        &vars,
+        b"",
+        false,
+        &["post", "stored in the data folder"],
     );
+    assert_eq!(posted.code, 0, "{}", posted.err);
     assert!(data_dir.join("store.db").exists());
     assert!(!config_dir.join("store.db").exists());
 }

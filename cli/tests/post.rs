@@ -86,7 +86,12 @@ async fn post_seeds_on_qbittorrent() {
     // A wrong password is exit 77; the daemon still takes the right one.
     let out = upseed(home.path(), "wrong", &["post", "denied"]);
     assert_eq!(out.status.code(), Some(77), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("refused the username or password"));
+    assert!(
+        text(&out.stderr)
+            .contains("refused user `tester` with the password from UPSEED_CLIENT_PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(daemon.client().info().await.is_ok());
 }
 

@@ -206,6 +206,32 @@ WebUI\SessionTimeout=86400
         Qbittorrent::new(config).expect("client")
     }
 
+    /// Sets Web UI preferences (a JSON object, as `app/setPreferences`
+    /// takes), logged in as the test user: what a user does in Tools > Options.
+    pub async fn set_preferences(&self, json: &str) {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("an HTTP client");
+        let base = self.url.as_str();
+        http.post(format!("{base}api/v2/auth/login"))
+            .form(&[("username", "tester"), ("password", self.password.as_str())])
+            .send()
+            .await
+            .expect("login");
+        let set = http
+            .post(format!("{base}api/v2/app/setPreferences"))
+            .form(&[("json", json)])
+            .send()
+            .await
+            .expect("setPreferences");
+        assert!(
+            set.status().is_success(),
+            "setPreferences: {}",
+            set.status()
+        );
+    }
+
     /// The daemon and its folders.
     pub fn instance(&self) -> &Instance {
         &self.instance

@@ -195,24 +195,9 @@ async fn queueing_is_reported_and_force_start_makes_ours_seed() {
     assert!(!client.queue_report().await.unwrap().may_hold_back(1000));
 
     // Turn the queue on, with room for one seeding torrent.
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let base = daemon.url().as_str();
-    http.post(format!("{base}api/v2/auth/login"))
-        .form(&[("username", "tester"), ("password", daemon.password())])
-        .send()
-        .await
-        .unwrap();
-    let prefs = r#"{"queueing_enabled":true,"max_active_uploads":1,"max_active_torrents":1,"max_active_downloads":1}"#;
-    let set = http
-        .post(format!("{base}api/v2/app/setPreferences"))
-        .form(&[("json", prefs)])
-        .send()
-        .await
-        .unwrap();
-    assert!(set.status().is_success());
+    daemon
+        .set_preferences(r#"{"queueing_enabled":true,"max_active_uploads":1,"max_active_torrents":1,"max_active_downloads":1}"#)
+        .await;
     let report = client.queue_report().await.unwrap();
     assert!(report.queueing && report.may_hold_back(3), "{report:?}");
 
