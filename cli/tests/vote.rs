@@ -179,7 +179,7 @@ async fn show_upvote_unvote_and_refusals() {
     assert!(!holds(&bob_qb, nobody).await);
     let out = upseed(b, &bpw, &["show", "abcdef12"]);
     assert!(
-        text(&out.stderr).contains("no known post or comment starts with"),
+        text(&out.stderr).contains("no post or comment in your store starts with"),
         "{}",
         text(&out.stderr)
     );
