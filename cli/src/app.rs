@@ -492,6 +492,29 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
                 out!(env, "{}", exported.body.display());
             }
         }
+        Command::Serve(args) => {
+            use crate::daemon::{LogFormat, init_logging, signals};
+            init_logging(LogFormat::Text, verbosity.log_level());
+            let guard = crate::serve::Guard::for_listening(
+                args.listen,
+                &env.vars,
+                args.password_file.as_deref(),
+            )?;
+            let node = std::sync::Arc::new(node);
+            let stop = signals()?;
+            let app = crate::serve::App::new(node.clone(), guard);
+            if args.no_daemon {
+                crate::serve::listen(app, args.listen, stop).await?;
+            } else {
+                node.client()?;
+                let (served, ran) = tokio::join!(
+                    crate::serve::listen(app, args.listen, stop.clone()),
+                    node.daemon(stop)
+                );
+                served?;
+                ran?;
+            }
+        }
         Command::Config(ConfigCommand::Show { json: as_json }) => {
             crate::config::show(env, &home, as_json)?;
         }

@@ -72,6 +72,9 @@ pub(crate) enum Command {
     Key(KeyCommand),
     /// Write a post or comment's .torrent and text into a folder, to inspect or share.
     Export(ExportArgs),
+    /// Serve the network as a web page, for browsers and phones, and run the
+    /// daemon's schedule in the same process (unless --no-daemon).
+    Serve(ServeArgs),
     /// The effective config.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -355,6 +358,20 @@ pub(crate) struct ExportArgs {
     /// Print one JSON document (schema: docs/schema/export.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on. Any address but loopback needs a login:
+    /// UPSEED_SERVE_PASSWORD, or --password-file.
+    #[arg(long, default_value = "127.0.0.1:8780", value_name = "ADDR")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// A file holding the web page's password (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// Serve only: leave sync, the seeding rules and gc to a separate `upseed daemon`.
+    #[arg(long)]
+    pub(crate) no_daemon: bool,
 }
 
 #[derive(Debug, Subcommand)]

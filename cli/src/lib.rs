@@ -17,6 +17,7 @@ mod init;
 pub mod json;
 pub mod progress;
 pub mod render;
+pub mod serve;
 
 pub use app::{main, run_in};
 pub use env::{Env, Stream};

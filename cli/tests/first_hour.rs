@@ -249,3 +249,94 @@ async fn sigterm_during_a_dead_fetch_stops_the_daemon_at_once_and_sweeps_it() {
         "each start logs the schedule: {logged}"
     );
 }
+
+#[tokio::test]
+async fn the_web_page_posts_through_a_real_qbittorrent() {
+    if !daemons_installed() {
+        return;
+    }
+    let (_tracker, qb, home) = qb_user().await;
+    let port = upseed_tests::free_port(std::net::Ipv4Addr::LOCALHOST);
+    let base = format!("http://127.0.0.1:{port}");
+    let log = home.path().join("serve.log");
+    let mut server = std::process::Command::new(common::bin())
+        .arg("--config")
+        .arg(home.path().join("config.toml"))
+        .args([
+            "serve",
+            "--no-daemon",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("UPSEED_CLIENT_PASSWORD", qb.password())
+        .env("UPSEED_DHT_ENABLED", "false")
+        .env_remove("UPSEED_HOME")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let form = upseed_tests::eventually(
+        "the page to answer",
+        std::time::Duration::from_secs(20),
+        || async {
+            http.get(format!("{base}/submit"))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()
+        },
+    )
+    .await;
+    let csrf = form
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token in the form")
+        .to_owned();
+    let posted = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/submit"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "from the web"),
+            ("text", "seeded by qBittorrent"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        posted.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let location = posted.headers()["location"].to_str().unwrap().to_owned();
+    let hash: upseed_core::InfoHash = location.trim_start_matches("/t/").parse().unwrap();
+    upseed_tests::conformance::wait_seeding(&qb.client(), hash, std::time::Duration::from_secs(20))
+        .await;
+    let feed = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        feed.contains("from the web") && feed.contains("1 seeder"),
+        "{feed}"
+    );
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = server.wait().unwrap();
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+}

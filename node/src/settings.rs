@@ -166,7 +166,11 @@ pub const SETTINGS: &[Setting] = settings![
 ];
 
 /// Environment variables upseed reads that are not settings.
-pub const OTHER_VARS: &[&str] = &["UPSEED_HOME", "UPSEED_CLIENT_PASSWORD"];
+pub const OTHER_VARS: &[&str] = &[
+    "UPSEED_HOME",
+    "UPSEED_CLIENT_PASSWORD",
+    "UPSEED_SERVE_PASSWORD",
+];
 
 /// Prefixes left to the test harness and the benchmarks.
 const HARNESS_PREFIXES: &[&str] = &["UPSEED_TEST_", "UPSEED_BENCH_"];

@@ -1,0 +1,313 @@
+//! `upseed serve`: the network as a web page, a second front end beside the
+//! commands. Each handler parses a request, calls the same `Node` method
+//! the command calls, and renders the result as HTML (see `pages`); every
+//! action is a plain form, so it works without JavaScript. Unless told
+//! otherwise, the same process runs the daemon's schedule.
+
+mod guard;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::Markup;
+use serde::Deserialize;
+use upseed_core::rank::{Sort, Window};
+use upseed_node::{FeedQuery, Node, PostInput, ThreadSort};
+
+pub use guard::Guard;
+
+use crate::client::AnyClient;
+
+/// The largest form upseed reads: a post's text and then some.
+pub(crate) const MAX_FORM: usize = 256 * 1024;
+
+/// Posts per feed page.
+const PAGE: usize = 25;
+
+/// How long a fetch (an upvote's download, a thread not yet stored) may
+/// take from the page, unless [`App::with_fetch_timeout`] says otherwise.
+const FETCH: Duration = Duration::from_secs(60);
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct App {
+    node: Arc<Node<AnyClient>>,
+    guard: Guard,
+    fetch: Duration,
+}
+
+impl App {
+    /// The page over `node`, guarded by `guard`.
+    pub fn new(node: Arc<Node<AnyClient>>, guard: Guard) -> Self {
+        Self {
+            node,
+            guard,
+            fetch: FETCH,
+        }
+    }
+
+    /// Fetches from the page give up after `timeout`.
+    #[must_use]
+    pub fn with_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch = timeout;
+        self
+    }
+}
+
+/// The web page's routes over `app`.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(feed))
+        .route("/t/{reference}", get(thread))
+        .route("/t/{reference}/reply", post(reply))
+        .route("/submit", get(submit_form).post(submit))
+        .route("/upvote/{reference}", post(upvote))
+        .route("/unvote/{reference}", post(unvote))
+        .route("/status", get(status))
+        .route("/style.css", get(style))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::check,
+        ))
+        .with_state(app)
+}
+
+/// Serves `app` on `addr` until `stop` turns true.
+pub async fn listen(
+    app: App,
+    addr: SocketAddr,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr}; is another server there? pass --listen")
+    })?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, login = app.guard.needs_login(), "serving http://{local}/");
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(async move {
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        })
+        .await
+        .context("the web server failed")
+}
+
+/// An error shown on its page, in the command line's words.
+fn failed(status: StatusCode, title: &str, error: &upseed_node::Error) -> Response {
+    let text = upseed_node::error_chain(error);
+    (status, pages::error(title, &text)).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FeedParams {
+    sort: Option<String>,
+    window: Option<String>,
+    community: Option<String>,
+    page: Option<usize>,
+}
+
+fn parse_sort(params: &FeedParams) -> Result<Sort, String> {
+    let window = match params.window.as_deref().unwrap_or("day") {
+        "day" => Window::Day,
+        "week" => Window::Week,
+        "month" => Window::Month,
+        "year" => Window::Year,
+        "all" => Window::All,
+        other => {
+            return Err(format!(
+                "`{other}` is not a window: day, week, month, year or all"
+            ));
+        }
+    };
+    Ok(match params.sort.as_deref().unwrap_or("hot") {
+        "hot" => Sort::Hot,
+        "new" => Sort::New,
+        "active" => Sort::Active,
+        "best" => Sort::Best,
+        "top" => Sort::Top(window),
+        other => {
+            return Err(format!(
+                "`{other}` is not a sort: hot, new, active, best or top"
+            ));
+        }
+    })
+}
+
+async fn feed(State(app): State<App>, Query(params): Query<FeedParams>) -> Response {
+    let sort = match parse_sort(&params) {
+        Ok(sort) => sort,
+        Err(why) => {
+            return (StatusCode::BAD_REQUEST, pages::message("Not a feed", &why)).into_response();
+        }
+    };
+    let page = params.page.unwrap_or(1).clamp(1, 1000);
+    let community = params.community.clone().filter(|c| !c.trim().is_empty());
+    let query = FeedQuery {
+        sort,
+        community: community.clone(),
+        limit: page * PAGE,
+        ..FeedQuery::default()
+    };
+    match app.node.feed(&query).await {
+        Ok(mut feed) => {
+            feed.items.drain(..feed.items.len().min((page - 1) * PAGE));
+            let view = pages::FeedView {
+                feed: &feed,
+                page,
+                more: feed.items.len() == PAGE,
+                csrf: app.guard.csrf(),
+            };
+            pages::feed(&view).into_response()
+        }
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "The feed", &error),
+    }
+}
+
+async fn thread(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    match app
+        .node
+        .thread(&reference, ThreadSort::Top, app.fetch)
+        .await
+    {
+        Ok(thread) => pages::thread(&thread, app.guard.csrf(), None).into_response(),
+        Err(error) => failed(StatusCode::NOT_FOUND, "Not found", &error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReplyForm {
+    text: String,
+    /// The post or comment answered (the thread's page shows its post).
+    parent: Option<String>,
+}
+
+async fn reply(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Response {
+    let parent = form
+        .parent
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .unwrap_or(&reference);
+    match app.node.comment(parent, &form.text).await {
+        Ok(_) => Redirect::to(&format!("/t/{reference}")).into_response(),
+        Err(error) => {
+            // The thread again, with the error where the form was.
+            let text = upseed_node::error_chain(&error);
+            match app
+                .node
+                .thread(&reference, ThreadSort::Top, app.fetch)
+                .await
+            {
+                Ok(thread) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    pages::thread(&thread, app.guard.csrf(), Some((&form.text, &text))),
+                )
+                    .into_response(),
+                Err(_) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not answered", &error),
+            }
+        }
+    }
+}
+
+async fn submit_form(State(app): State<App>) -> Markup {
+    pages::submit(app.guard.csrf(), &pages::Draft::default(), None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SubmitForm {
+    title: Option<String>,
+    community: Option<String>,
+    text: String,
+}
+
+async fn submit(State(app): State<App>, Form(form): Form<SubmitForm>) -> Response {
+    let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    let input = PostInput {
+        text: form.text.clone(),
+        title: nonempty(form.title.clone()),
+        community: nonempty(form.community.clone()),
+    };
+    match app.node.post(&input).await {
+        Ok(posted) => Redirect::to(&format!("/t/{}", posted.record.infohash())).into_response(),
+        Err(error) => {
+            let draft = pages::Draft {
+                title: form.title.unwrap_or_default(),
+                community: form.community.unwrap_or_default(),
+                text: form.text,
+            };
+            let text = upseed_node::error_chain(&error);
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pages::submit(app.guard.csrf(), &draft, Some(&text)),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct VoteForm {
+    /// The page to go back to.
+    back: Option<String>,
+}
+
+/// Where a vote's form sends the browser back: a path on this site only.
+fn back(form: &VoteForm) -> String {
+    match form.back.as_deref() {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+async fn upvote(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Form(form): Form<VoteForm>,
+) -> Response {
+    match app.node.upvote(&reference, app.fetch).await {
+        Ok(_) => Redirect::to(&back(&form)).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not upvoted", &error),
+    }
+}
+
+async fn unvote(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Form(form): Form<VoteForm>,
+) -> Response {
+    match app.node.unvote(&reference, false).await {
+        Ok(_) => Redirect::to(&back(&form)).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not unvoted", &error),
+    }
+}
+
+async fn status(State(app): State<App>) -> Response {
+    match app.node.status() {
+        Ok(status) => pages::status(&crate::render::status_text(&status)).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Status", &error),
+    }
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        pages::STYLE,
+    )
+}

@@ -1,0 +1,335 @@
+//! The web page's HTML: plain, fast and readable on a phone, rendered on
+//! the server with maud, which escapes every value it inserts. Text of
+//! network origin (titles, bodies, names, communities) also sits in
+//! `<bdi>`, so no bidirectional control in it can reorder the page around
+//! it, and long lines wrap anywhere.
+
+use maud::{DOCTYPE, Markup, html};
+use upseed_core::RecordJson;
+use upseed_core::rank::{Sort, Window};
+use upseed_node::{FeedJson, ThreadComment, ThreadJson};
+
+use crate::render::relative;
+
+/// The stylesheet, served at `/style.css`.
+pub(crate) const STYLE: &str = r#"
+body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:52rem;padding:0 .6rem;color:#222;background:#fdfdfb}
+header{display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:baseline;padding:.5rem 0;border-bottom:1px solid #ddd}
+header a{color:#222;text-decoration:none}header .brand{font-weight:bold}
+a{color:#1a4f8b}.meta,.meta a{color:#777;font-size:.85rem}
+ol.feed{padding-left:2rem}ol.feed li{margin:.55rem 0}
+.title{font-size:1.02rem}.body{white-space:pre-wrap;overflow-wrap:anywhere}
+bdi{unicode-bidi:isolate;overflow-wrap:anywhere}
+form.inline{display:inline;margin:0}form.inline button{font-size:.8rem;padding:0 .3rem;cursor:pointer}
+details.c{margin:.4rem 0 .4rem .2rem;padding-left:.7rem;border-left:2px solid #e4e4e4}
+details.c>summary{cursor:pointer;list-style:none}details.c>summary::before{content:"[−] ";color:#999}
+details.c:not([open])>summary::before{content:"[+] "}
+textarea,input[type=text]{width:100%;box-sizing:border-box;font:inherit}
+textarea{min-height:7rem}.error{color:#a00;background:#fee;padding:.4rem;border:1px solid #e99}
+nav.sorts a{margin-right:.6rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}
+@media (max-width:30rem){body{font-size:16px}ol.feed{padding-left:1.4rem}}
+"#;
+
+fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="same-origin";
+                title { (title) " · upseed" }
+                link rel="stylesheet" href="/style.css";
+            }
+            body {
+                header {
+                    a.brand href="/" { "upseed" }
+                    a href="/?sort=new" { "new" }
+                    a href="/?sort=top&window=week" { "top" }
+                    a href="/submit" { "submit" }
+                    a href="/status" { "status" }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A hidden field with the form's CSRF token.
+fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+fn short_key(record: &RecordJson) -> String {
+    record.author.to_z32()[..12].to_owned()
+}
+
+fn author(record: &RecordJson, name: Option<&str>) -> Markup {
+    html! {
+        @if let Some(name) = name {
+            bdi { (name) } " (" (short_key(record)) ")"
+        } @else {
+            (short_key(record))
+        }
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The magnet link of a record, which opens in the user's client.
+fn magnet(record: &RecordJson) -> String {
+    format!("magnet:?xt=urn:btih:{}", record.infohash)
+}
+
+fn vote_forms(record: &RecordJson, csrf: &str, back: &str) -> Markup {
+    let hash = record.infohash.to_string();
+    html! {
+        form.inline method="post" action={ "/upvote/" (hash) } {
+            (csrf_field(csrf)) input type="hidden" name="back" value=(back);
+            button type="submit" title="seed it: your client downloads and keeps seeding it" { "▲ upvote" }
+        }
+        " "
+        form.inline method="post" action={ "/unvote/" (hash) } {
+            (csrf_field(csrf)) input type="hidden" name="back" value=(back);
+            button type="submit" title="stop seeding it" { "▼ unvote" }
+        }
+    }
+}
+
+/// What the feed page shows.
+pub(crate) struct FeedView<'a> {
+    pub(crate) feed: &'a FeedJson,
+    /// 1 for the first page.
+    pub(crate) page: usize,
+    /// Whether a next page may have posts.
+    pub(crate) more: bool,
+    pub(crate) csrf: &'a str,
+}
+
+fn sort_link(sort: &str, window: Option<&str>, community: Option<&str>) -> String {
+    let mut url = format!("/?sort={sort}");
+    if let Some(window) = window {
+        url.push_str(&format!("&window={window}"));
+    }
+    if let Some(community) = community {
+        url.push_str("&community=");
+        url.extend(form_urlencoded::byte_serialize(community.as_bytes()));
+    }
+    url
+}
+
+fn window_name(window: Window) -> &'static str {
+    match window {
+        Window::Day => "day",
+        Window::Week => "week",
+        Window::Month => "month",
+        Window::Year => "year",
+        Window::All => "all",
+    }
+}
+
+/// A ranked feed, with the sorts and windows to switch to.
+pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
+    let feed = view.feed;
+    let community = feed.community.as_deref();
+    let (sort, window) = match feed.sort {
+        Sort::Hot => ("hot", None),
+        Sort::New => ("new", None),
+        Sort::Active => ("active", None),
+        Sort::Best => ("best", None),
+        Sort::Top(w) => ("top", Some(window_name(w))),
+    };
+    let here = sort_link(sort, window, community);
+    let first = (view.page - 1) * super::PAGE + 1;
+    let title = community.map_or_else(|| "Feed".to_owned(), |c| format!("Feed of {c}"));
+    layout(
+        &title,
+        html! {
+            nav.sorts {
+                @for s in ["hot", "new", "active", "best"] {
+                    a href=(sort_link(s, None, community)) { @if s == sort { b { (s) } } @else { (s) } }
+                }
+                "top: "
+                @for w in ["day", "week", "month", "year", "all"] {
+                    a href=(sort_link("top", Some(w), community)) {
+                        @if Some(w) == window { b { (w) } } @else { (w) }
+                    }
+                }
+            }
+            @if let Some(c) = community { h2 { "in " bdi { (c) } } }
+            @if feed.items.is_empty() {
+                p { "No posts here yet." }
+            }
+            ol.feed start=(first) {
+                @for item in &feed.items {
+                    @let r = &item.record;
+                    @let title = r.title.clone().unwrap_or_else(|| first_line(r));
+                    li {
+                        a.title href={ "/t/" (r.infohash) } { bdi { (title) } }
+                        div.meta {
+                            (plural(u64::from(item.seeders), "seeder", "seeders")) " · "
+                            (plural(u64::from(item.downloads), "read", "reads")) " · "
+                            a href={ "/t/" (r.infohash) } { (plural(item.comments as u64, "comment", "comments")) }
+                            " · by " (author(r, item.author_name.as_deref()))
+                            @if let Some(c) = &r.community {
+                                " in " a href=(sort_link("hot", None, Some(c))) { bdi { (c) } }
+                            }
+                            " · " (relative(r.created, feed.now)) " · "
+                            a href=(magnet(r)) title="open in your client" { "magnet" } " "
+                            (vote_forms(r, view.csrf, &here))
+                        }
+                    }
+                }
+            }
+            p {
+                @if view.page > 1 { a href={ (here) "&page=" (view.page - 1) } { "← newer page" } " " }
+                @if view.more { a href={ (here) "&page=" (view.page + 1) } { "next page →" } }
+            }
+        },
+    )
+}
+
+fn first_line(record: &RecordJson) -> String {
+    record
+        .body
+        .as_deref()
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(80)
+        .collect()
+}
+
+/// A comment and the replies under it.
+struct Branch<'a> {
+    comment: &'a ThreadComment,
+    replies: Vec<Branch<'a>>,
+}
+
+/// The depth-first list of comments as a tree.
+fn branches(comments: &[ThreadComment]) -> Vec<Branch<'_>> {
+    fn take<'a>(comments: &'a [ThreadComment], at: &mut usize, depth: usize) -> Vec<Branch<'a>> {
+        let mut out = Vec::new();
+        while let Some(comment) = comments.get(*at) {
+            if comment.depth < depth {
+                break;
+            }
+            *at += 1;
+            let replies = take(comments, at, comment.depth + 1);
+            out.push(Branch { comment, replies });
+        }
+        out
+    }
+    take(comments, &mut 0, 1)
+}
+
+fn comment_tree(branch: &Branch<'_>, now: u64, csrf: &str, back: &str, root: &str) -> Markup {
+    let c = &branch.comment.record;
+    html! {
+        details.c open {
+            summary.meta {
+                (author(c, branch.comment.author_name.as_deref())) " · "
+                (plural(u64::from(branch.comment.seeders), "seeder", "seeders")) " · "
+                (relative(c.created, now))
+            }
+            div.body { bdi { (c.body.as_deref().unwrap_or("(text not downloaded)")) } }
+            div.meta {
+                a href=(magnet(c)) { "magnet" } " " (vote_forms(c, csrf, back))
+            }
+            details {
+                summary.meta { "reply" }
+                form method="post" action={ "/t/" (root) "/reply" } {
+                    (csrf_field(csrf))
+                    input type="hidden" name="parent" value=(c.infohash.to_string());
+                    textarea name="text" required {}
+                    button type="submit" { "reply" }
+                }
+            }
+            @for reply in &branch.replies { (comment_tree(reply, now, csrf, back, root)) }
+        }
+    }
+}
+
+/// A post with its comments nested and collapsible; `failed` is a reply
+/// that was refused, with the reason, shown in place.
+pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str)>) -> Markup {
+    let post = &thread.post.record;
+    let root = post.infohash.to_string();
+    let back = format!("/t/{root}");
+    let now = upseed_node::now();
+    let title = post.title.clone().unwrap_or_else(|| first_line(post));
+    layout(
+        &title,
+        html! {
+            article {
+                h1 { bdi { (title) } }
+                div.meta {
+                    (plural(u64::from(thread.post.seeders), "seeder", "seeders")) " · "
+                    (plural(u64::from(thread.post.downloads), "read", "reads")) " · by "
+                    (author(post, thread.post.author_name.as_deref()))
+                    @if let Some(c) = &post.community { " in " bdi { (c) } }
+                    " · " (relative(post.created, now)) " · "
+                    a href=(magnet(post)) { "magnet" } " " (vote_forms(post, csrf, &back))
+                }
+                div.body { bdi { (post.body.as_deref().unwrap_or("(text not downloaded)")) } }
+            }
+            form method="post" action={ "/t/" (root) "/reply" } {
+                (csrf_field(csrf))
+                @if let Some((_, why)) = failed { p.error { (why) } }
+                textarea name="text" required { (failed.map_or("", |(text, _)| text)) }
+                button type="submit" { "comment" }
+            }
+            h3 { (plural(thread.comments.len() as u64, "comment", "comments")) }
+            @for branch in &branches(&thread.comments) { (comment_tree(branch, now, csrf, &back, &root)) }
+        },
+    )
+}
+
+/// What a refused post keeps of the user's input.
+#[derive(Debug, Default)]
+pub(crate) struct Draft {
+    pub(crate) title: String,
+    pub(crate) community: String,
+    pub(crate) text: String,
+}
+
+/// The form to post, with a refused draft and its reason shown in place.
+pub(crate) fn submit(csrf: &str, draft: &Draft, error: Option<&str>) -> Markup {
+    layout(
+        "Submit",
+        html! {
+            h1 { "Submit a post" }
+            form method="post" action="/submit" {
+                (csrf_field(csrf))
+                @if let Some(error) = error { p.error { (error) } }
+                p { label { "Title (optional)" input type="text" name="title" value=(draft.title); } }
+                p { label { "Community (optional)" input type="text" name="community" value=(draft.community); } }
+                p { label { "Text" textarea name="text" required { (draft.text) } } }
+                button type="submit" { "post" }
+            }
+            p.meta { "Your client seeds what you post; it fades when nobody seeds it any more." }
+        },
+    )
+}
+
+/// An error page, in the command line's words.
+pub(crate) fn error(title: &str, text: &str) -> Markup {
+    layout(
+        title,
+        html! { h1 { (title) } p.error { (text) } p { a href="/" { "back to the feed" } } },
+    )
+}
+
+/// A short message page.
+pub(crate) fn message(title: &str, text: &str) -> Markup {
+    layout(title, html! { h1 { (title) } p { (text) } })
+}
+
+/// The daemon's status, as `upseed status` prints it.
+pub(crate) fn status(text: &str) -> Markup {
+    layout("Status", html! { h1 { "Status" } pre { (text) } })
+}

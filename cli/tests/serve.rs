@@ -1,0 +1,396 @@
+//! `upseed serve`'s pages and forms in-process, through the router, on an
+//! in-memory client: what each shows, the refusals (CSRF, another site,
+//! the login off loopback), hostile text rendered inert, bad input shown
+//! in place with nothing stored, and no request ever a 5xx.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt;
+use upseed::client::AnyClient;
+use upseed::serve::{App, Guard, router};
+use upseed_core::{PostDraft, SecretKey};
+use upseed_node::fake::FakeClient;
+use upseed_node::{Home, Node, Vars, keyfile};
+
+struct Site {
+    app: App,
+    csrf: String,
+    client: FakeClient,
+    _dir: tempfile::TempDir,
+}
+
+fn site_with(guard: Guard) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::in_dir(dir.path());
+    keyfile::create(&home.identity, &SecretKey::generate().unwrap()).unwrap();
+    let client = FakeClient::new();
+    let shared = client.clone();
+    let node = Node::new(home, Vars::default(), move |_, _| {
+        Ok(AnyClient::Fake(shared.clone()))
+    })
+    .with_config(upseed_node::fake::config(dir.path()));
+    let csrf = guard.csrf().to_owned();
+    Site {
+        app: App::new(Arc::new(node), guard).with_fetch_timeout(std::time::Duration::from_secs(2)),
+        csrf,
+        client,
+        _dir: dir,
+    }
+}
+
+fn site() -> Site {
+    site_with(Guard::open().unwrap())
+}
+
+/// A response's status, `Location` and body.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+async fn send(site: &Site, request: Request<Body>) -> Page {
+    let response = router(site.app.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Page {
+        status,
+        location,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+async fn get(site: &Site, path: &str) -> Page {
+    send(site, Request::get(path).body(Body::empty()).unwrap()).await
+}
+
+fn encode(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+async fn post(site: &Site, path: &str, fields: &[(&str, &str)]) -> Page {
+    let mut all = vec![("csrf", site.csrf.as_str())];
+    all.extend_from_slice(fields);
+    post_raw(site, path, encode(&all), &[]).await
+}
+
+async fn post_raw(site: &Site, path: &str, body: String, headers: &[(&str, &str)]) -> Page {
+    let mut request =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(site, request.body(Body::from(body)).unwrap()).await
+}
+
+#[tokio::test]
+async fn post_read_comment_and_vote_through_the_page() {
+    let site = site();
+    let feed = get(&site, "/").await;
+    assert_eq!(feed.status, StatusCode::OK);
+    assert!(feed.body.contains("No posts here yet."), "{}", feed.body);
+
+    let form = get(&site, "/submit").await;
+    assert!(
+        form.body
+            .contains(&format!("name=\"csrf\" value=\"{}\"", site.csrf))
+    );
+    let posted = post(
+        &site,
+        "/submit",
+        &[
+            ("title", "hello web"),
+            ("community", "rust"),
+            ("text", "from a browser"),
+        ],
+    )
+    .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let thread_path = posted.location.unwrap();
+    let hash = thread_path.strip_prefix("/t/").unwrap().to_owned();
+    assert_eq!(hash.len(), 40);
+
+    let feed = get(&site, "/").await;
+    assert!(
+        feed.body.contains("hello web") && feed.body.contains("1 seeder"),
+        "{}",
+        feed.body
+    );
+    let community = get(&site, "/?sort=top&window=week&community=rust").await;
+    assert!(community.body.contains("hello web"), "{}", community.body);
+    assert!(
+        get(&site, "/?community=go")
+            .await
+            .body
+            .contains("No posts here yet.")
+    );
+
+    let replied = post(&site, &format!("/t/{hash}/reply"), &[("text", "a reply")]).await;
+    assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.body);
+    let thread = get(&site, &thread_path).await;
+    assert!(
+        thread.body.contains("from a browser") && thread.body.contains("a reply"),
+        "{}",
+        thread.body
+    );
+    assert!(thread.body.contains("1 comment"), "{}", thread.body);
+
+    // A stranger's post, upvoted and unvoted from its page.
+    let stranger = PostDraft::new("theirs")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+        .unwrap();
+    site.client
+        .offer(&stranger.torrent_bytes::<&str>(&[]), b"theirs");
+    let theirs = stranger.infohash().to_string();
+    let up = post(
+        &site,
+        &format!("/upvote/{theirs}"),
+        &[("back", "/?sort=new")],
+    )
+    .await;
+    assert_eq!(up.status, StatusCode::SEE_OTHER, "{}", up.body);
+    assert_eq!(up.location.as_deref(), Some("/?sort=new"));
+    assert!(site.client.holds(stranger.infohash()));
+    let down = post(
+        &site,
+        &format!("/unvote/{theirs}"),
+        &[("back", "//evil.example/")],
+    )
+    .await;
+    assert_eq!(down.status, StatusCode::SEE_OTHER, "{}", down.body);
+    assert_eq!(
+        down.location.as_deref(),
+        Some("/"),
+        "never back to another site"
+    );
+    assert!(!site.client.holds(stranger.infohash()));
+    assert!(get(&site, "/status").await.body.contains("daemon"));
+}
+
+#[tokio::test]
+async fn forms_from_elsewhere_or_without_the_token_are_refused() {
+    let site = site();
+    let body = encode(&[("text", "forged")]);
+    let missing = post_raw(&site, "/submit", body.clone(), &[]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let wrong = post_raw(
+        &site,
+        "/submit",
+        encode(&[("csrf", "0000"), ("text", "forged")]),
+        &[],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let with_token = encode(&[("csrf", &site.csrf), ("text", "forged")]);
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:8780"),
+        ],
+    ] {
+        let refused = post_raw(&site, "/submit", with_token.clone(), headers).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    let same = post_raw(
+        &site,
+        "/submit",
+        with_token,
+        &[
+            ("origin", "http://127.0.0.1:8780"),
+            ("host", "127.0.0.1:8780"),
+        ],
+    )
+    .await;
+    assert_eq!(same.status, StatusCode::SEE_OTHER, "{}", same.body);
+    assert_eq!(
+        site.client.torrents().len(),
+        1,
+        "only the same-site post was made"
+    );
+}
+
+#[tokio::test]
+async fn hostile_text_renders_inert() {
+    let site = site();
+    // Records refuse bidirectional controls: said in place, the draft echoed inert.
+    let bidi = post(
+        &site,
+        "/submit",
+        &[("text", "<script>x</script> \u{202E}evil")],
+    )
+    .await;
+    assert_eq!(bidi.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bidi.body.contains("bidirectional control U+202E"),
+        "{}",
+        bidi.body
+    );
+    assert!(!bidi.body.contains("<script") && bidi.body.contains("&lt;script&gt;x"));
+    let hostile = "<script>alert(1)</script> \"><img src=x onerror=alert(2)> javascript:alert(3) "
+        .to_owned()
+        + &"x".repeat(5_000);
+    let posted = post(
+        &site,
+        "/submit",
+        &[
+            ("title", "<b onmouseover=alert(4)>t</b>"),
+            ("text", &hostile),
+        ],
+    )
+    .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let path = posted.location.unwrap();
+    for page in [get(&site, "/").await, get(&site, &path).await] {
+        for raw in ["<script", "<img", "<b onmouseover", "href=\"javascript:"] {
+            assert!(!page.body.contains(raw), "{raw} reached the page");
+        }
+        assert!(page.body.contains("&lt;script&gt;") || page.body.contains("&lt;b onmouseover"));
+        assert!(page.body.contains("<bdi>"), "network text is isolated");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_shown_in_place_and_nothing_is_stored() {
+    let site = site();
+    let empty = post(&site, "/submit", &[("title", "kept"), ("text", "")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        empty
+            .body
+            .contains("the body is empty; write at least one character"),
+        "{}",
+        empty.body
+    );
+    assert!(
+        empty.body.contains("value=\"kept\""),
+        "the draft is kept: {}",
+        empty.body
+    );
+    let long = "y".repeat(upseed_core::text::MAX_POST_BODY + 1);
+    let too_long = post(&site, "/submit", &[("text", &long)]).await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let binary = post(&site, "/submit", &[("text", "nul \u{0} byte")]).await;
+    assert_eq!(
+        binary.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        binary.body
+    );
+    let unknown = get(&site, "/t/ffffffffffffffffffffffffffffffffffffffff").await;
+    assert!(!unknown.status.is_server_error());
+    let bad = post(&site, "/t/zzz/reply", &[("text", "to nothing")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("is not an infohash"), "{}", bad.body);
+    site.client.set_down(true);
+    let down = post(&site, "/submit", &[("text", "while the client is down")]).await;
+    assert_eq!(down.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(down.body.contains("cannot reach"), "{}", down.body);
+    site.client.set_down(false);
+    assert!(site.client.torrents().is_empty(), "nothing was published");
+    assert!(get(&site, "/").await.body.contains("No posts here yet."));
+}
+
+#[tokio::test]
+async fn off_loopback_a_login_is_required() {
+    let anywhere: std::net::SocketAddr = "0.0.0.0:8780".parse().unwrap();
+    let refused = Guard::for_listening(anywhere, &Vars::default(), None).unwrap_err();
+    assert!(
+        refused.to_string().contains("UPSEED_SERVE_PASSWORD"),
+        "{refused}"
+    );
+    let vars = Vars::default().with("UPSEED_SERVE_PASSWORD", "open sesame");
+    let site = site_with(Guard::for_listening(anywhere, &vars, None).unwrap());
+    let denied = get(&site, "/").await;
+    assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
+    assert!(!denied.body.contains("open sesame"));
+    use base64::Engine;
+    let auth = |password: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("me:{password}"))
+        )
+    };
+    let wrong = send(
+        &site,
+        Request::get("/")
+            .header(header::AUTHORIZATION, auth("guess"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let right = send(
+        &site,
+        Request::get("/")
+            .header(header::AUTHORIZATION, auth("open sesame"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(right.status, StatusCode::OK);
+    assert!(
+        Guard::for_listening("127.0.0.1:8780".parse().unwrap(), &Vars::default(), None).is_ok()
+    );
+}
+
+#[tokio::test]
+async fn fuzzed_requests_never_get_a_server_error() {
+    let site = site();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let paths = [
+        "/",
+        "/submit",
+        "/t/abc/reply",
+        "/upvote/abcdef",
+        "/unvote/00",
+        "/t/%ff",
+        "/?sort=x&window=y&page=-1",
+    ];
+    let fields = ["text", "title", "community", "parent", "back", "csrf"];
+    for _ in 0..300 {
+        let path = paths[(next() % paths.len() as u64) as usize];
+        let mut pairs: Vec<(String, String)> = vec![("csrf".into(), site.csrf.clone())];
+        for _ in 0..(next() % 4) {
+            let name = fields[(next() % fields.len() as u64) as usize];
+            let len = (next() % 64) as usize;
+            let value: String = (0..len)
+                .map(|_| char::from_u32((next() % 0x3000) as u32).unwrap_or('?'))
+                .collect();
+            pairs.push((name.into(), value));
+        }
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        let page = if next() % 3 == 0 {
+            get(&site, path).await
+        } else {
+            post_raw(&site, path, body, &[]).await
+        };
+        assert!(
+            !page.status.is_server_error(),
+            "{path}: {}: {}",
+            page.status,
+            page.body
+        );
+    }
+}
