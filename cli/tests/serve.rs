@@ -394,3 +394,144 @@ async fn fuzzed_requests_never_get_a_server_error() {
         );
     }
 }
+
+/// Python's feedparser on `document`: the entry count, or why it is bozo.
+/// None when feedparser is missing (a failure under CI=true).
+fn feedparser(document: &str) -> Option<Result<usize, String>> {
+    let python = if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feed.xml");
+    std::fs::write(&file, document).unwrap();
+    let out = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys, feedparser\nd = feedparser.parse(sys.argv[1])\nprint('BOZO', d.bozo_exception) if d.bozo else print(len(d.entries))",
+        ])
+        .arg(&file)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "feedparser is missing: run scripts/install-deps ({})",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some(text.parse().map_err(|_| text))
+}
+
+#[tokio::test]
+async fn atom_and_rss_carry_each_post_with_its_torrent() {
+    let site = site();
+    for (title, community) in [("first", "rust"), ("second", "rust"), ("elsewhere", "go")] {
+        let posted = post(
+            &site,
+            "/submit",
+            &[
+                ("title", title),
+                ("community", community),
+                ("text", "body & <text>"),
+            ],
+        )
+        .await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    }
+    let atom = get(&site, "/feed.atom?sort=new&community=rust").await;
+    assert_eq!(atom.status, StatusCode::OK);
+    let feed: atom_syndication::Feed = atom.body.parse().unwrap();
+    assert_eq!(feed.entries.len(), 2, "{}", atom.body);
+    let entry = &feed.entries[0];
+    assert_eq!(entry.title.value, "second");
+    let hash = entry.id.strip_prefix("urn:btih:").unwrap().to_owned();
+    let enclosure = entry.links.iter().find(|l| l.rel == "enclosure").unwrap();
+    assert_eq!(
+        enclosure.mime_type.as_deref(),
+        Some("application/x-bittorrent")
+    );
+    assert!(
+        entry
+            .links
+            .iter()
+            .any(|l| l.href == format!("magnet:?xt=urn:btih:{hash}"))
+    );
+    assert_eq!(
+        entry.content.as_ref().unwrap().value.as_deref(),
+        Some("body & <text>")
+    );
+
+    let path = enclosure.href.split_once("://").unwrap().1;
+    let path = &path[path.find('/').unwrap()..];
+    let torrent = send(&site, Request::get(path).body(Body::empty()).unwrap()).await;
+    assert_eq!(torrent.status, StatusCode::OK);
+    let response = router(site.app.clone())
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let parsed = upseed_core::Torrent::parse(&bytes, upseed_node::now()).unwrap();
+    assert_eq!(parsed.record.infohash().to_string(), hash);
+
+    let rss = get(&site, "/feed.rss?sort=new&community=rust").await;
+    let channel: rss::Channel = rss.body.parse().unwrap();
+    assert_eq!(channel.items.len(), 2);
+    let item = &channel.items[0];
+    assert_eq!(
+        item.guid.as_ref().unwrap().value,
+        format!("urn:btih:{hash}")
+    );
+    assert_eq!(
+        item.enclosure.as_ref().unwrap().mime_type,
+        "application/x-bittorrent"
+    );
+
+    for document in [&atom.body, &rss.body] {
+        if let Some(parsed) = feedparser(document) {
+            assert_eq!(parsed, Ok(2), "{document}");
+        }
+    }
+
+    // The same entries keep their date; new ones move it on.
+    let before = feed.updated;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let again: atom_syndication::Feed = get(&site, "/feed.atom?sort=new&community=rust")
+        .await
+        .body
+        .parse()
+        .unwrap();
+    assert_eq!(again.updated, before);
+    post(
+        &site,
+        "/submit",
+        &[("community", "rust"), ("text", "third")],
+    )
+    .await;
+    let after: atom_syndication::Feed = get(&site, "/feed.atom?sort=new&community=rust")
+        .await
+        .body
+        .parse()
+        .unwrap();
+    assert!(after.updated > before, "{} then {}", before, after.updated);
+    let channel_after: rss::Channel = get(&site, "/feed.rss?sort=new&community=rust")
+        .await
+        .body
+        .parse()
+        .unwrap();
+    assert_ne!(channel_after.last_build_date, channel.last_build_date);
+    assert!(
+        get(
+            &site,
+            "/torrent/ffffffffffffffffffffffffffffffffffffffff.torrent"
+        )
+        .await
+        .status
+            == StatusCode::NOT_FOUND
+    );
+}

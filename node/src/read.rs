@@ -141,16 +141,10 @@ impl<C: TorrentClient> Node<C> {
         timeout: Duration,
     ) -> Result<Exported, Error> {
         let record = self.show(reference, timeout).await?;
-        let trackers: &[String] = self
-            .config_if_any()
-            .map_or(&[], |c| c.trackers.urls.as_slice());
         let torrent = dir.join(format!("{}.torrent", record.infohash()));
         let body = dir.join(record.name());
         let text = record.body().map(|b| b.as_str().as_bytes().to_vec());
-        for (path, bytes) in [
-            (&torrent, Some(record.torrent_bytes(trackers))),
-            (&body, text),
-        ] {
+        for (path, bytes) in [(&torrent, Some(self.torrent_bytes(&record))), (&body, text)] {
             if let Some(bytes) = bytes {
                 crate::files::write_new(path, &bytes)?;
             }
@@ -160,6 +154,23 @@ impl<C: TorrentClient> Node<C> {
             torrent,
             body,
         })
+    }
+
+    /// The stored record `reference` names, and its `.torrent` with the
+    /// config's trackers: what a feed's enclosure serves. Nothing is fetched.
+    pub fn torrent(&self, reference: &str) -> Result<(Record, Vec<u8>), Error> {
+        let store = self.store()?;
+        let hash = self.resolve_in(&store, reference)?;
+        let record = crate::feed::known(&store, hash)?;
+        let bytes = self.torrent_bytes(&record);
+        Ok((record, bytes))
+    }
+
+    fn torrent_bytes(&self, record: &Record) -> Vec<u8> {
+        let trackers: &[String] = self
+            .config_if_any()
+            .map_or(&[], |c| c.trackers.urls.as_slice());
+        record.torrent_bytes(trackers)
     }
 
     /// A ranked feed from the store; a community's feed reads its boards

@@ -4,6 +4,7 @@
 //! action is a plain form, so it works without JavaScript. Unless told
 //! otherwise, the same process runs the daemon's schedule.
 
+mod feeds;
 mod guard;
 mod pages;
 
@@ -42,6 +43,7 @@ pub struct App {
     node: Arc<Node<AnyClient>>,
     guard: Guard,
     fetch: Duration,
+    clocks: Arc<feeds::Clocks>,
 }
 
 impl App {
@@ -51,6 +53,7 @@ impl App {
             node,
             guard,
             fetch: FETCH,
+            clocks: Arc::default(),
         }
     }
 
@@ -72,6 +75,9 @@ pub fn router(app: App) -> Router {
         .route("/upvote/{reference}", post(upvote))
         .route("/unvote/{reference}", post(unvote))
         .route("/status", get(status))
+        .route("/feed.atom", get(feeds::atom_feed))
+        .route("/feed.rss", get(feeds::rss_feed))
+        .route("/torrent/{file}", get(feeds::torrent))
         .route("/style.css", get(style))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(

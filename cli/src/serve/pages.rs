@@ -159,6 +159,12 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
                 }
             }
             @if let Some(c) = community { h2 { "in " bdi { (c) } } }
+            p.meta {
+                "Follow this view: "
+                a href={ "/feed.atom" (here.trim_start_matches('/')) } { "Atom" } " · "
+                a href={ "/feed.rss" (here.trim_start_matches('/')) } { "RSS" }
+                " (qBittorrent's RSS reader can download and seed each new post)"
+            }
             @if feed.items.is_empty() {
                 p { "No posts here yet." }
             }

@@ -1,0 +1,306 @@
+//! Atom and RSS 2.0 for every feed view, built with `atom_syndication` and
+//! `rss` (no XML by hand), and the `.torrent` each entry encloses, so that a
+//! feed reader, or qBittorrent's own RSS reader with an auto-download rule,
+//! can follow a community: each new post it downloads and seeds is an
+//! upvote. A feed's `updated` (Atom) and `lastBuildDate` (RSS) move on
+//! whenever its entries change, since qBittorrent ignores new items
+//! otherwise.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+
+use atom_syndication::FixedDateTime;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use upseed_core::RecordJson;
+use upseed_node::{FeedJson, FeedQuery};
+
+use super::{App, FeedParams, parse_sort};
+
+/// How many feed views' clocks are kept before they start afresh.
+const CLOCKS: usize = 512;
+
+/// Entries in a feed document.
+const ENTRIES: usize = 50;
+
+/// When each feed view's entries last changed, as this process saw them.
+#[derive(Debug, Default)]
+pub(crate) struct Clocks(Mutex<HashMap<String, (u64, u64)>>);
+
+impl Clocks {
+    /// When the entries of view `key`, with fingerprint `digest`, last
+    /// changed: now, unless the same entries were seen before.
+    fn changed_at(&self, key: &str, digest: u64, now: u64) -> u64 {
+        let mut clocks = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((seen, at)) = clocks.get(key)
+            && *seen == digest
+        {
+            return *at;
+        }
+        if clocks.len() >= CLOCKS {
+            clocks.clear();
+        }
+        clocks.insert(key.to_owned(), (digest, now));
+        now
+    }
+}
+
+/// The site's own address, from the request's `Host`, for absolute links.
+fn base(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+fn date(unix: u64) -> FixedDateTime {
+    let text = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix),
+    )
+    .to_string();
+    FixedDateTime::parse_from_rfc3339(&text).unwrap_or_default()
+}
+
+fn title_of(record: &RecordJson) -> String {
+    record.title.clone().unwrap_or_else(|| {
+        record
+            .body
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(80)
+            .collect()
+    })
+}
+
+fn author_of(record: &RecordJson, name: Option<&str>) -> String {
+    let key = record.author.to_z32();
+    match name {
+        Some(name) => format!("{name} ({})", &key[..12]),
+        None => key[..12].to_owned(),
+    }
+}
+
+/// What both formats are built from.
+struct View {
+    title: String,
+    html: String,
+    self_url: String,
+    updated: u64,
+    feed: FeedJson,
+    base: String,
+}
+
+async fn view(
+    app: &App,
+    params: &FeedParams,
+    headers: &HeaderMap,
+    format: &str,
+) -> Result<View, Response> {
+    let sort = parse_sort(params).map_err(|why| (StatusCode::BAD_REQUEST, why).into_response())?;
+    let community = params.community.clone().filter(|c| !c.trim().is_empty());
+    let query = FeedQuery {
+        sort,
+        community: community.clone(),
+        limit: ENTRIES,
+        ..FeedQuery::default()
+    };
+    let feed = app.node.feed(&query).await.map_err(|e| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            upseed_node::error_chain(&e),
+        )
+            .into_response()
+    })?;
+    let base = base(headers);
+    let mut path = format!("?sort={}", params.sort.as_deref().unwrap_or("hot"));
+    if let Some(window) = &params.window {
+        path.push_str("&window=");
+        path.extend(form_urlencoded::byte_serialize(window.as_bytes()));
+    }
+    if let Some(c) = &community {
+        path.push_str("&community=");
+        path.extend(form_urlencoded::byte_serialize(c.as_bytes()));
+    }
+    let mut digest = std::collections::hash_map::DefaultHasher::new();
+    for item in &feed.items {
+        item.record.infohash.hash(&mut digest);
+    }
+    let updated = app.clocks.changed_at(&path, digest.finish(), feed.now);
+    let title = match &community {
+        Some(c) => format!("upseed: {c} ({})", params.sort.as_deref().unwrap_or("hot")),
+        None => format!("upseed ({})", params.sort.as_deref().unwrap_or("hot")),
+    };
+    Ok(View {
+        title,
+        html: format!("{base}/{path}"),
+        self_url: format!("{base}/feed.{format}{path}"),
+        updated,
+        feed,
+        base,
+    })
+}
+
+fn atom(view: &View) -> String {
+    use atom_syndication::{Content, Entry, Feed, Link, Person, Text};
+    let link = |href: String, rel: &str, mime: Option<&str>| Link {
+        href,
+        rel: rel.to_owned(),
+        mime_type: mime.map(str::to_owned),
+        ..Link::default()
+    };
+    let entries = view
+        .feed
+        .items
+        .iter()
+        .map(|item| {
+            let r = &item.record;
+            let hash = r.infohash.to_string();
+            Entry {
+                id: format!("urn:btih:{hash}"),
+                title: Text::plain(title_of(r)),
+                updated: date(r.created),
+                published: Some(date(r.created)),
+                authors: vec![Person {
+                    name: author_of(r, item.author_name.as_deref()),
+                    ..Person::default()
+                }],
+                content: Some(Content {
+                    value: r.body.clone(),
+                    content_type: Some("text".to_owned()),
+                    ..Content::default()
+                }),
+                links: vec![
+                    link(
+                        format!("{}/t/{hash}", view.base),
+                        "alternate",
+                        Some("text/html"),
+                    ),
+                    link(
+                        format!("{}/torrent/{hash}.torrent", view.base),
+                        "enclosure",
+                        Some("application/x-bittorrent"),
+                    ),
+                    link(format!("magnet:?xt=urn:btih:{hash}"), "related", None),
+                ],
+                ..Entry::default()
+            }
+        })
+        .collect();
+    Feed {
+        id: view.self_url.clone(),
+        title: Text::plain(view.title.clone()),
+        updated: date(view.updated),
+        links: vec![
+            link(view.self_url.clone(), "self", Some("application/atom+xml")),
+            link(view.html.clone(), "alternate", Some("text/html")),
+        ],
+        entries,
+        ..Feed::default()
+    }
+    .to_string()
+}
+
+fn rss(view: &View) -> String {
+    use rss::{Channel, Enclosure, Guid, Item};
+    let items = view
+        .feed
+        .items
+        .iter()
+        .map(|item| {
+            let r = &item.record;
+            let hash = r.infohash.to_string();
+            Item {
+                title: Some(title_of(r)),
+                link: Some(format!("{}/t/{hash}", view.base)),
+                description: r.body.clone(),
+                author: None,
+                guid: Some(Guid {
+                    value: format!("urn:btih:{hash}"),
+                    permalink: false,
+                }),
+                pub_date: Some(date(r.created).to_rfc2822()),
+                enclosure: Some(Enclosure {
+                    url: format!("{}/torrent/{hash}.torrent", view.base),
+                    length: r.length.to_string(),
+                    mime_type: "application/x-bittorrent".to_owned(),
+                }),
+                comments: Some(format!("magnet:?xt=urn:btih:{hash}")),
+                ..Item::default()
+            }
+        })
+        .collect();
+    Channel {
+        title: view.title.clone(),
+        link: view.html.clone(),
+        description: "Posts seeded on upseed, a text-only social network over BitTorrent"
+            .to_owned(),
+        last_build_date: Some(date(view.updated).to_rfc2822()),
+        items,
+        ..Channel::default()
+    }
+    .to_string()
+}
+
+pub(super) async fn atom_feed(
+    State(app): State<App>,
+    Query(params): Query<FeedParams>,
+    headers: HeaderMap,
+) -> Response {
+    match view(&app, &params, &headers, "atom").await {
+        Ok(view) => (
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            atom(&view),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+pub(super) async fn rss_feed(
+    State(app): State<App>,
+    Query(params): Query<FeedParams>,
+    headers: HeaderMap,
+) -> Response {
+    match view(&app, &params, &headers, "rss").await {
+        Ok(view) => (
+            [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+            rss(&view),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The `.torrent` of a stored record, with the config's trackers.
+pub(super) async fn torrent(State(app): State<App>, Path(file): Path<String>) -> Response {
+    let reference = file.strip_suffix(".torrent").unwrap_or(&file);
+    match app.node.torrent(reference) {
+        Ok((record, bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/x-bittorrent".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.torrent\"", record.infohash()),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(error) => (StatusCode::NOT_FOUND, upseed_node::error_chain(&error)).into_response(),
+    }
+}
