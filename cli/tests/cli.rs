@@ -106,6 +106,7 @@ fn help_texts() {
         &["config", "show", "--help"],
         &["completions", "--help"],
         &["man", "--help"],
+        &["serve", "--help"],
     ] {
         let out = upseed(args, home.path());
         assert!(out.status.success());

@@ -7,6 +7,7 @@
 mod common;
 
 use common::{init, text, upseed, upseed_env};
+use upseed_tests::conformance::Node as _;
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
 use upseed_tests::transmission::TrDaemon;
@@ -339,4 +340,123 @@ async fn the_web_page_posts_through_a_real_qbittorrent() {
         "{}",
         std::fs::read_to_string(&log).unwrap()
     );
+}
+
+/// `upseed serve --no-daemon` for `home` on a free port: the process and
+/// its base URL.
+fn serve(home: &std::path::Path, password: &str) -> (std::process::Child, String) {
+    let port = upseed_tests::free_port(std::net::Ipv4Addr::LOCALHOST);
+    let child = std::process::Command::new(common::bin())
+        .arg("--config")
+        .arg(home.join("config.toml"))
+        .args([
+            "serve",
+            "--no-daemon",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("UPSEED_CLIENT_PASSWORD", password)
+        .env("UPSEED_DHT_ENABLED", "false")
+        .env_remove("UPSEED_HOME")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(home.join("serve.log")).unwrap())
+        .spawn()
+        .unwrap();
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test]
+async fn qbittorrents_rss_reader_upvotes_each_new_post_of_a_community() {
+    if !daemons_installed() {
+        return;
+    }
+    use upseed_core::TorrentClient;
+    let (tracker, alice_qb, alice) = qb_user().await;
+    let bob_qb = QbDaemon::start(QbOptions::default()).await;
+    let (mut server, base) = serve(alice.path(), alice_qb.password());
+    let http = reqwest::Client::new();
+    upseed_tests::eventually(
+        "the page to answer",
+        std::time::Duration::from_secs(20),
+        || async { http.get(format!("{base}/")).send().await.ok().map(drop) },
+    )
+    .await;
+
+    // Bob subscribes his own qBittorrent to alice's page's feed of `rust`,
+    // with a rule that downloads every new post into upseed's category.
+    bob_qb
+        .set_preferences(r#"{"rss_processing_enabled":true,"rss_auto_downloading_enabled":true,"rss_refresh_interval":1}"#)
+        .await;
+    let feed = format!("{base}/feed.rss?sort=new&community=rust");
+    bob_qb
+        .api("rss/addFeed", &[("url", &feed), ("path", "rust")])
+        .await;
+    let rule = serde_json::json!({
+        "enabled": true,
+        "mustContain": "",
+        "affectedFeeds": [feed],
+        "assignedCategory": "upseed",
+        "savePath": bob_qb.downloads_dir(),
+    })
+    .to_string();
+    bob_qb
+        .api(
+            "rss/setRule",
+            &[("ruleName", "upseed rust"), ("ruleDef", &rule)],
+        )
+        .await;
+
+    let posted = upseed(
+        alice.path(),
+        alice_qb.password(),
+        &[
+            "post",
+            "--json",
+            "--community",
+            "rust",
+            "--title",
+            "subscribed",
+            "hello RSS",
+        ],
+    );
+    assert!(posted.status.success(), "{}", text(&posted.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&posted.stdout).unwrap();
+    let hash: upseed_core::InfoHash = doc["infohash"].as_str().unwrap().parse().unwrap();
+
+    // The test tracker serves only the torrents it is told of.
+    tracker.allow(&[hash]).await;
+    alice_qb.client().announce_now(&[hash]).await.unwrap();
+    let bob = bob_qb.client();
+    upseed_tests::eventually(
+        "bob's qBittorrent to seed the new post",
+        std::time::Duration::from_secs(90),
+        || async {
+            bob_qb.api("rss/refreshItem", &[("itemPath", "rust")]).await;
+            bob.list(Some(&[hash]))
+                .await
+                .ok()?
+                .first()
+                .filter(|t| t.state.is_seeding())
+                .map(drop)
+        },
+    )
+    .await;
+    // Alice's upseed counts him: one more seeder than her own.
+    upseed_tests::eventually(
+        "alice's sync to count two seeders",
+        std::time::Duration::from_secs(60),
+        || async {
+            let _ = upseed(alice.path(), alice_qb.password(), &["sync"]);
+            let out = upseed(
+                alice.path(),
+                alice_qb.password(),
+                &["feed", "--json", "--sort", "new"],
+            );
+            let feed: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            (feed["items"][0]["seeders"] == 2).then_some(())
+        },
+    )
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
 }

@@ -207,8 +207,14 @@ WebUI\SessionTimeout=86400
     }
 
     /// Sets Web UI preferences (a JSON object, as `app/setPreferences`
-    /// takes), logged in as the test user: what a user does in Tools > Options.
+    /// takes): what a user does in Tools > Options.
     pub async fn set_preferences(&self, json: &str) {
+        self.api("app/setPreferences", &[("json", json)]).await;
+    }
+
+    /// Posts `form` to the Web UI API's `endpoint`, logged in as the test
+    /// user, as a user's own tools would; returns the answer's text.
+    pub async fn api(&self, endpoint: &str, form: &[(&str, &str)]) -> String {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .build()
@@ -219,17 +225,16 @@ WebUI\SessionTimeout=86400
             .send()
             .await
             .expect("login");
-        let set = http
-            .post(format!("{base}api/v2/app/setPreferences"))
-            .form(&[("json", json)])
+        let answer = http
+            .post(format!("{base}api/v2/{endpoint}"))
+            .form(form)
             .send()
             .await
-            .expect("setPreferences");
-        assert!(
-            set.status().is_success(),
-            "setPreferences: {}",
-            set.status()
-        );
+            .expect(endpoint);
+        let status = answer.status();
+        let text = answer.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{endpoint}: {status}: {text}");
+        text
     }
 
     /// The daemon and its folders.

@@ -236,7 +236,8 @@ fn rss(view: &View) -> String {
                 pub_date: Some(date(r.created).to_rfc2822()),
                 enclosure: Some(Enclosure {
                     url: format!("{}/torrent/{hash}.torrent", view.base),
-                    length: r.length.to_string(),
+                    // Unknown here: the .torrent is built when fetched.
+                    length: "0".to_owned(),
                     mime_type: "application/x-bittorrent".to_owned(),
                 }),
                 comments: Some(format!("magnet:?xt=urn:btih:{hash}")),
