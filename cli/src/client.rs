@@ -89,6 +89,9 @@ impl TorrentClient for AnyClient {
     async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
         each!(self, c => c.force_start(hashes).await)
     }
+    async fn subscribe_rss(&self, url: &str, name: &str) -> Result<(), ClientError> {
+        each!(self, c => c.subscribe_rss(url, name).await)
+    }
     fn requests_sent(&self) -> u64 {
         each!(self, c => c.requests_sent())
     }

@@ -446,8 +446,12 @@ async fn atom_and_rss_carry_each_post_with_its_torrent() {
     assert_eq!(atom.status, StatusCode::OK);
     let feed: atom_syndication::Feed = atom.body.parse().unwrap();
     assert_eq!(feed.entries.len(), 2, "{}", atom.body);
-    let entry = &feed.entries[0];
-    assert_eq!(entry.title.value, "second");
+    // Posted in the same second, they may rank either way.
+    let entry = feed
+        .entries
+        .iter()
+        .find(|e| e.title.value == "second")
+        .expect("the second post");
     let hash = entry.id.strip_prefix("urn:btih:").unwrap().to_owned();
     let enclosure = entry.links.iter().find(|l| l.rel == "enclosure").unwrap();
     assert_eq!(
@@ -482,7 +486,11 @@ async fn atom_and_rss_carry_each_post_with_its_torrent() {
     let rss = get(&site, "/feed.rss?sort=new&community=rust").await;
     let channel: rss::Channel = rss.body.parse().unwrap();
     assert_eq!(channel.items.len(), 2);
-    let item = &channel.items[0];
+    let item = channel
+        .items
+        .iter()
+        .find(|i| i.title.as_deref() == Some("second"))
+        .expect("the second post");
     assert_eq!(
         item.guid.as_ref().unwrap().value,
         format!("urn:btih:{hash}")
@@ -534,4 +542,37 @@ async fn atom_and_rss_carry_each_post_with_its_torrent() {
         .status
             == StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn a_view_subscribes_the_clients_rss_reader() {
+    let site = site();
+    let page = get(&site, "/?community=rust&sort=top&window=week").await;
+    assert!(
+        page.body.contains("subscribe in qBittorrent"),
+        "{}",
+        page.body
+    );
+    let done = post_raw(
+        &site,
+        "/subscribe",
+        encode(&[
+            ("csrf", &site.csrf),
+            ("sort", "top"),
+            ("window", "week"),
+            ("community", "rust"),
+        ]),
+        &[("host", "box.local:8780")],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(
+        site.client.feeds(),
+        vec![(
+            "http://box.local:8780/feed.rss?sort=top&window=week&community=rust".to_owned(),
+            "upseed rust (top)".to_owned()
+        )]
+    );
+    let bad = post(&site, "/subscribe", &[("sort", "loud")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

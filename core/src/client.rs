@@ -340,6 +340,16 @@ pub enum ClientError {
         /// How long we waited.
         seconds: u64,
     },
+    /// The client cannot do this at all.
+    #[error("{client} cannot {what}; {instead}")]
+    Unsupported {
+        /// Which client.
+        client: ClientKind,
+        /// What was asked.
+        what: &'static str,
+        /// What to use instead.
+        instead: &'static str,
+    },
     /// A request the adapter refuses to send.
     #[error("{0}")]
     Invalid(String),
@@ -474,6 +484,17 @@ pub trait TorrentClient: Send + Sync {
     fn force_start(
         &self,
         hashes: &[InfoHash],
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+
+    /// Subscribes the client's own RSS reader to the feed at `url`, shown
+    /// as `name`, with a rule that downloads every new item into our
+    /// category or label (so that the rest of upseed counts them as
+    /// votes). Subscribing again changes nothing. A client with no RSS
+    /// reader says so.
+    fn subscribe_rss(
+        &self,
+        url: &str,
+        name: &str,
     ) -> impl Future<Output = Result<(), ClientError>> + Send;
 
     /// HTTP requests sent to the client so far, logins and handshakes

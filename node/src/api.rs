@@ -262,6 +262,13 @@ impl<C: TorrentClient> Node<C> {
         queued
     }
 
+    /// Has the client's own RSS reader follow the feed at `url`, shown as
+    /// `name`, downloading each new item into upseed's category: each is
+    /// then seeded, an upvote by the user's own client.
+    pub async fn subscribe_rss(&self, url: &str, name: &str) -> Result<(), Error> {
+        Ok(self.client()?.subscribe_rss(url, name).await?)
+    }
+
     /// Stops seeding the record `reference` names; our own needs `force`.
     pub async fn unvote(&self, reference: &str, force: bool) -> Result<InfoHash, Error> {
         let config = self.config()?;

@@ -232,6 +232,12 @@ impl<C: TorrentClient> TorrentClient for Guarded<C> {
             .await
             .map_err(|e| self.seen(e))
     }
+    async fn subscribe_rss(&self, url: &str, name: &str) -> Result<(), ClientError> {
+        self.inner
+            .subscribe_rss(url, name)
+            .await
+            .map_err(|e| self.seen(e))
+    }
     fn requests_sent(&self) -> u64 {
         self.inner.requests_sent()
     }

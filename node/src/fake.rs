@@ -85,6 +85,7 @@ struct State {
     polls_to_complete: u32,
     queueing: Option<QueueReport>,
     lies: HashMap<InfoHash, String>,
+    feeds: Vec<(String, String)>,
 }
 
 /// An in-memory client. Clones share one state.
@@ -139,6 +140,11 @@ impl FakeClient {
     /// Every call fails as if the password were wrong, while `refusing`.
     pub fn set_refusing(&self, refusing: bool) {
         self.state().refusing = refusing;
+    }
+
+    /// The RSS feeds subscribed to, as (URL, name).
+    pub fn feeds(&self) -> Vec<(String, String)> {
+        self.state().feeds.clone()
     }
 
     /// Every call fails as if nothing answered, while `down`.
@@ -408,6 +414,15 @@ impl TorrentClient for FakeClient {
 
     async fn announce_now(&self, _hashes: &[InfoHash]) -> Result<(), ClientError> {
         self.call().map(drop)
+    }
+
+    async fn subscribe_rss(&self, url: &str, name: &str) -> Result<(), ClientError> {
+        let mut state = self.call()?;
+        let feed = (url.to_owned(), name.to_owned());
+        if !state.feeds.contains(&feed) {
+            state.feeds.push(feed);
+        }
+        Ok(())
     }
 
     async fn force_start(&self, _hashes: &[InfoHash]) -> Result<(), ClientError> {

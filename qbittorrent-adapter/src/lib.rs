@@ -494,6 +494,44 @@ impl TorrentClient for Qbittorrent {
         .await
     }
 
+    async fn subscribe_rss(&self, url: &str, name: &str) -> Result<(), ClientError> {
+        let prefs = r#"{"rss_processing_enabled":true,"rss_auto_downloading_enabled":true}"#;
+        self.session
+            .call(
+                "app/setPreferences",
+                Body::Form(&[("json", prefs.to_owned())]),
+            )
+            .await?;
+        match self
+            .session
+            .call(
+                "rss/addFeed",
+                Body::Form(&[("url", url.to_owned()), ("path", name.to_owned())]),
+            )
+            .await
+        {
+            // 409: a feed with this URL or name is there already.
+            Ok(_) | Err(ClientError::Api { status: 409, .. }) => {}
+            Err(error) => return Err(error),
+        }
+        let rule = serde_json::json!({
+            "enabled": true,
+            "mustContain": "",
+            "affectedFeeds": [url],
+            "assignedCategory": self.session.config().category,
+        });
+        self.session
+            .call(
+                "rss/setRule",
+                Body::Form(&[
+                    ("ruleName", format!("upseed: {name}")),
+                    ("ruleDef", rule.to_string()),
+                ]),
+            )
+            .await
+            .map(drop)
+    }
+
     fn requests_sent(&self) -> u64 {
         self.session.requests_sent()
     }

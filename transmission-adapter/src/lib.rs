@@ -371,6 +371,15 @@ impl TorrentClient for Transmission {
         self.ours_call("torrent-start-now", hashes, json!({})).await
     }
 
+    async fn subscribe_rss(&self, _url: &str, _name: &str) -> Result<(), ClientError> {
+        // Transmission has no RSS reader (transmission/transmission#718).
+        Err(ClientError::Unsupported {
+            client: ClientKind::Transmission,
+            what: "follow an RSS feed (it has no RSS reader)",
+            instead: "pair it with FlexGet or transmission-rss, which add each new item to Transmission",
+        })
+    }
+
     fn requests_sent(&self) -> u64 {
         self.rpc.requests_sent()
     }

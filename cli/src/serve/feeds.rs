@@ -51,7 +51,7 @@ impl Clocks {
 }
 
 /// The site's own address, from the request's `Host`, for absolute links.
-fn base(headers: &HeaderMap) -> String {
+pub(super) fn base(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

@@ -78,6 +78,7 @@ pub fn router(app: App) -> Router {
         .route("/feed.atom", get(feeds::atom_feed))
         .route("/feed.rss", get(feeds::rss_feed))
         .route("/torrent/{file}", get(feeds::torrent))
+        .route("/subscribe", post(subscribe))
         .route("/style.css", get(style))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(
@@ -301,6 +302,58 @@ async fn unvote(
     match app.node.unvote(&reference, false).await {
         Ok(_) => Redirect::to(&back(&form)).into_response(),
         Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not unvoted", &error),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SubscribeForm {
+    sort: Option<String>,
+    window: Option<String>,
+    community: Option<String>,
+}
+
+/// Subscribes the user's client to this feed view's RSS.
+async fn subscribe(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<SubscribeForm>,
+) -> Response {
+    let params = FeedParams {
+        sort: form.sort,
+        window: form.window,
+        community: form.community.filter(|c| !c.trim().is_empty()),
+        page: None,
+    };
+    if let Err(why) = parse_sort(&params) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::message("Not subscribed", &why),
+        )
+            .into_response();
+    }
+    let sort = params.sort.as_deref().unwrap_or("hot");
+    let mut url = format!("{}/feed.rss?sort={sort}", feeds::base(&headers));
+    if let Some(window) = &params.window {
+        url.push_str("&window=");
+        url.extend(form_urlencoded::byte_serialize(window.as_bytes()));
+    }
+    if let Some(c) = &params.community {
+        url.push_str("&community=");
+        url.extend(form_urlencoded::byte_serialize(c.as_bytes()));
+    }
+    let name = format!(
+        "upseed {} ({sort})",
+        params.community.as_deref().unwrap_or("everything")
+    );
+    match app.node.subscribe_rss(&url, &name).await {
+        Ok(()) => pages::message(
+            "Subscribed",
+            &format!(
+                "Your client's RSS reader now follows {url}: it downloads and seeds each new post there, which upvotes it. Remove the feed \"{name}\" and its rule in the client to stop."
+            ),
+        )
+        .into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not subscribed", &error),
     }
 }
 

@@ -163,7 +163,16 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
                 "Follow this view: "
                 a href={ "/feed.atom" (here.trim_start_matches('/')) } { "Atom" } " · "
                 a href={ "/feed.rss" (here.trim_start_matches('/')) } { "RSS" }
-                " (qBittorrent's RSS reader can download and seed each new post)"
+                " · "
+                form.inline method="post" action="/subscribe" {
+                    (csrf_field(view.csrf))
+                    input type="hidden" name="sort" value=(sort);
+                    @if let Some(w) = window { input type="hidden" name="window" value=(w); }
+                    @if let Some(c) = community { input type="hidden" name="community" value=(c); }
+                    button type="submit" title="your qBittorrent downloads and seeds each new post of this view" {
+                        "subscribe in qBittorrent"
+                    }
+                }
             }
             @if feed.items.is_empty() {
                 p { "No posts here yet." }
