@@ -576,3 +576,51 @@ async fn a_view_subscribes_the_clients_rss_reader() {
     let bad = post(&site, "/subscribe", &[("sort", "loud")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_seeded_set_communities_and_doctor() {
+    let site = site();
+    let posted = post(
+        &site,
+        "/submit",
+        &[("title", "mine"), ("community", "rust"), ("text", "x")],
+    )
+    .await;
+    let hash = posted
+        .location
+        .unwrap()
+        .trim_start_matches("/t/")
+        .to_owned();
+    let seeded = get(&site, "/seeded").await;
+    assert!(
+        seeded.body.contains("mine") && seeded.body.contains("authored"),
+        "{}",
+        seeded.body
+    );
+    assert!(!seeded.body.contains("· pinned"));
+    let pinned = post(&site, &format!("/pin/{hash}"), &[("back", "/seeded")]).await;
+    assert_eq!(pinned.location.as_deref(), Some("/seeded"));
+    assert!(get(&site, "/seeded").await.body.contains("· pinned"));
+    post(&site, &format!("/unpin/{hash}"), &[("back", "/seeded")]).await;
+    assert!(!get(&site, "/seeded").await.body.contains("· pinned"));
+    let unknown = post(&site, "/pin/ffffffffffffffffffffffffffffffffffffffff", &[]).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown.body.contains("is not in your store"),
+        "{}",
+        unknown.body
+    );
+    let communities = get(&site, "/communities").await;
+    assert!(
+        communities.body.contains("rust") && communities.body.contains("1 post"),
+        "{}",
+        communities.body
+    );
+    let doctor = get(&site, "/doctor").await;
+    assert_eq!(doctor.status, StatusCode::OK);
+    assert!(
+        doctor.body.contains("identity") && doctor.body.contains("client"),
+        "{}",
+        doctor.body
+    );
+}

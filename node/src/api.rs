@@ -341,6 +341,16 @@ impl<C: TorrentClient> Node<C> {
         Ok(crate::doctor::run(&self.home, config, self.client(), now()).await)
     }
 
+    /// Everything we seed, newest first, with why and whether it is pinned.
+    pub fn seeded_set(&self) -> Result<Vec<crate::status::SeededItem>, Error> {
+        Ok(crate::status::seeded_set(&self.store()?)?)
+    }
+
+    /// The communities the store has posts in, busiest first.
+    pub fn communities(&self, limit: usize) -> Result<Vec<(String, usize)>, Error> {
+        Ok(self.store()?.communities(limit)?)
+    }
+
     /// What the daemon last did and will do next.
     pub fn status(&self) -> Result<Status, Error> {
         let config = self.config()?;

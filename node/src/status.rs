@@ -58,3 +58,38 @@ pub fn read(store: &Store, max_torrents: usize, now: u64) -> Result<Status, Stor
         max_torrents,
     })
 }
+
+/// One torrent of the seeded set, as `upseed serve`'s page lists it.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SeededItem {
+    /// The torrent.
+    pub infohash: upseed_core::InfoHash,
+    /// `authored` or `upvoted`.
+    pub reason: String,
+    /// Since when, unix seconds.
+    pub since: u64,
+    /// Whether it is pinned.
+    pub pinned: bool,
+    /// Its record, when stored.
+    pub record: Option<upseed_core::RecordJson>,
+}
+
+/// The seeded set, newest first.
+pub fn seeded_set(store: &Store) -> Result<Vec<SeededItem>, StoreError> {
+    let mut items = Vec::new();
+    for seeded in store.seeded()? {
+        let reason = match seeded.reason {
+            upseed_core::retention::SeedReason::Authored => "authored",
+            upseed_core::retention::SeedReason::Upvoted => "upvoted",
+        };
+        items.push(SeededItem {
+            infohash: seeded.infohash,
+            reason: reason.to_owned(),
+            since: seeded.since,
+            pinned: seeded.pinned,
+            record: store.record(seeded.infohash)?.map(|r| r.to_json()),
+        });
+    }
+    items.sort_by(|a, b| b.since.cmp(&a.since).then(a.infohash.cmp(&b.infohash)));
+    Ok(items)
+}

@@ -79,6 +79,11 @@ pub fn router(app: App) -> Router {
         .route("/feed.rss", get(feeds::rss_feed))
         .route("/torrent/{file}", get(feeds::torrent))
         .route("/subscribe", post(subscribe))
+        .route("/seeded", get(seeded))
+        .route("/pin/{reference}", post(pin))
+        .route("/unpin/{reference}", post(unpin))
+        .route("/communities", get(communities))
+        .route("/doctor", get(doctor))
         .route("/style.css", get(style))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(
@@ -354,6 +359,59 @@ async fn subscribe(
         )
         .into_response(),
         Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not subscribed", &error),
+    }
+}
+
+async fn seeded(State(app): State<App>) -> Response {
+    match app.node.seeded_set() {
+        Ok(items) => pages::seeded(&items, app.guard.csrf()).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Seeded", &error),
+    }
+}
+
+async fn pin(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Form(form): Form<VoteForm>,
+) -> Response {
+    match app.node.pin(&reference, true) {
+        Ok(_) => Redirect::to(&back(&form)).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not pinned", &error),
+    }
+}
+
+async fn unpin(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Form(form): Form<VoteForm>,
+) -> Response {
+    match app.node.pin(&reference, false) {
+        Ok(_) => Redirect::to(&back(&form)).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not unpinned", &error),
+    }
+}
+
+async fn communities(State(app): State<App>) -> Response {
+    match app.node.communities(500) {
+        Ok(list) => pages::communities(&list).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Communities", &error),
+    }
+}
+
+async fn doctor(State(app): State<App>) -> Response {
+    // The checks' future is not `Send` (a scrape closure's lifetimes), so
+    // it runs on a thread of its own, on this runtime.
+    let node = app.node.clone();
+    let handle = tokio::runtime::Handle::current();
+    let checks = tokio::task::spawn_blocking(move || handle.block_on(node.doctor())).await;
+    match checks {
+        Ok(Ok(checks)) => pages::doctor(&checks).into_response(),
+        Ok(Err(error)) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Doctor", &error),
+        Err(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::message("Doctor", "the checks stopped; try again"),
+        )
+            .into_response(),
     }
 }
 

@@ -46,7 +46,9 @@ fn layout(title: &str, body: Markup) -> Markup {
                     a.brand href="/" { "upseed" }
                     a href="/?sort=new" { "new" }
                     a href="/?sort=top&window=week" { "top" }
+                    a href="/communities" { "communities" }
                     a href="/submit" { "submit" }
+                    a href="/seeded" { "seeded" }
                     a href="/status" { "status" }
                 }
                 main { (body) }
@@ -347,4 +349,82 @@ pub(crate) fn message(title: &str, text: &str) -> Markup {
 /// The daemon's status, as `upseed status` prints it.
 pub(crate) fn status(text: &str) -> Markup {
     layout("Status", html! { h1 { "Status" } pre { (text) } })
+}
+
+/// The seeded set, with pin, unpin and unvote.
+pub(crate) fn seeded(items: &[upseed_node::status::SeededItem], csrf: &str) -> Markup {
+    let now = upseed_node::now();
+    layout(
+        "Seeded",
+        html! {
+            h1 { "What your client seeds" }
+            p.meta { (plural(items.len() as u64, "torrent", "torrents")) ". Pinned ones stay whatever the retention policy says." }
+            ol.feed {
+                @for item in items {
+                    @let hash = item.infohash.to_string();
+                    li {
+                        @match &item.record {
+                            Some(r) => a.title href={ "/t/" (hash) } { bdi { (r.title.clone().unwrap_or_else(|| first_line(r))) } },
+                            None => span.title { (hash) },
+                        }
+                        div.meta {
+                            (item.reason) " " (relative(item.since, now))
+                            @if item.pinned { " · pinned" } " · "
+                            @let (action, label) = if item.pinned { ("unpin", "unpin") } else { ("pin", "pin") };
+                            form.inline method="post" action={ "/" (action) "/" (hash) } {
+                                (csrf_field(csrf)) input type="hidden" name="back" value="/seeded";
+                                button type="submit" { (label) }
+                            }
+                            @if item.reason == "upvoted" {
+                                " "
+                                form.inline method="post" action={ "/unvote/" (hash) } {
+                                    (csrf_field(csrf)) input type="hidden" name="back" value="/seeded";
+                                    button type="submit" { "▼ unvote" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The communities the store knows, busiest first.
+pub(crate) fn communities(list: &[(String, usize)]) -> Markup {
+    layout(
+        "Communities",
+        html! {
+            h1 { "Communities" }
+            @if list.is_empty() { p { "No community posts yet." } }
+            ul {
+                @for (name, posts) in list {
+                    li {
+                        a href=(sort_link("hot", None, Some(name))) { bdi { (name) } }
+                        " " span.meta { (plural(*posts as u64, "post", "posts")) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `upseed doctor` as a table.
+pub(crate) fn doctor(checks: &[upseed_node::doctor::Check]) -> Markup {
+    use upseed_node::doctor::Outcome;
+    layout(
+        "Doctor",
+        html! {
+            h1 { "Doctor" }
+            table {
+                @for check in checks {
+                    tr {
+                        td { b { @match check.outcome { Outcome::Ok => "ok", Outcome::Warn => "WARN", Outcome::Fail => "FAIL" } } }
+                        td { (check.name) }
+                        td { bdi { (check.detail) } }
+                    }
+                }
+            }
+        },
+    )
 }

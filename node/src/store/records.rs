@@ -267,4 +267,28 @@ impl Store {
         }
         tx.commit().map_err(&sqlite)
     }
+
+    /// The communities with posts in the store, busiest first, with how
+    /// many posts each has: at most `limit`.
+    pub fn communities(&self, limit: usize) -> Result<Vec<(String, usize)>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT community, count(*) FROM records
+                 WHERE kind = 'post' AND community IS NOT NULL
+                 GROUP BY community ORDER BY count(*) DESC, community LIMIT ?1",
+            )
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map(params![limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, count) = row.map_err(self.sqlite())?;
+            out.push((name, usize::try_from(count).unwrap_or(0)));
+        }
+        Ok(out)
+    }
 }
