@@ -624,3 +624,57 @@ async fn the_seeded_set_communities_and_doctor() {
         doctor.body
     );
 }
+
+#[tokio::test]
+async fn an_author_page_with_follow_and_feeds() {
+    let site = site();
+    post(&site, "/submit", &[("title", "by me"), ("text", "x")]).await;
+    let feed = get(&site, "/").await;
+    let link = feed
+        .body
+        .split("href=\"/a/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the author links to their page")
+        .to_owned();
+    let page = get(&site, &format!("/a/{link}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("by me") && page.body.contains(">follow<"),
+        "{}",
+        page.body
+    );
+    let stranger = SecretKey::generate().unwrap().public_key().to_z32();
+    let followed = post(&site, &format!("/follow/{stranger}"), &[]).await;
+    assert_eq!(
+        followed.location.as_deref(),
+        Some(format!("/a/{stranger}").as_str())
+    );
+    let theirs = get(&site, &format!("/a/{stranger}")).await;
+    assert!(
+        theirs.body.contains(">unfollow<") && theirs.body.contains("No posts of theirs"),
+        "{}",
+        theirs.body
+    );
+    post(&site, &format!("/unfollow/{stranger}"), &[]).await;
+    assert!(
+        get(&site, &format!("/a/{stranger}"))
+            .await
+            .body
+            .contains(">follow<")
+    );
+    let atom: atom_syndication::Feed = get(&site, &format!("/a/{link}/feed.atom"))
+        .await
+        .body
+        .parse()
+        .unwrap();
+    assert_eq!(atom.entries.len(), 1);
+    let rss = get(&site, &format!("/a/{link}/feed.rss")).await;
+    if let Some(parsed) = feedparser(&rss.body) {
+        assert_eq!(parsed, Ok(1), "{}", rss.body);
+    }
+    assert_eq!(
+        get(&site, "/a/not-a-key").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

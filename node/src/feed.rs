@@ -100,6 +100,51 @@ impl Names {
     }
 }
 
+/// `upseed serve`'s author page: who they claim to be, and their posts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct AuthorJson {
+    /// Their key.
+    pub key: PublicKey,
+    /// The display name their outbox gives, if known.
+    pub name: Option<String>,
+    /// Whether we follow them.
+    pub following: bool,
+    /// Their posts in the store, newest first, as a feed.
+    pub feed: FeedJson,
+}
+
+/// The posts of `author` in the store, newest first, at most `limit`.
+pub fn build_author(
+    store: &Store,
+    author: PublicKey,
+    limit: usize,
+    now: u64,
+) -> Result<AuthorJson, Error> {
+    let mut items = Vec::new();
+    for (i, hash) in store.posts_by(author, limit)?.into_iter().enumerate() {
+        let current = store.current(hash)?;
+        items.push(FeedItem {
+            rank: i + 1,
+            seeders: current.seeders,
+            downloads: current.downloads,
+            comments: store.comment_count(hash)?,
+            author_name: None,
+            record: known(store, hash)?.to_json(),
+        });
+    }
+    Ok(AuthorJson {
+        key: author,
+        name: None,
+        following: store.follows()?.contains(&author),
+        feed: FeedJson {
+            sort: Sort::New,
+            community: None,
+            now,
+            items,
+        },
+    })
+}
+
 /// A stored record, or an error that says it is unknown.
 pub fn known(store: &Store, hash: InfoHash) -> Result<Record, Error> {
     store.record(hash)?.ok_or(Error::Unknown(hash))

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use upseed_core::rank::{Sort, Window};
-use upseed_core::{Community, InfoHash, Record, TorrentClient};
+use upseed_core::{Community, InfoHash, PublicKey, Record, TorrentClient};
 
 use crate::api::Node;
 use crate::dht::Dht;
@@ -200,6 +200,17 @@ impl<C: TorrentClient> Node<C> {
             crate::feed::build_feed(&store, query.sort, community.as_ref(), query.limit, now())?;
         self.names(&store)?.name_feed(&mut feed);
         Ok(feed)
+    }
+
+    /// An author's page: their name, whether we follow them, and their
+    /// posts in the store, newest first.
+    pub fn author(&self, key: PublicKey, limit: usize) -> Result<crate::feed::AuthorJson, Error> {
+        let store = self.store()?;
+        let mut author = crate::feed::build_author(&store, key, limit, now())?;
+        let names = self.names(&store)?;
+        names.name_feed(&mut author.feed);
+        author.name = names.get(&key).map(str::to_owned);
+        Ok(author)
     }
 
     /// Authors' display names, as the store knows them.

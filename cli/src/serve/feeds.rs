@@ -136,11 +136,7 @@ async fn view(
         path.push_str("&community=");
         path.extend(form_urlencoded::byte_serialize(c.as_bytes()));
     }
-    let mut digest = std::collections::hash_map::DefaultHasher::new();
-    for item in &feed.items {
-        item.record.infohash.hash(&mut digest);
-    }
-    let updated = app.clocks.changed_at(&path, digest.finish(), feed.now);
+    let updated = clock(app, &path, &feed);
     let title = match &community {
         Some(c) => format!("upseed: {c} ({})", params.sort.as_deref().unwrap_or("hot")),
         None => format!("upseed ({})", params.sort.as_deref().unwrap_or("hot")),
@@ -153,6 +149,74 @@ async fn view(
         feed,
         base,
     })
+}
+
+/// When the entries of the view at `path` last changed.
+fn clock(app: &App, path: &str, feed: &FeedJson) -> u64 {
+    let mut digest = std::collections::hash_map::DefaultHasher::new();
+    for item in &feed.items {
+        item.record.infohash.hash(&mut digest);
+    }
+    app.clocks.changed_at(path, digest.finish(), feed.now)
+}
+
+/// An author's posts as a feed view.
+fn author_view(app: &App, key: &str, headers: &HeaderMap, format: &str) -> Result<View, Response> {
+    let key: upseed_core::PublicKey = key.parse().map_err(|e: upseed_core::KeyError| {
+        (StatusCode::NOT_FOUND, e.to_string()).into_response()
+    })?;
+    let author = app.node.author(key, ENTRIES).map_err(|e| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            upseed_node::error_chain(&e),
+        )
+            .into_response()
+    })?;
+    let base = base(headers);
+    let path = format!("a/{}", key.to_z32());
+    let updated = clock(app, &path, &author.feed);
+    let who = author
+        .name
+        .clone()
+        .unwrap_or_else(|| key.to_z32()[..12].to_owned());
+    Ok(View {
+        title: format!("upseed: {who}"),
+        html: format!("{base}/{path}"),
+        self_url: format!("{base}/{path}/feed.{format}"),
+        updated,
+        feed: author.feed,
+        base,
+    })
+}
+
+pub(super) async fn author_atom(
+    State(app): State<App>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match author_view(&app, &key, &headers, "atom") {
+        Ok(view) => (
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            atom(&view),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+pub(super) async fn author_rss(
+    State(app): State<App>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match author_view(&app, &key, &headers, "rss") {
+        Ok(view) => (
+            [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+            rss(&view),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
 }
 
 fn atom(view: &View) -> String {

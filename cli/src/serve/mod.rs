@@ -84,6 +84,11 @@ pub fn router(app: App) -> Router {
         .route("/unpin/{reference}", post(unpin))
         .route("/communities", get(communities))
         .route("/doctor", get(doctor))
+        .route("/a/{key}", get(author))
+        .route("/a/{key}/feed.atom", get(feeds::author_atom))
+        .route("/a/{key}/feed.rss", get(feeds::author_rss))
+        .route("/follow/{key}", post(follow))
+        .route("/unfollow/{key}", post(unfollow))
         .route("/style.css", get(style))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(
@@ -359,6 +364,47 @@ async fn subscribe(
         )
         .into_response(),
         Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not subscribed", &error),
+    }
+}
+
+/// The key in a path, or the page that says it is not one.
+fn parse_key(key: &str) -> Result<upseed_core::PublicKey, Response> {
+    key.parse().map_err(|e: upseed_core::KeyError| {
+        (
+            StatusCode::NOT_FOUND,
+            pages::message("Not an author", &e.to_string()),
+        )
+            .into_response()
+    })
+}
+
+async fn author(State(app): State<App>, Path(key): Path<String>) -> Response {
+    let key = match parse_key(&key) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    match app.node.author(key, 100) {
+        Ok(author) => pages::author_page(&author, app.guard.csrf()).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Author", &error),
+    }
+}
+
+async fn follow(State(app): State<App>, Path(key): Path<String>) -> Response {
+    follow_or_not(&app, &key, true).await
+}
+
+async fn unfollow(State(app): State<App>, Path(key): Path<String>) -> Response {
+    follow_or_not(&app, &key, false).await
+}
+
+async fn follow_or_not(app: &App, key: &str, on: bool) -> Response {
+    let parsed = match parse_key(key) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    match app.node.follow(parsed, on).await {
+        Ok(_) => Redirect::to(&format!("/a/{}", parsed.to_z32())).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not changed", &error),
     }
 }
 

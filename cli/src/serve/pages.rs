@@ -68,10 +68,12 @@ fn short_key(record: &RecordJson) -> String {
 
 fn author(record: &RecordJson, name: Option<&str>) -> Markup {
     html! {
-        @if let Some(name) = name {
-            bdi { (name) } " (" (short_key(record)) ")"
-        } @else {
-            (short_key(record))
+        a href={ "/a/" (record.author.to_z32()) } {
+            @if let Some(name) = name {
+                bdi { (name) } " (" (short_key(record)) ")"
+            } @else {
+                (short_key(record))
+            }
         }
     }
 }
@@ -179,6 +181,18 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
             @if feed.items.is_empty() {
                 p { "No posts here yet." }
             }
+            (items(feed, view.csrf, &here, first))
+            p {
+                @if view.page > 1 { a href={ (here) "&page=" (view.page - 1) } { "← newer page" } " " }
+                @if view.more { a href={ (here) "&page=" (view.page + 1) } { "next page →" } }
+            }
+        },
+    )
+}
+
+/// A feed's posts as a numbered list, from `first`, each with its votes.
+fn items(feed: &FeedJson, csrf: &str, here: &str, first: usize) -> Markup {
+    html! {
             ol.feed start=(first) {
                 @for item in &feed.items {
                     @let r = &item.record;
@@ -195,17 +209,12 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
                             }
                             " · " (relative(r.created, feed.now)) " · "
                             a href=(magnet(r)) title="open in your client" { "magnet" } " "
-                            (vote_forms(r, view.csrf, &here))
+                            (vote_forms(r, csrf, here))
                         }
                     }
                 }
             }
-            p {
-                @if view.page > 1 { a href={ (here) "&page=" (view.page - 1) } { "← newer page" } " " }
-                @if view.more { a href={ (here) "&page=" (view.page + 1) } { "next page →" } }
-            }
-        },
-    )
+    }
 }
 
 fn first_line(record: &RecordJson) -> String {
@@ -425,6 +434,37 @@ pub(crate) fn doctor(checks: &[upseed_node::doctor::Check]) -> Markup {
                     }
                 }
             }
+        },
+    )
+}
+
+/// An author's page: their name, follow or unfollow, feeds, and posts.
+pub(crate) fn author_page(author: &upseed_node::feed::AuthorJson, csrf: &str) -> Markup {
+    let key = author.key.to_z32();
+    let here = format!("/a/{key}");
+    let title = author.name.clone().unwrap_or_else(|| key[..12].to_owned());
+    layout(
+        &title,
+        html! {
+            h1 {
+                @if let Some(name) = &author.name { bdi { (name) } " " }
+                span.meta { (key) }
+            }
+            p.meta {
+                @if author.following {
+                    form.inline method="post" action={ "/unfollow/" (key) } {
+                        (csrf_field(csrf)) button type="submit" { "unfollow" }
+                    }
+                    " you follow them: sync fetches what their outbox names"
+                } @else {
+                    form.inline method="post" action={ "/follow/" (key) } {
+                        (csrf_field(csrf)) button type="submit" { "follow" }
+                    }
+                }
+                " · " a href={ (here) "/feed.atom" } { "Atom" } " · " a href={ (here) "/feed.rss" } { "RSS" }
+            }
+            @if author.feed.items.is_empty() { p { "No posts of theirs in your store yet." } }
+            (items(&author.feed, csrf, &here, 1))
         },
     )
 }

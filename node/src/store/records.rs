@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use rusqlite::{OptionalExtension, params};
-use upseed_core::{InfoHash, Kind, Record};
+use upseed_core::{InfoHash, Kind, PublicKey, Record};
 
 use super::{Store, StoreError, hash_from, sqlite_error};
 
@@ -290,5 +290,14 @@ impl Store {
             out.push((name, usize::try_from(count).unwrap_or(0)));
         }
         Ok(out)
+    }
+
+    /// The posts `author` wrote, newest first: at most `limit`.
+    pub fn posts_by(&self, author: PublicKey, limit: usize) -> Result<Vec<InfoHash>, StoreError> {
+        self.hashes(
+            "SELECT infohash FROM records WHERE author = ?1 AND kind = 'post'
+             ORDER BY created DESC LIMIT ?2",
+            params![author.as_bytes(), limit as i64],
+        )
     }
 }
