@@ -161,16 +161,20 @@ fn clock(app: &App, path: &str, feed: &FeedJson) -> u64 {
 }
 
 /// An author's posts as a feed view.
-fn author_view(app: &App, key: &str, headers: &HeaderMap, format: &str) -> Result<View, Response> {
-    let key: upseed_core::PublicKey = key.parse().map_err(|e: upseed_core::KeyError| {
-        (StatusCode::NOT_FOUND, e.to_string()).into_response()
-    })?;
+fn author_view(
+    app: &App,
+    key: &str,
+    headers: &HeaderMap,
+    format: &str,
+) -> Result<View, (StatusCode, String)> {
+    let key: upseed_core::PublicKey = key
+        .parse()
+        .map_err(|e: upseed_core::KeyError| (StatusCode::NOT_FOUND, e.to_string()))?;
     let author = app.node.author(key, ENTRIES).map_err(|e| {
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             upseed_node::error_chain(&e),
         )
-            .into_response()
     })?;
     let base = base(headers);
     let path = format!("a/{}", key.to_z32());
@@ -200,7 +204,7 @@ pub(super) async fn author_atom(
             atom(&view),
         )
             .into_response(),
-        Err(response) => response,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -215,7 +219,7 @@ pub(super) async fn author_rss(
             rss(&view),
         )
             .into_response(),
-        Err(response) => response,
+        Err(refused) => refused.into_response(),
     }
 }
 

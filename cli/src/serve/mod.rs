@@ -368,20 +368,19 @@ async fn subscribe(
 }
 
 /// The key in a path, or the page that says it is not one.
-fn parse_key(key: &str) -> Result<upseed_core::PublicKey, Response> {
+fn parse_key(key: &str) -> Result<upseed_core::PublicKey, (StatusCode, Markup)> {
     key.parse().map_err(|e: upseed_core::KeyError| {
         (
             StatusCode::NOT_FOUND,
             pages::message("Not an author", &e.to_string()),
         )
-            .into_response()
     })
 }
 
 async fn author(State(app): State<App>, Path(key): Path<String>) -> Response {
     let key = match parse_key(&key) {
         Ok(key) => key,
-        Err(response) => return response,
+        Err(refused) => return refused.into_response(),
     };
     match app.node.author(key, 100) {
         Ok(author) => pages::author_page(&author, app.guard.csrf()).into_response(),
@@ -400,7 +399,7 @@ async fn unfollow(State(app): State<App>, Path(key): Path<String>) -> Response {
 async fn follow_or_not(app: &App, key: &str, on: bool) -> Response {
     let parsed = match parse_key(key) {
         Ok(key) => key,
-        Err(response) => return response,
+        Err(refused) => return refused.into_response(),
     };
     match app.node.follow(parsed, on).await {
         Ok(_) => Redirect::to(&format!("/a/{}", parsed.to_z32())).into_response(),
