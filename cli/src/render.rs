@@ -148,6 +148,23 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A record's title, else the first `chars` characters of its text's
+/// first line.
+pub fn headline(record: &RecordJson, chars: usize) -> String {
+    record.title.clone().unwrap_or_else(|| {
+        record
+            .body
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(chars)
+            .collect()
+    })
+}
+
 /// A feed for people.
 pub fn feed_text(feed: &FeedJson, style: Style) -> String {
     if feed.items.is_empty() {
@@ -156,17 +173,7 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
     let mut out = String::new();
     for item in &feed.items {
         let r = &item.record;
-        let title = r.title.clone().unwrap_or_else(|| {
-            r.body
-                .as_deref()
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(60)
-                .collect()
-        });
+        let title = headline(r, 60);
         out.push_str(&format!(
             "{:>3}. {}\n",
             item.rank,

@@ -235,7 +235,7 @@ impl<C: TorrentClient> Node<C> {
     /// Whether the client holds `hash` back in its queue instead of
     /// seeding it: then a warning names the setting that frees it. When
     /// the client queues at all, its verdict can take a moment, so this
-    /// watches for up to [`QUEUE_VERDICT`]; otherwise it answers at once.
+    /// watches for up to 3 s; otherwise it answers at once.
     /// A client that cannot be asked counts as not queueing.
     pub async fn queued(&self, hash: InfoHash) -> bool {
         let Ok(client) = self.client() else {

@@ -73,18 +73,7 @@ fn date(unix: u64) -> FixedDateTime {
 }
 
 fn title_of(record: &RecordJson) -> String {
-    record.title.clone().unwrap_or_else(|| {
-        record
-            .body
-            .as_deref()
-            .unwrap_or("")
-            .lines()
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(80)
-            .collect()
-    })
+    crate::render::headline(record, 80)
 }
 
 fn author_of(record: &RecordJson, name: Option<&str>) -> String {
@@ -198,14 +187,7 @@ pub(super) async fn author_atom(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match author_view(&app, &key, &headers, "atom") {
-        Ok(view) => (
-            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-            atom(&view),
-        )
-            .into_response(),
-        Err(refused) => refused.into_response(),
-    }
+    document(author_view(&app, &key, &headers, "atom"), Format::Atom)
 }
 
 pub(super) async fn author_rss(
@@ -213,13 +195,30 @@ pub(super) async fn author_rss(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match author_view(&app, &key, &headers, "rss") {
-        Ok(view) => (
+    document(author_view(&app, &key, &headers, "rss"), Format::Rss)
+}
+
+/// Which syndication format.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Atom,
+    Rss,
+}
+
+/// A feed view as a document of `format`, or the refusal.
+fn document(view: Result<View, impl IntoResponse>, format: Format) -> Response {
+    match (view, format) {
+        (Ok(view), Format::Atom) => (
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            atom(&view),
+        )
+            .into_response(),
+        (Ok(view), Format::Rss) => (
             [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
             rss(&view),
         )
             .into_response(),
-        Err(refused) => refused.into_response(),
+        (Err(refused), _) => refused.into_response(),
     }
 }
 
@@ -330,14 +329,7 @@ pub(super) async fn atom_feed(
     Query(params): Query<FeedParams>,
     headers: HeaderMap,
 ) -> Response {
-    match view(&app, &params, &headers, "atom").await {
-        Ok(view) => (
-            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-            atom(&view),
-        )
-            .into_response(),
-        Err(response) => response,
-    }
+    document(view(&app, &params, &headers, "atom").await, Format::Atom)
 }
 
 pub(super) async fn rss_feed(
@@ -345,14 +337,7 @@ pub(super) async fn rss_feed(
     Query(params): Query<FeedParams>,
     headers: HeaderMap,
 ) -> Response {
-    match view(&app, &params, &headers, "rss").await {
-        Ok(view) => (
-            [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
-            rss(&view),
-        )
-            .into_response(),
-        Err(response) => response,
-    }
+    document(view(&app, &params, &headers, "rss").await, Format::Rss)
 }
 
 /// The `.torrent` of a stored record, with the config's trackers.

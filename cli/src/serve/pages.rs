@@ -9,7 +9,7 @@ use upseed_core::RecordJson;
 use upseed_core::rank::{Sort, Window};
 use upseed_node::{FeedJson, ThreadComment, ThreadJson};
 
-use crate::render::relative;
+use crate::render::{headline, relative};
 
 /// The stylesheet, served at `/style.css`.
 pub(crate) const STYLE: &str = r#"
@@ -196,7 +196,7 @@ fn items(feed: &FeedJson, csrf: &str, here: &str, first: usize) -> Markup {
             ol.feed start=(first) {
                 @for item in &feed.items {
                     @let r = &item.record;
-                    @let title = r.title.clone().unwrap_or_else(|| first_line(r));
+                    @let title = headline(r, 80);
                     li {
                         a.title href={ "/t/" (r.infohash) } { bdi { (title) } }
                         div.meta {
@@ -215,19 +215,6 @@ fn items(feed: &FeedJson, csrf: &str, here: &str, first: usize) -> Markup {
                 }
             }
     }
-}
-
-fn first_line(record: &RecordJson) -> String {
-    record
-        .body
-        .as_deref()
-        .unwrap_or("")
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(80)
-        .collect()
 }
 
 /// A comment and the replies under it.
@@ -287,7 +274,7 @@ pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str
     let root = post.infohash.to_string();
     let back = format!("/t/{root}");
     let now = upseed_node::now();
-    let title = post.title.clone().unwrap_or_else(|| first_line(post));
+    let title = headline(post, 80);
     layout(
         &title,
         html! {
@@ -373,7 +360,7 @@ pub(crate) fn seeded(items: &[upseed_node::status::SeededItem], csrf: &str) -> M
                     @let hash = item.infohash.to_string();
                     li {
                         @match &item.record {
-                            Some(r) => a.title href={ "/t/" (hash) } { bdi { (r.title.clone().unwrap_or_else(|| first_line(r))) } },
+                            Some(r) => a.title href={ "/t/" (hash) } { bdi { (headline(r, 80)) } },
                             None => span.title { (hash) },
                         }
                         div.meta {
