@@ -239,7 +239,7 @@ async fn hostile_text_renders_inert() {
         "{}",
         bidi.body
     );
-    assert!(!bidi.body.contains("<script") && bidi.body.contains("&lt;script&gt;x"));
+    assert!(!bidi.body.contains("<script>x") && bidi.body.contains("&lt;script&gt;x"));
     let hostile = "<script>alert(1)</script> \"><img src=x onerror=alert(2)> javascript:alert(3) "
         .to_owned()
         + &"x".repeat(5_000);
@@ -255,7 +255,7 @@ async fn hostile_text_renders_inert() {
     assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
     let path = posted.location.unwrap();
     for page in [get(&site, "/").await, get(&site, &path).await] {
-        for raw in ["<script", "<img", "<b onmouseover", "href=\"javascript:"] {
+        for raw in ["<script>", "<img", "<b onmouseover", "href=\"javascript:"] {
             assert!(!page.body.contains(raw), "{raw} reached the page");
         }
         assert!(page.body.contains("&lt;script&gt;") || page.body.contains("&lt;b onmouseover"));
@@ -676,5 +676,58 @@ async fn an_author_page_with_follow_and_feeds() {
     assert_eq!(
         get(&site, "/a/not-a-key").await.status,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_thread_polls_for_new_replies_under_a_strict_policy() {
+    let site = site();
+    let posted = post(&site, "/submit", &[("text", "polled")]).await;
+    let path = posted.location.unwrap();
+    let page = router(site.app.clone())
+        .oneshot(Request::get(path.as_str()).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    let body = axum::body::to_bytes(page.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains(&format!("hx-get=\"{path}/comments?have=0\"")),
+        "{body}"
+    );
+    assert!(body.contains("<script src=\"/htmx.min.js\" defer></script>"));
+    let script = get(&site, "/htmx.min.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.body.contains("htmx"));
+
+    // Nothing new: 204, and the page keeps what it shows.
+    let same = get(&site, &format!("{path}/comments?have=0")).await;
+    assert_eq!(same.status, StatusCode::NO_CONTENT);
+    post(&site, &format!("{path}/reply"), &[("text", "arrived")]).await;
+    let fresh = get(&site, &format!("{path}/comments?have=0")).await;
+    assert_eq!(fresh.status, StatusCode::OK);
+    assert!(
+        fresh.body.starts_with("<section id=\"comments\""),
+        "{}",
+        fresh.body
+    );
+    assert!(
+        fresh.body.contains("arrived") && fresh.body.contains("comments?have=1"),
+        "{}",
+        fresh.body
+    );
+    assert!(!fresh.body.contains("<html"), "a fragment, not a page");
+    assert_eq!(
+        get(&site, &format!("{path}/comments?have=1")).await.status,
+        StatusCode::NO_CONTENT
     );
 }

@@ -213,6 +213,16 @@ impl<C: TorrentClient> Node<C> {
         Ok(author)
     }
 
+    /// The thread `reference` belongs to, from the store alone: no DHT
+    /// read, no fetch. What a page polls for new replies.
+    pub fn stored_thread(&self, reference: &str, sort: ThreadSort) -> Result<ThreadJson, Error> {
+        let store = self.store()?;
+        let hash = self.resolve_in(&store, reference)?;
+        let mut thread = crate::feed::build_thread(&store, hash, sort)?;
+        self.names(&store)?.name_thread(&mut thread);
+        Ok(thread)
+    }
+
     /// Authors' display names, as the store knows them.
     fn names(&self, store: &Store) -> Result<crate::feed::Names, Error> {
         let me = self.me()?.map(|k| k.public_key());

@@ -71,6 +71,8 @@ pub fn router(app: App) -> Router {
         .route("/", get(feed))
         .route("/t/{reference}", get(thread))
         .route("/t/{reference}/reply", post(reply))
+        .route("/t/{reference}/comments", get(comments))
+        .route("/htmx.min.js", get(htmx))
         .route("/submit", get(submit_form).post(submit))
         .route("/upvote/{reference}", post(upvote))
         .route("/unvote/{reference}", post(unvote))
@@ -95,6 +97,7 @@ pub fn router(app: App) -> Router {
             app.clone(),
             guard::check,
         ))
+        .layer(axum::middleware::from_fn(guard::headers))
         .with_state(app)
 }
 
@@ -201,6 +204,43 @@ async fn thread(State(app): State<App>, Path(reference): Path<String>) -> Respon
         Ok(thread) => pages::thread(&thread, app.guard.csrf(), None).into_response(),
         Err(error) => failed(StatusCode::NOT_FOUND, "Not found", &error),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct CommentsParams {
+    /// How many comments the page shows.
+    have: Option<usize>,
+}
+
+/// A thread's comments, polled by its page: 204 when there is nothing
+/// new, else the section to swap in. From the store only: replies reach
+/// it through the daemon's sync.
+async fn comments(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Query(params): Query<CommentsParams>,
+) -> Response {
+    match app.node.stored_thread(&reference, ThreadSort::Top) {
+        Ok(thread) if Some(thread.comments.len()) == params.have => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(thread) => pages::comments_section(&thread, app.guard.csrf()).into_response(),
+        Err(error) => failed(StatusCode::NOT_FOUND, "Not found", &error),
+    }
+}
+
+/// The one script: htmx, vendored (Zero-Clause BSD, see `htmx.LICENSE`).
+async fn htmx() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("htmx.min.js"),
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,6 +40,9 @@ fn layout(title: &str, body: Markup) -> Markup {
                 meta name="referrer" content="same-origin";
                 title { (title) " · upseed" }
                 link rel="stylesheet" href="/style.css";
+                // htmx only upgrades plain forms and links; nothing needs it.
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
+                script src="/htmx.min.js" defer {}
             }
             body {
                 header {
@@ -258,7 +261,7 @@ fn comment_tree(branch: &Branch<'_>, now: u64, csrf: &str, back: &str, root: &st
                 form method="post" action={ "/t/" (root) "/reply" } {
                     (csrf_field(csrf))
                     input type="hidden" name="parent" value=(c.infohash.to_string());
-                    textarea name="text" required {}
+                    textarea id={ "reply-" (c.infohash) } hx-preserve="true" name="text" required {}
                     button type="submit" { "reply" }
                 }
             }
@@ -296,10 +299,24 @@ pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str
                 textarea name="text" required { (failed.map_or("", |(text, _)| text)) }
                 button type="submit" { "comment" }
             }
-            h3 { (plural(thread.comments.len() as u64, "comment", "comments")) }
-            @for branch in &branches(&thread.comments) { (comment_tree(branch, now, csrf, &back, &root)) }
+            (comments_section(thread, csrf))
         },
     )
+}
+
+/// A thread's comments; the page polls for this section every 15 s and
+/// swaps it in when replies arrived (a reply being written is kept).
+pub(crate) fn comments_section(thread: &ThreadJson, csrf: &str) -> Markup {
+    let root = thread.post.record.infohash.to_string();
+    let back = format!("/t/{root}");
+    let now = upseed_node::now();
+    let count = thread.comments.len();
+    html! {
+        section #comments hx-get={ "/t/" (root) "/comments?have=" (count) } hx-trigger="every 15s" hx-swap="outerHTML" {
+            h3 { (plural(count as u64, "comment", "comments")) }
+            @for branch in &branches(&thread.comments) { (comment_tree(branch, now, csrf, &back, &root)) }
+        }
+    }
 }
 
 /// What a refused post keeps of the user's input.
