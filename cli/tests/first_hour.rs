@@ -17,6 +17,32 @@ fn daemons_installed() -> bool {
     have("qbittorrent-nox") && have("transmission-daemon") && have("opentracker")
 }
 
+/// A child process, killed if the test ends early (a failed assertion
+/// included), so that no server or daemon outlives its test.
+struct Killed(std::process::Child);
+
+impl std::ops::Deref for Killed {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Killed {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// A tracker, a qBittorrent, and an upseed home initialised for it.
 async fn qb_user() -> (Tracker, QbDaemon, tempfile::TempDir) {
     let tracker = Tracker::start(host()).await;
@@ -186,18 +212,20 @@ async fn sigterm_during_a_dead_fetch_stops_the_daemon_at_once_and_sweeps_it() {
     assert!(answer.status().is_success());
 
     let log = home.path().join("daemon.log");
-    let mut daemon = std::process::Command::new(common::bin())
-        .arg("--config")
-        .arg(home.path().join("config.toml"))
-        .arg("daemon")
-        .env("UPSEED_CLIENT_PASSWORD", qb.password())
-        .env("UPSEED_DHT_ENABLED", "false")
-        .env("UPSEED_DAEMON_FETCH_TIMEOUT", "120s")
-        .env_remove("UPSEED_HOME")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut daemon = Killed(
+        std::process::Command::new(common::bin())
+            .arg("--config")
+            .arg(home.path().join("config.toml"))
+            .arg("daemon")
+            .env("UPSEED_CLIENT_PASSWORD", qb.password())
+            .env("UPSEED_DHT_ENABLED", "false")
+            .env("UPSEED_DAEMON_FETCH_TIMEOUT", "120s")
+            .env_remove("UPSEED_HOME")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let client = qb.client();
     let held = upseed_tests::eventually(
         "the daemon to fetch the dead torrent",
@@ -257,25 +285,8 @@ async fn the_web_page_posts_through_a_real_qbittorrent() {
         return;
     }
     let (_tracker, qb, home) = qb_user().await;
-    let port = upseed_tests::free_port(std::net::Ipv4Addr::LOCALHOST);
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base) = serve(home.path(), qb.password());
     let log = home.path().join("serve.log");
-    let mut server = std::process::Command::new(common::bin())
-        .arg("--config")
-        .arg(home.path().join("config.toml"))
-        .args([
-            "serve",
-            "--no-daemon",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("UPSEED_CLIENT_PASSWORD", qb.password())
-        .env("UPSEED_DHT_ENABLED", "false")
-        .env_remove("UPSEED_HOME")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
     let http = reqwest::Client::new();
     let form = upseed_tests::eventually(
         "the page to answer",
@@ -344,7 +355,7 @@ async fn the_web_page_posts_through_a_real_qbittorrent() {
 
 /// `upseed serve --no-daemon` for `home` on a free port: the process and
 /// its base URL.
-fn serve(home: &std::path::Path, password: &str) -> (std::process::Child, String) {
+fn serve(home: &std::path::Path, password: &str) -> (Killed, String) {
     let port = upseed_tests::free_port(std::net::Ipv4Addr::LOCALHOST);
     let child = std::process::Command::new(common::bin())
         .arg("--config")
@@ -362,7 +373,7 @@ fn serve(home: &std::path::Path, password: &str) -> (std::process::Child, String
         .stderr(std::fs::File::create(home.join("serve.log")).unwrap())
         .spawn()
         .unwrap();
-    (child, format!("http://127.0.0.1:{port}"))
+    (Killed(child), format!("http://127.0.0.1:{port}"))
 }
 
 #[tokio::test]
@@ -373,7 +384,7 @@ async fn qbittorrents_rss_reader_upvotes_each_new_post_of_a_community() {
     use upseed_core::TorrentClient;
     let (tracker, alice_qb, alice) = qb_user().await;
     let bob_qb = QbDaemon::start(QbOptions::default()).await;
-    let (mut server, base) = serve(alice.path(), alice_qb.password());
+    let (server, base) = serve(alice.path(), alice_qb.password());
     let http = reqwest::Client::new();
     upseed_tests::eventually(
         "the page to answer",
@@ -457,6 +468,5 @@ async fn qbittorrents_rss_reader_upvotes_each_new_post_of_a_community() {
         },
     )
     .await;
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
