@@ -37,6 +37,28 @@ fn command(conf: &std::path::Path, ip: Ipv4Addr, port: u16) -> Command {
     command
 }
 
+/// Waits until opentracker answers on `port`: `Err` with its log when it
+/// exits first (another process took the port between our probe and its
+/// bind), so the caller can try another port.
+async fn answering(ip: Ipv4Addr, port: u16, daemon: &mut Daemon) -> Result<(), String> {
+    let tracker_url = format!("http://{ip}:{port}/stats?mode=torr");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if reqwest::get(&tracker_url).await.is_ok() {
+            return Ok(());
+        }
+        if !daemon.running() {
+            return Err(daemon.log_tail());
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "opentracker did not answer on {ip}:{port} within 20 s\n{}",
+            daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn wait_answering(ip: Ipv4Addr, port: u16) {
     let tracker_url = format!("http://{ip}:{port}/stats?mode=torr");
     crate::eventually("opentracker to answer", Duration::from_secs(10), || async {
@@ -76,18 +98,22 @@ impl Tracker {
             let mode = if path.is_dir() { 0o755 } else { 0o644 };
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
         }
-        let port = crate::free_port(ip);
-        let mut daemon = Daemon::spawn(
-            "opentracker",
-            command(&conf, ip, port),
-            &dir.path().join("opentracker.log"),
-        );
-        wait_answering(ip, port).await;
-        assert!(
-            daemon.running(),
-            "opentracker exited\n{}",
-            daemon.log_tail()
-        );
+        // A free port can be taken by another test before opentracker
+        // binds it: then it exits, and a fresh port is tried.
+        let mut attempts = 0;
+        let (daemon, port) = loop {
+            attempts += 1;
+            let port = crate::free_port(ip);
+            let mut daemon = Daemon::spawn(
+                "opentracker",
+                command(&conf, ip, port),
+                &dir.path().join("opentracker.log"),
+            );
+            match answering(ip, port, &mut daemon).await {
+                Ok(()) => break (daemon, port),
+                Err(log) => assert!(attempts < 3, "opentracker exited three times\n{log}"),
+            }
+        };
         Self {
             daemon,
             ip,
