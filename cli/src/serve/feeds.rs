@@ -29,9 +29,33 @@ const ENTRIES: usize = 50;
 #[derive(Debug, Default)]
 pub(crate) struct Clocks(Mutex<HashMap<String, (u64, u64)>>);
 
+#[cfg(test)]
+mod tests {
+    use super::Clocks;
+
+    #[test]
+    fn a_change_within_the_second_still_moves_the_date() {
+        let clocks = Clocks::default();
+        assert_eq!(clocks.changed_at("v", 1, 100), 100);
+        assert_eq!(
+            clocks.changed_at("v", 1, 100),
+            100,
+            "same entries, same date"
+        );
+        assert_eq!(
+            clocks.changed_at("v", 2, 100),
+            101,
+            "new entries, a later date"
+        );
+        assert_eq!(clocks.changed_at("v", 2, 105), 101);
+        assert_eq!(clocks.changed_at("v", 3, 105), 105);
+    }
+}
+
 impl Clocks {
     /// When the entries of view `key`, with fingerprint `digest`, last
-    /// changed: now, unless the same entries were seen before.
+    /// changed: now (and always after the previous change), unless the
+    /// same entries were seen before.
     fn changed_at(&self, key: &str, digest: u64, now: u64) -> u64 {
         let mut clocks = self
             .0
@@ -42,11 +66,16 @@ impl Clocks {
         {
             return *at;
         }
+        // Strictly later than the last change: a reader that compares
+        // dates (qBittorrent does) must see a change within the second.
+        let at = clocks
+            .get(key)
+            .map_or(now, |(_, last)| now.max(last.saturating_add(1)));
         if clocks.len() >= CLOCKS {
             clocks.clear();
         }
-        clocks.insert(key.to_owned(), (digest, now));
-        now
+        clocks.insert(key.to_owned(), (digest, at));
+        at
     }
 }
 
