@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{init, text, upseed, upseed_env};
+use common::{Running, init, text, upseed, upseed_env};
 use serde_json::Value;
 use upseed_core::{InfoHash, TorrentClient};
 use upseed_node::store::Store;
@@ -44,31 +44,6 @@ budget = 4
 
 [daemon.seed_followed]
 "#;
-
-/// A daemon process, killed if the test ends early.
-struct Running(Child);
-
-impl std::ops::Deref for Running {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Running {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
 
 fn start_daemon(home: &Path, password: &str, log: &Path, dht: &str) -> Running {
     Running(

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{init, text, upseed, upseed_env};
+use common::{Running, init, text, upseed, upseed_env};
 use upseed_tests::conformance::Node as _;
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
@@ -15,32 +15,6 @@ use upseed_tests::{have, host};
 
 fn daemons_installed() -> bool {
     have("qbittorrent-nox") && have("transmission-daemon") && have("opentracker")
-}
-
-/// A child process, killed if the test ends early (a failed assertion
-/// included), so that no server or daemon outlives its test.
-struct Killed(std::process::Child);
-
-impl std::ops::Deref for Killed {
-    type Target = std::process::Child;
-    fn deref(&self) -> &std::process::Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Killed {
-    fn deref_mut(&mut self) -> &mut std::process::Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 /// A tracker, a qBittorrent, and an upseed home initialised for it.
@@ -212,7 +186,7 @@ async fn sigterm_during_a_dead_fetch_stops_the_daemon_at_once_and_sweeps_it() {
     assert!(answer.status().is_success());
 
     let log = home.path().join("daemon.log");
-    let mut daemon = Killed(
+    let mut daemon = Running(
         std::process::Command::new(common::bin())
             .arg("--config")
             .arg(home.path().join("config.toml"))
@@ -355,7 +329,7 @@ async fn the_web_page_posts_through_a_real_qbittorrent() {
 
 /// `upseed serve --no-daemon` for `home` on a free port: the process and
 /// its base URL.
-fn serve(home: &std::path::Path, password: &str) -> (Killed, String) {
+fn serve(home: &std::path::Path, password: &str) -> (Running, String) {
     let port = upseed_tests::free_port(std::net::Ipv4Addr::LOCALHOST);
     let child = std::process::Command::new(common::bin())
         .arg("--config")
@@ -373,7 +347,7 @@ fn serve(home: &std::path::Path, password: &str) -> (Killed, String) {
         .stderr(std::fs::File::create(home.join("serve.log")).unwrap())
         .spawn()
         .unwrap();
-    (Killed(child), format!("http://127.0.0.1:{port}"))
+    (Running(child), format!("http://127.0.0.1:{port}"))
 }
 
 #[tokio::test]

@@ -125,3 +125,29 @@ pub(crate) fn index_heads(home: &Path) -> Vec<InfoHash> {
         .map(|h| InfoHash::from_bytes(h.unwrap().try_into().unwrap()))
         .collect()
 }
+
+/// A child process (a daemon, a server), killed if the test ends early,
+/// a failed assertion included, so that none outlives its test.
+pub(crate) struct Running(pub(crate) std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
