@@ -13,11 +13,11 @@ use upseed_core::rank::{Sort, Window};
 use upseed_core::{ClientError, Kind, Record, SecretKey, Torrent, VerifyError};
 use upseed_node::gc::GcOptions;
 use upseed_node::sync::SyncOptions;
-use upseed_node::{Error, FeedQuery, Home, Node, PostInput, Upvoted, keyfile, now};
+use upseed_node::{Error, FeedQuery, Home, Node, PostInput, SearchOrder, Upvoted, keyfile, now};
 
 use crate::args::{
-    Cli, Command, ConfigCommand, FeedArgs, FeedSort, KeyCommand, PostArgs, ThreadArgs, ThreadSort,
-    WindowArg,
+    Cli, Command, ConfigCommand, FeedArgs, FeedSort, KeyCommand, PostArgs, SearchOrderArg,
+    ThreadArgs, ThreadSort, WindowArg,
 };
 use crate::client::AnyClient;
 use crate::env::Env;
@@ -209,6 +209,7 @@ fn needs_config(command: &Command) -> bool {
             | Command::Unpin(_)
             | Command::Feed(_)
             | Command::Thread(_)
+            | Command::Search(_)
             | Command::Export(_)
     ) && !ignores_config(command)
 }
@@ -234,6 +235,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         Command::Gc(a) => a.json,
         Command::Feed(a) => a.json,
         Command::Thread(a) => a.json,
+        Command::Search(a) => a.json,
         Command::Export(a) => a.json,
         Command::Post(a) => a.json,
         Command::Comment(a) => a.json,
@@ -449,6 +451,19 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             }
         }
         Command::Thread(args) => thread(env, &node, args).await?,
+        Command::Search(args) => {
+            let order = match args.order {
+                SearchOrderArg::New => SearchOrder::New,
+                SearchOrderArg::Relevance => SearchOrder::Relevance,
+            };
+            let found = node.search(&args.query.join(" "), order, args.limit, args.offset)?;
+            if args.json {
+                json(env, &found)?;
+            } else {
+                let text = render::search_text(&found, now(), Style::detect(env));
+                write!(env.out, "{text}")?;
+            }
+        }
         Command::Key(KeyCommand::New { key, json: as_json }) => {
             let path = key.unwrap_or_else(|| home.identity.clone());
             let secret = SecretKey::generate()?;
@@ -622,6 +637,9 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             }
             if matches!(node, Error::Config(_)) {
                 return exit::CONFIG;
+            }
+            if matches!(node, Error::Search(_)) {
+                return exit::USAGE;
             }
         }
         if cause.is::<VerifyError>() {

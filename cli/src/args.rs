@@ -67,6 +67,9 @@ pub(crate) enum Command {
     Feed(FeedArgs),
     /// A post and its comment tree.
     Thread(ThreadArgs),
+    /// Search the posts and comments in your store: words, `author:NAME`
+    /// (a display name or the start of a key) and `community:NAME`.
+    Search(SearchArgs),
     /// Create or show your identity (an ed25519 key pair).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -319,6 +322,34 @@ pub(crate) struct FeedArgs {
     #[arg(long, default_value_t = 20, value_name = "SECONDS")]
     pub(crate) timeout: u64,
     /// Print one JSON document (schema: docs/schema/feed.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SearchOrderArg {
+    /// The most recently stored first.
+    New,
+    /// The best match first.
+    Relevance,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// What to look for, for example `compost heap* author:alice community:garden`.
+    /// Words match whole words (a trailing `*` matches a prefix), case and accents folded.
+    #[arg(required = true, num_args = 1.., value_name = "QUERY")]
+    pub(crate) query: Vec<String>,
+    /// The order.
+    #[arg(long, value_enum, default_value = "new")]
+    pub(crate) order: SearchOrderArg,
+    /// At most this many results.
+    #[arg(long, default_value_t = 25)]
+    pub(crate) limit: usize,
+    /// Skip this many results first: the next page.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) offset: usize,
+    /// Print one JSON document (schema: docs/schema/search.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
 }

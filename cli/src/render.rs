@@ -216,6 +216,52 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
     out
 }
 
+/// Search results for people: each record's headline, who and where, and
+/// the words that matched in bold.
+pub fn search_text(found: &upseed_node::SearchJson, now: u64, style: Style) -> String {
+    if found.items.is_empty() {
+        return format!("nothing in your store matches `{}`\n", clean(&found.query));
+    }
+    let mut out = String::new();
+    for (i, item) in found.items.iter().enumerate() {
+        let r = &item.record;
+        let what = match r.root {
+            Some(root) => format!("comment in {}", short(&root)),
+            None => "post".to_owned(),
+        };
+        out.push_str(&format!(
+            "{:>3}. {}\n",
+            found.offset + i + 1,
+            style.bold(&clean(&one_line(&headline(r, 60))))
+        ));
+        let community = r
+            .community
+            .as_ref()
+            .map(|c| format!(" in {c}"))
+            .unwrap_or_default();
+        out.push_str(&style.dim(&format!(
+            "     {what} · {} · by {}{community} · {} · {}",
+            plural(item.seeders as usize, "seeder", "seeders"),
+            author(r, item.author_name.as_deref()),
+            relative(r.created, now),
+            short(&r.infohash),
+        )));
+        out.push('\n');
+        let snippet: String = item
+            .snippet
+            .iter()
+            .map(|part| {
+                let text = clean(&part.text.replace(['\n', '\t'], " "));
+                if part.hit { style.bold(&text) } else { text }
+            })
+            .collect();
+        if !snippet.is_empty() {
+            out.push_str(&format!("     {snippet}\n"));
+        }
+    }
+    out
+}
+
 fn record_block(
     record: &RecordJson,
     name: Option<&str>,

@@ -927,3 +927,116 @@ fn verbosity_and_the_config_as_shown() {
         .collect();
     insta::assert_snapshot!("config-show", text);
 }
+
+#[test]
+fn search_finds_words_authors_and_communities_in_process() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    ok(run(home.path(), &client, &["profile", "--name", "alice"]));
+    let compost = ok(run(
+        home.path(),
+        &client,
+        &[
+            "post",
+            "--title",
+            "Compost",
+            "--community",
+            "garden",
+            "Turn the heap weekly",
+        ],
+    ))
+    .out
+    .lines()
+    .next()
+    .unwrap()
+    .to_owned();
+    let bread = ok(run(
+        home.path(),
+        &client,
+        &["post", "Sourdough likes a warm heap of flour"],
+    ))
+    .out
+    .lines()
+    .next()
+    .unwrap()
+    .to_owned();
+    ok(run(
+        home.path(),
+        &client,
+        &["comment", &compost, "Mine is a hot heap"],
+    ));
+
+    let found = ok(run(
+        home.path(),
+        &client,
+        &["search", "heap", "community:garden"],
+    ));
+    assert!(found.out.contains("Compost"), "{}", found.out);
+    assert!(
+        found.out.contains("comment in "),
+        "the comment is in the garden thread: {}",
+        found.out
+    );
+    assert!(!found.out.contains("Sourdough"), "{}", found.out);
+
+    let key = ok(run(home.path(), &client, &["key", "show"])).out;
+    for author in ["alice", "ALICE", &key.trim()[..8]] {
+        let json: serde_json::Value = serde_json::from_str(
+            &ok(run(
+                home.path(),
+                &client,
+                &["search", "--json", "flour", &format!("author:{author}")],
+            ))
+            .out,
+        )
+        .unwrap();
+        assert_eq!(
+            json["items"][0]["record"]["infohash"],
+            bread.as_str(),
+            "{author}: {json}"
+        );
+        assert_eq!(json["items"][0]["author_name"], "alice");
+        let hits: Vec<&str> = json["items"][0]["snippet"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["hit"] == true)
+            .map(|p| p["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(hits, vec!["flour"]);
+    }
+    let nobody = ok(run(home.path(), &client, &["search", "heap", "author:bob"]));
+    assert!(
+        nobody.out.starts_with("nothing in your store matches"),
+        "{}",
+        nobody.out
+    );
+
+    // Prefixes, paging and order.
+    let page = ok(run(
+        home.path(),
+        &client,
+        &["search", "--json", "hea*", "--limit", "1", "--offset", "1"],
+    ));
+    let json: serde_json::Value = serde_json::from_str(&page.out).unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 1);
+    assert_eq!(json["offset"], 1);
+    ok(run(
+        home.path(),
+        &client,
+        &["search", "heap", "--order", "relevance"],
+    ));
+
+    // A query that says nothing, or twice, is a usage error.
+    let empty = run(home.path(), &client, &["search", "--", "*"]);
+    assert_eq!(empty.code, 2, "{}", empty.err);
+    assert!(empty.err.contains("no letters or digits"), "{}", empty.err);
+    let twice = run(
+        home.path(),
+        &client,
+        &["search", "community:a", "community:b"],
+    );
+    assert_eq!(twice.code, 2);
+    assert!(twice.err.contains("given twice"), "{}", twice.err);
+}

@@ -102,6 +102,27 @@ fn feeds_render_as_text_and_json() {
 }
 
 #[test]
+fn search_results_render_with_their_matches() {
+    let (_dir, store, _) = store();
+    let names = upseed_node::feed::Names::default();
+    let found = upseed_node::search::run(
+        &store,
+        &names,
+        "seeds",
+        upseed_node::SearchOrder::New,
+        10,
+        0,
+    )
+    .unwrap();
+    assert_eq!(found.items.len(), 2, "the post and c2");
+    insta::assert_snapshot!(
+        "search-text",
+        render::search_text(&found, NOW, Style::plain())
+    );
+    insta::assert_snapshot!("search-json", serde_json::to_string_pretty(&found).unwrap());
+}
+
+#[test]
 fn threads_render_as_an_indented_tree() {
     let (_dir, store, post) = store();
     let top = render::build_thread(&store, post.infohash(), ThreadSort::Top).unwrap();
@@ -164,4 +185,5 @@ fn committed_schemas_are_current() {
     check_schema("key", schemars::schema_for!(json::KeyJson));
     check_schema("export", schemars::schema_for!(json::ExportJson));
     check_schema("config", schemars::schema_for!(json::ConfigJson));
+    check_schema("search", schemars::schema_for!(upseed_node::SearchJson));
 }

@@ -731,3 +731,76 @@ async fn a_thread_polls_for_new_replies_under_a_strict_policy() {
         StatusCode::NO_CONTENT
     );
 }
+
+fn search_path(q: &str) -> String {
+    format!("/search?{}", encode(&[("q", q)]))
+}
+
+#[tokio::test]
+async fn search_marks_matches_and_refuses_bad_queries_in_place() {
+    let site = site();
+    let empty = get(&site, "/search").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.body.contains("name=\"q\""), "{}", empty.body);
+    for (title, text) in [
+        ("Compost", "Turn the <b>heap</b> weekly"),
+        ("Bread", "Sourdough is not for the heap"),
+    ] {
+        let posted = post(
+            &site,
+            "/submit",
+            &[("title", title), ("text", text), ("community", "garden")],
+        )
+        .await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    }
+    let found = get(&site, &search_path("heap")).await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.body.contains("<mark>heap</mark>"), "{}", found.body);
+    assert!(found.body.contains("Compost") && found.body.contains("Bread"));
+    assert!(!found.body.contains("<b>heap"), "the body's markup is text");
+    let narrowed = get(&site, &search_path("sourdough community:garden")).await;
+    assert!(narrowed.body.contains("Bread") && !narrowed.body.contains("Compost"));
+    let none = get(&site, &search_path("community:kitchen heap")).await;
+    assert!(
+        none.body.contains("Nothing in your store matches"),
+        "{}",
+        none.body
+    );
+    // A bad query says why, in the command line's words, and keeps what was typed.
+    let bad = get(&site, &search_path("community:a community:<i>b")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("is given twice"), "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("value=\"community:a community:&lt;i&gt;b\""),
+        "{}",
+        bad.body
+    );
+    // Fuzzed queries never get a server error.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..200 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 40) as usize;
+        let q: String = (0..len)
+            .map(|i| {
+                let pick = seed.rotate_left(i as u32 * 5) % 40;
+                ['"', '*', '(', ')', ':', '-', '^', 'a', ' ', 'é'][(pick % 10) as usize]
+            })
+            .collect();
+        let order = if seed.is_multiple_of(2) { "new" } else { "relevance" };
+        let page = get(
+            &site,
+            &format!("{}&order={order}&page={}", search_path(&q), seed % 5),
+        )
+        .await;
+        assert!(
+            !page.status.is_server_error(),
+            "{q:?}: {}: {}",
+            page.status,
+            page.body
+        );
+    }
+}

@@ -105,6 +105,33 @@ impl PublicKey {
         zbase32().encode(self.as_bytes())
     }
 
+    /// The smallest and largest keys whose text form starts with
+    /// `prefix` (z-base-32, case folded), or `None` when it is not
+    /// z-base-32 or is longer than a key's text form.
+    pub fn z32_prefix_range(prefix: &str) -> Option<([u8; PUBLIC_KEY_LEN], [u8; PUBLIC_KEY_LEN])> {
+        if prefix.len() > 52 {
+            return None;
+        }
+        let mut low = [0u8; PUBLIC_KEY_LEN];
+        let mut high = [0xffu8; PUBLIC_KEY_LEN];
+        for (i, c) in prefix.chars().enumerate() {
+            let value = ZBASE32_SYMBOLS.find(c.to_ascii_lowercase())?;
+            for bit in 0..5 {
+                let at = i * 5 + bit;
+                if at >= PUBLIC_KEY_LEN * 8 {
+                    break;
+                }
+                let mask = 0x80u8 >> (at % 8);
+                if value & (0x10 >> bit) != 0 {
+                    low[at / 8] |= mask;
+                } else {
+                    high[at / 8] &= !mask;
+                }
+            }
+        }
+        Some((low, high))
+    }
+
     /// Lowercase hex (64 characters).
     pub fn to_hex(&self) -> String {
         hex::encode(self.as_bytes())
@@ -297,6 +324,25 @@ mod tests {
             assert!(!shown.contains(&seed_hex), "{shown}");
             assert!(shown.contains(&key.public_key().to_z32()), "{shown}");
         }
+    }
+
+    #[test]
+    fn z32_prefixes_bound_the_keys_that_start_with_them() {
+        for seed in 0..20u8 {
+            let key = SecretKey::from_seed(&[seed; 32]).public_key();
+            let text = key.to_z32();
+            for len in [1, 6, 7, 13, 51, 52] {
+                let (low, high) = PublicKey::z32_prefix_range(&text[..len]).unwrap();
+                assert!(low <= key.to_bytes() && key.to_bytes() <= high, "{len}");
+                let low_text = zbase32().encode(&low);
+                let high_text = zbase32().encode(&high);
+                assert!(low_text.starts_with(&text[..len]), "{low_text} {len}");
+                assert!(high_text.starts_with(&text[..len]), "{high_text} {len}");
+            }
+            let (low, high) = PublicKey::z32_prefix_range(&text.to_uppercase()[..8]).unwrap();
+            assert!(low <= key.to_bytes() && key.to_bytes() <= high);
+        }
+        assert!(PublicKey::z32_prefix_range("l0").is_none(), "not z-base-32");
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A search query could not be understood.
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
     /// A reference is neither an infohash, a prefix nor a magnet link.
     #[error("`{0}` is not an infohash, a prefix of 6 or more hex digits, or a magnet link")]
     BadReference(String),

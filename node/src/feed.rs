@@ -83,6 +83,19 @@ impl Names {
         self.0.get(key).map(String::as_str)
     }
 
+    /// The keys whose display name is `name`, case folded.
+    pub fn named(&self, name: &str) -> Vec<PublicKey> {
+        let name = name.to_lowercase();
+        let mut keys: Vec<PublicKey> = self
+            .0
+            .iter()
+            .filter(|(_, n)| n.to_lowercase() == name)
+            .map(|(k, _)| *k)
+            .collect();
+        keys.sort_by_key(|k| *k.as_bytes());
+        keys
+    }
+
     /// Fills in the authors' names in `feed`.
     pub fn name_feed(&self, feed: &mut FeedJson) {
         for item in &mut feed.items {

@@ -40,6 +40,7 @@ pub mod keyfile;
 mod publish;
 mod read;
 pub mod scrape;
+pub mod search;
 pub mod settings;
 pub mod status;
 pub mod store;
@@ -54,6 +55,8 @@ pub use feed::{FeedItem, FeedJson, ThreadComment, ThreadJson, ThreadSort};
 pub use files::{write_body, write_file};
 pub use publish::{PostInput, Posted};
 pub use read::{Exported, FeedQuery};
+pub use search::{SearchHit, SearchJson};
+pub use store::SearchOrder;
 pub use vote::Upvoted;
 
 /// Milliseconds since the Unix epoch, by the system clock.

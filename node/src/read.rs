@@ -223,6 +223,20 @@ impl<C: TorrentClient> Node<C> {
         Ok(thread)
     }
 
+    /// The stored records that match `query` (see [`crate::search`]): at
+    /// most `limit`, after skipping `offset`. Nothing is fetched.
+    pub fn search(
+        &self,
+        query: &str,
+        order: crate::SearchOrder,
+        limit: usize,
+        offset: usize,
+    ) -> Result<crate::SearchJson, Error> {
+        let store = self.store()?;
+        let names = self.names(&store)?;
+        crate::search::run(&store, &names, query, order, limit, offset)
+    }
+
     /// Authors' display names, as the store knows them.
     fn names(&self, store: &Store) -> Result<crate::feed::Names, Error> {
         let me = self.me()?.map(|k| k.public_key());

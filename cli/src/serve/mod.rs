@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use maud::Markup;
 use serde::Deserialize;
 use upseed_core::rank::{Sort, Window};
-use upseed_node::{FeedQuery, Node, PostInput, ThreadSort};
+use upseed_node::{FeedQuery, Node, PostInput, SearchOrder, ThreadSort};
 
 pub use guard::Guard;
 
@@ -85,6 +85,7 @@ pub fn router(app: App) -> Router {
         .route("/pin/{reference}", post(pin))
         .route("/unpin/{reference}", post(unpin))
         .route("/communities", get(communities))
+        .route("/search", get(search))
         .route("/doctor", get(doctor))
         .route("/a/{key}", get(author))
         .route("/a/{key}/feed.atom", get(feeds::author_atom))
@@ -473,6 +474,51 @@ async fn unpin(
     match app.node.pin(&reference, false) {
         Ok(_) => Redirect::to(&back(&form)).into_response(),
         Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not unpinned", &error),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    order: Option<String>,
+    page: Option<usize>,
+}
+
+async fn search(State(app): State<App>, Query(params): Query<SearchParams>) -> Response {
+    let query = params.q.as_deref().unwrap_or("").trim().to_owned();
+    let (order, order_name) = match params.order.as_deref().unwrap_or("new") {
+        "relevance" => (SearchOrder::Relevance, "relevance"),
+        _ => (SearchOrder::New, "new"),
+    };
+    let page = params.page.unwrap_or(1).clamp(1, 1000);
+    let mut view = pages::SearchView {
+        query: &query,
+        order: order_name,
+        found: None,
+        error: None,
+        page,
+        more: false,
+        now: upseed_node::now(),
+    };
+    if query.is_empty() {
+        return pages::search(&view).into_response();
+    }
+    match app.node.search(&query, order, PAGE, (page - 1) * PAGE) {
+        Ok(found) => {
+            view.more = found.items.len() == PAGE;
+            view.found = Some(&found);
+            pages::search(&view).into_response()
+        }
+        Err(error) => {
+            let status = if matches!(error, upseed_node::Error::Search(_)) {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let text = upseed_node::error_chain(&error);
+            view.error = Some(&text);
+            (status, pages::search(&view)).into_response()
+        }
     }
 }
 

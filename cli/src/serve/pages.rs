@@ -26,7 +26,8 @@ details.c>summary{cursor:pointer;list-style:none}details.c>summary::before{conte
 details.c:not([open])>summary::before{content:"[+] "}
 textarea,input[type=text]{width:100%;box-sizing:border-box;font:inherit}
 textarea{min-height:7rem}.error{color:#a00;background:#fee;padding:.4rem;border:1px solid #e99}
-nav.sorts a{margin-right:.6rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}
+nav.sorts a{margin-right:.6rem}form.search{margin-left:auto}form.search input{font:inherit;width:9rem}
+mark{background:#fff3a8;color:inherit}pre{white-space:pre-wrap;overflow-wrap:anywhere}
 @media (max-width:30rem){body{font-size:16px}ol.feed{padding-left:1.4rem}}
 "#;
 
@@ -53,6 +54,9 @@ fn layout(title: &str, body: Markup) -> Markup {
                     a href="/submit" { "submit" }
                     a href="/seeded" { "seeded" }
                     a href="/status" { "status" }
+                    form.search method="get" action="/search" role="search" {
+                        input type="search" name="q" placeholder="search" aria-label="search";
+                    }
                 }
                 main { (body) }
             }
@@ -218,6 +222,101 @@ fn items(feed: &FeedJson, csrf: &str, here: &str, first: usize) -> Markup {
                 }
             }
     }
+}
+
+/// What the search page shows.
+pub(crate) struct SearchView<'a> {
+    /// The query as typed; empty before a search.
+    pub(crate) query: &'a str,
+    /// `new` or `relevance`.
+    pub(crate) order: &'a str,
+    /// The results, when the query was run.
+    pub(crate) found: Option<&'a upseed_node::SearchJson>,
+    /// Why the query was refused, in the command line's words.
+    pub(crate) error: Option<&'a str>,
+    /// 1 for the first page.
+    pub(crate) page: usize,
+    /// Whether a next page may have results.
+    pub(crate) more: bool,
+    pub(crate) now: u64,
+}
+
+fn search_link(query: &str, order: &str, page: usize) -> String {
+    let mut url = String::from("/search?q=");
+    url.extend(form_urlencoded::byte_serialize(query.as_bytes()));
+    url.push_str(&format!("&order={order}"));
+    if page > 1 {
+        url.push_str(&format!("&page={page}"));
+    }
+    url
+}
+
+/// The search form and its results, the matched words marked.
+pub(crate) fn search(view: &SearchView<'_>) -> Markup {
+    let title = if view.query.is_empty() {
+        "Search".to_owned()
+    } else {
+        format!("Search: {}", view.query)
+    };
+    layout(
+        &title,
+        html! {
+            form method="get" action="/search" {
+                input type="text" name="q" value=(view.query) aria-label="words, author:NAME, community:NAME"
+                    placeholder="words, author:NAME, community:NAME";
+                " "
+                select name="order" aria-label="order" {
+                    option value="new" selected[view.order == "new"] { "newest first" }
+                    option value="relevance" selected[view.order == "relevance"] { "best match first" }
+                }
+                " " button type="submit" { "search" }
+            }
+            p.meta { "Words match whole words (end one with * for a prefix); "
+                code { "author:" } " takes a name or the start of a key, "
+                code { "community:" } " a community. Only what your store holds is searched." }
+            @if let Some(error) = view.error {
+                p.error role="alert" { (error) }
+            }
+            @if let Some(found) = view.found {
+                @if found.items.is_empty() {
+                    p { "Nothing in your store matches." }
+                }
+                ol.feed start=(found.offset + 1) {
+                    @for item in &found.items {
+                        @let r = &item.record;
+                        li {
+                            a.title href={ "/t/" (r.infohash) } { bdi { (headline(r, 80)) } }
+                            div.meta {
+                                @if let Some(root) = &r.root {
+                                    "comment in " a href={ "/t/" (root) } { "a thread" }
+                                } @else { "post" }
+                                " · " (plural(u64::from(item.seeders), "seeder", "seeders"))
+                                " · by " (author(r, item.author_name.as_deref()))
+                                @if let Some(c) = &r.community {
+                                    " in " a href=(sort_link("hot", None, Some(c))) { bdi { (c) } }
+                                }
+                                " · " (relative(r.created, view.now)) " · "
+                                a href=(magnet(r)) title="open in your client" { "magnet" }
+                            }
+                            @if !item.snippet.is_empty() {
+                                div.snippet {
+                                    bdi {
+                                        @for part in &item.snippet {
+                                            @if part.hit { mark { (part.text) } } @else { (part.text) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p {
+                    @if view.page > 1 { a href=(search_link(view.query, view.order, view.page - 1)) { "← previous page" } " " }
+                    @if view.more { a href=(search_link(view.query, view.order, view.page + 1)) { "next page →" } }
+                }
+            }
+        },
+    )
 }
 
 /// A comment and the replies under it.

@@ -15,6 +15,7 @@ mod indexes;
 mod logins;
 mod records;
 mod schedule;
+mod search;
 mod seeding;
 mod social;
 
@@ -28,6 +29,7 @@ use upseed_core::InfoHash;
 pub use counts::CountsWritten;
 pub use records::fetch_backoff;
 pub use schedule::StepRecord;
+pub use search::{HIT_END, HIT_START, SearchOrder, StoreSearch, StoredHit};
 pub use seeding::{Expired, Pruned, Vote};
 pub use social::{MAX_BOARD_ENTRIES, StoredItem};
 pub use upseed_core::counts::{CLIENT_SOURCE, Current, SwarmCount, current_counts};
@@ -232,7 +234,12 @@ CREATE TABLE store_salt (
     salt BLOB NOT NULL CHECK (length(salt) = 16)
 ) STRICT;
 "#,
+    search::MIGRATION,
 ];
+
+/// The migration that adds the search index; its hook indexes the records
+/// already stored.
+const SEARCH_MIGRATION: usize = 10;
 
 /// Store errors: the database could not be opened, migrated or written.
 #[derive(Debug, thiserror::Error)]
@@ -368,7 +375,19 @@ impl Store {
                 known: MIGRATIONS.len(),
             });
         }
-        let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
+        let migrations = Migrations::new(
+            MIGRATIONS
+                .iter()
+                .enumerate()
+                .map(|(i, sql)| {
+                    if i == SEARCH_MIGRATION {
+                        M::up_with_hook(sql, search::index_stored)
+                    } else {
+                        M::up(sql)
+                    }
+                })
+                .collect(),
+        );
         migrations
             .to_latest(&mut conn)
             .map_err(|e| StoreError::Migration {

@@ -35,6 +35,7 @@ pub(super) fn insert_record(
                 body,
                 now as i64,
             ])?;
+    super::search::index_record(tx, record)?;
     match record.root() {
         None => {
             tx.prepare_cached(
