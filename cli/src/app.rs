@@ -16,8 +16,8 @@ use upseed_node::sync::SyncOptions;
 use upseed_node::{Error, FeedQuery, Home, Node, PostInput, SearchOrder, Upvoted, keyfile, now};
 
 use crate::args::{
-    Cli, Command, ConfigCommand, FeedArgs, FeedSort, KeyCommand, PostArgs, SearchOrderArg,
-    ThreadArgs, ThreadSort, WindowArg,
+    Cli, Command, ConfigCommand, FeedArgs, FeedSort, IngestArgs, KeyCommand, PostArgs,
+    SearchOrderArg, ThreadArgs, ThreadSort, WindowArg,
 };
 use crate::client::AnyClient;
 use crate::env::Env;
@@ -237,6 +237,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         Command::Thread(a) => a.json,
         Command::Search(a) => a.json,
         Command::Export(a) => a.json,
+        Command::Ingest(a) => a.json,
         Command::Post(a) => a.json,
         Command::Comment(a) => a.json,
         Command::Upvote(a) => a.json,
@@ -451,6 +452,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             }
         }
         Command::Thread(args) => thread(env, &node, args).await?,
+        Command::Ingest(args) => ingest(env, &node, args).await?,
         Command::Search(args) => {
             let order = match args.order {
                 SearchOrderArg::New => SearchOrder::New,
@@ -590,6 +592,69 @@ async fn follow(
         (true, false) => out!(env, "already following {key}"),
         (false, true) => out!(env, "no longer following {key}"),
         (false, false) => out!(env, "you were not following {key}"),
+    }
+    Ok(())
+}
+
+async fn ingest(env: &mut Env, node: &Node<AnyClient>, args: IngestArgs) -> Result<()> {
+    use upseed_node::ingest::Ingested;
+    if args.install {
+        let program = std::env::current_exe().context("cannot find this upseed's own path")?;
+        let hook = node.install_hook(&program, args.replace).await?;
+        if args.json {
+            return json(env, &crate::json::HookJson { hook, program });
+        }
+        out!(
+            env,
+            "wrote {} and set your client to run it when a torrent finishes: posts you open in the client's own window now count as upvotes",
+            hook.display()
+        );
+        return Ok(());
+    }
+    let text = args
+        .infohash
+        .or_else(|| env.vars.get("TR_TORRENT_HASH"))
+        .ok_or(Usage("give the torrent's infohash".into()))?;
+    let hash: upseed_core::InfoHash = text
+        .parse()
+        .map_err(|_| Usage(format!("`{text}` is not a 40-digit infohash")))?;
+    let ingested = node.ingest(hash).await?;
+    if let Ingested::NotHeld(hash) = ingested {
+        anyhow::bail!("your client does not hold {hash}; check the infohash");
+    }
+    let (outcome, reason, record) = match &ingested {
+        Ingested::Claimed(record) => ("claimed", None, Some(record.to_json())),
+        Ingested::AlreadyOurs(_) => ("already_ours", None, None),
+        Ingested::NotARecord { reason, .. } => ("not_a_record", Some(reason.clone()), None),
+        Ingested::Incomplete(_) | Ingested::NotHeld(_) => ("incomplete", None, None),
+    };
+    if args.json {
+        return json(
+            env,
+            &crate::json::IngestJson {
+                infohash: hash,
+                outcome: outcome.to_owned(),
+                reason,
+                record,
+            },
+        );
+    }
+    match ingested {
+        Ingested::Claimed(record) => out!(
+            env,
+            "upvoted {hash} ({}): your client seeds it for upseed now",
+            render::clean(&render::headline(&record.to_json(), 60))
+        ),
+        Ingested::AlreadyOurs(_) => out!(env, "{hash} is upseed's already"),
+        Ingested::NotARecord { reason, .. } => out!(
+            env,
+            "{hash} is not an upseed post or comment ({}); left as it was",
+            render::clean(&reason)
+        ),
+        Ingested::Incomplete(_) | Ingested::NotHeld(_) => out!(
+            env,
+            "{hash} has not finished downloading; the client runs the hook again when it has"
+        ),
     }
     Ok(())
 }

@@ -75,6 +75,10 @@ pub(crate) enum Command {
     Key(KeyCommand),
     /// Write a post or comment's .torrent and text into a folder, to inspect or share.
     Export(ExportArgs),
+    /// Claim a torrent your client finished as an upvote, if it is a post or comment:
+    /// what the client runs when a torrent completes. Any other torrent is left alone.
+    /// `--install` has the client run it.
+    Ingest(IngestArgs),
     /// Serve the network as a web page, for browsers and phones, and run the
     /// daemon's schedule in the same process (unless --no-daemon).
     Serve(ServeArgs),
@@ -372,6 +376,25 @@ pub(crate) struct ThreadArgs {
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub(crate) timeout: u64,
     /// Print one JSON document (schema: docs/schema/thread.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// The torrent's infohash [default: $TR_TORRENT_HASH, which Transmission sets].
+    #[arg(conflicts_with = "install")]
+    pub(crate) infohash: Option<String>,
+    /// Write the hook script beside the config and have the client run it
+    /// when a torrent finishes (qBittorrent: "Run external program on torrent
+    /// finished"; Transmission: script-torrent-done-filename).
+    #[arg(long)]
+    pub(crate) install: bool,
+    /// With --install: replace another program the client runs.
+    #[arg(long, requires = "install")]
+    pub(crate) replace: bool,
+    /// Print one JSON document (schema: docs/schema/ingest.schema.json, or
+    /// hook.schema.json with --install).
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -92,6 +92,21 @@ impl TorrentClient for AnyClient {
     async fn subscribe_rss(&self, url: &str, name: &str) -> Result<(), ClientError> {
         each!(self, c => c.subscribe_rss(url, name).await)
     }
+    async fn any_torrent(
+        &self,
+        hash: InfoHash,
+    ) -> Result<Option<(TorrentStatus, Option<Metainfo>)>, ClientError> {
+        each!(self, c => c.any_torrent(hash).await)
+    }
+    async fn claim(&self, hash: InfoHash, tags: &[String]) -> Result<(), ClientError> {
+        each!(self, c => c.claim(hash, tags).await)
+    }
+    async fn completion_hook(&self) -> Result<Option<String>, ClientError> {
+        each!(self, c => c.completion_hook().await)
+    }
+    async fn set_completion_hook(&self, program: &str) -> Result<(), ClientError> {
+        each!(self, c => c.set_completion_hook(program).await)
+    }
     fn requests_sent(&self) -> u64 {
         each!(self, c => c.requests_sent())
     }

@@ -115,6 +115,29 @@ pub struct ExportJson {
     pub body: PathBuf,
 }
 
+/// `upseed ingest --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct IngestJson {
+    /// The torrent.
+    pub infohash: InfoHash,
+    /// `claimed` (a record, now an upvote), `already_ours`, `not_a_record`
+    /// (left untouched) or `incomplete`.
+    pub outcome: String,
+    /// Why it is not a record.
+    pub reason: Option<String>,
+    /// The record claimed.
+    pub record: Option<upseed_core::RecordJson>,
+}
+
+/// `upseed ingest --install --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HookJson {
+    /// The hook script written.
+    pub hook: PathBuf,
+    /// The upseed it runs.
+    pub program: PathBuf,
+}
+
 /// `upseed config show --json`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ConfigJson {

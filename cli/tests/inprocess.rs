@@ -1040,3 +1040,148 @@ fn search_finds_words_authors_and_communities_in_process() {
     assert_eq!(twice.code, 2);
     assert!(twice.err.contains("given twice"), "{}", twice.err);
 }
+
+#[test]
+fn a_post_opened_in_the_clients_own_window_is_claimed_as_an_upvote() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let elsewhere = home.path().join("client-downloads");
+    let stranger = SecretKey::generate().unwrap();
+    let post = PostDraft::new("opened from a magnet link in the client")
+        .unwrap()
+        .sign(&stranger, upseed_node::now())
+        .unwrap();
+    let torrent = post.torrent_bytes::<&str>(&[]);
+    client.user_added(
+        &torrent,
+        b"opened from a magnet link in the client",
+        &elsewhere,
+    );
+    let hash = post.infohash().to_string();
+    assert!(
+        client
+            .torrents()
+            .iter()
+            .all(|t| t.infohash != post.infohash()),
+        "not ours yet"
+    );
+
+    // Transmission names the torrent in TR_TORRENT_HASH.
+    let ran = ok(run_vars(
+        home.path(),
+        &client,
+        &[("TR_TORRENT_HASH", &hash)],
+        &["ingest"],
+    ));
+    assert!(
+        ran.out.starts_with(&format!("upvoted {hash}")),
+        "{}",
+        ran.out
+    );
+    let claimed = client
+        .torrents()
+        .into_iter()
+        .find(|t| t.infohash == post.infohash())
+        .unwrap();
+    assert!(
+        claimed.tags.iter().any(|t| t == "upseed-vote"),
+        "{:?}",
+        claimed.tags
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["status", "--json"])).out).unwrap();
+    assert_eq!(status["seeded"], 1, "{status}");
+    let again = ok(run(home.path(), &client, &["ingest", "--json", &hash]));
+    let doc: serde_json::Value = serde_json::from_str(&again.out).unwrap();
+    assert_eq!(doc["outcome"], "already_ours");
+    // Unvoting it later leaves the user's own file where the client saved it.
+    ok(run(home.path(), &client, &["unvote", &hash]));
+    assert!(
+        client.removals().contains(&(post.infohash(), false)),
+        "{:?}",
+        client.removals()
+    );
+
+    // A torrent whose file is not the signed text is left untouched.
+    let other = PostDraft::new("the real text")
+        .unwrap()
+        .sign(&stranger, upseed_node::now())
+        .unwrap();
+    client.user_added(
+        &other.torrent_bytes::<&str>(&[]),
+        b"the fake text",
+        &elsewhere.join("2"),
+    );
+    let refused = ok(run(
+        home.path(),
+        &client,
+        &["ingest", "--json", &other.infohash().to_string()],
+    ));
+    let doc: serde_json::Value = serde_json::from_str(&refused.out).unwrap();
+    assert_eq!(doc["outcome"], "not_a_record", "{doc}");
+    assert!(
+        client
+            .torrents()
+            .iter()
+            .all(|t| t.infohash != other.infohash()),
+        "left alone"
+    );
+    assert_eq!(
+        std::fs::read(elsewhere.join("2").join(other.name())).unwrap(),
+        b"the fake text"
+    );
+
+    let unknown = run(home.path(), &client, &["ingest", &"ab".repeat(20)]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.err.contains("does not hold"), "{}", unknown.err);
+    let bad = run(home.path(), &client, &["ingest", "nothex"]);
+    assert_eq!(bad.code, 2, "{}", bad.err);
+
+    // Installing the hook writes an executable script and sets the client.
+    let doctor = ok(run(home.path(), &client, &["doctor"])).out;
+    assert!(doctor.contains("upseed ingest --install"), "{doctor}");
+    let installed = ok(run(
+        home.path(),
+        &client,
+        &["ingest", "--install", "--json"],
+    ));
+    let doc: serde_json::Value = serde_json::from_str(&installed.out).unwrap();
+    let hook = std::path::PathBuf::from(doc["hook"].as_str().unwrap());
+    let script = std::fs::read_to_string(&hook).unwrap();
+    assert!(script.contains("ingest \"$@\""), "{script}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&hook).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert!(client.hook().unwrap().contains(hook.to_str().unwrap()));
+    let doctor = ok(run(home.path(), &client, &["doctor"])).out;
+    assert!(doctor.contains("count as upvotes"), "{doctor}");
+}
+
+#[test]
+fn another_program_the_client_runs_is_kept_unless_replaced() {
+    use upseed_core::TorrentClient;
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(client.set_completion_hook("/usr/local/bin/notify-me"))
+        .unwrap();
+    let kept = run(home.path(), &client, &["ingest", "--install"]);
+    assert_eq!(kept.code, 1);
+    assert!(
+        kept.err.contains("/usr/local/bin/notify-me") && kept.err.contains("--replace"),
+        "{}",
+        kept.err
+    );
+    assert_eq!(client.hook().as_deref(), Some("/usr/local/bin/notify-me"));
+    ok(run(
+        home.path(),
+        &client,
+        &["ingest", "--install", "--replace"],
+    ));
+    assert!(client.hook().unwrap().ends_with("ingest-hook"));
+}

@@ -186,4 +186,6 @@ fn committed_schemas_are_current() {
     check_schema("export", schemars::schema_for!(json::ExportJson));
     check_schema("config", schemars::schema_for!(json::ConfigJson));
     check_schema("search", schemars::schema_for!(upseed_node::SearchJson));
+    check_schema("ingest", schemars::schema_for!(json::IngestJson));
+    check_schema("hook", schemars::schema_for!(json::HookJson));
 }

@@ -790,7 +790,11 @@ async fn search_marks_matches_and_refuses_bad_queries_in_place() {
                 ['"', '*', '(', ')', ':', '-', '^', 'a', ' ', 'é'][(pick % 10) as usize]
             })
             .collect();
-        let order = if seed.is_multiple_of(2) { "new" } else { "relevance" };
+        let order = if seed.is_multiple_of(2) {
+            "new"
+        } else {
+            "relevance"
+        };
         let page = get(
             &site,
             &format!("{}&order={order}&page={}", search_path(&q), seed % 5),

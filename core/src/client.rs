@@ -497,6 +497,36 @@ pub trait TorrentClient: Send + Sync {
         name: &str,
     ) -> impl Future<Output = Result<(), ClientError>> + Send;
 
+    /// Any torrent the client holds, ours or not (such as one the user
+    /// opened from a magnet link in the client's own window), with its
+    /// metainfo once its metadata is complete. `None` when the client
+    /// does not hold it.
+    fn any_torrent(
+        &self,
+        hash: InfoHash,
+    ) -> impl Future<Output = Result<Option<(TorrentStatus, Option<Metainfo>)>, ClientError>> + Send;
+
+    /// Puts a torrent the client holds into our category or label, with
+    /// `tags` besides: from then on it is one of ours. Its data stays
+    /// where it is.
+    fn claim(
+        &self,
+        hash: InfoHash,
+        tags: &[String],
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+
+    /// The program the client runs when a torrent finishes downloading,
+    /// as the client shows it; `None` when it runs none.
+    fn completion_hook(&self) -> impl Future<Output = Result<Option<String>, ClientError>> + Send;
+
+    /// Has the client run `program` (an absolute path) when a torrent
+    /// finishes downloading, with the torrent's infohash as its one
+    /// argument (qBittorrent) or in `TR_TORRENT_HASH` (Transmission).
+    fn set_completion_hook(
+        &self,
+        program: &str,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+
     /// HTTP requests sent to the client so far, logins and handshakes
     /// included: what a caller's work cost the client.
     fn requests_sent(&self) -> u64;

@@ -238,6 +238,24 @@ impl<C: TorrentClient> TorrentClient for Guarded<C> {
             .await
             .map_err(|e| self.seen(e))
     }
+    async fn any_torrent(
+        &self,
+        hash: InfoHash,
+    ) -> Result<Option<(TorrentStatus, Option<Metainfo>)>, ClientError> {
+        self.inner.any_torrent(hash).await.map_err(|e| self.seen(e))
+    }
+    async fn claim(&self, hash: InfoHash, tags: &[String]) -> Result<(), ClientError> {
+        self.inner.claim(hash, tags).await.map_err(|e| self.seen(e))
+    }
+    async fn completion_hook(&self) -> Result<Option<String>, ClientError> {
+        self.inner.completion_hook().await.map_err(|e| self.seen(e))
+    }
+    async fn set_completion_hook(&self, program: &str) -> Result<(), ClientError> {
+        self.inner
+            .set_completion_hook(program)
+            .await
+            .map_err(|e| self.seen(e))
+    }
     fn requests_sent(&self) -> u64 {
         self.inner.requests_sent()
     }

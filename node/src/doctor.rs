@@ -85,7 +85,7 @@ pub async fn run<C: TorrentClient>(
             ),
         });
     }
-    checks.extend(client_checks(config, client, key.as_ref(), now).await);
+    checks.extend(client_checks(home, config, client, key.as_ref(), now).await);
     checks.extend(tracker_checks(config).await);
     checks.push(dht_check(config).await);
     checks
@@ -124,6 +124,7 @@ fn writable(dir: &Path) -> std::io::Result<()> {
 }
 
 async fn client_checks<C: TorrentClient>(
+    home: &Home,
     config: &Config,
     client: Result<&C, Error>,
     key: Option<&SecretKey>,
@@ -178,10 +179,38 @@ async fn client_checks<C: TorrentClient>(
         ),
         Ok(_) => check("queueing", Outcome::Ok, "off: every torrent seeds"),
     });
+    checks.push(hook_check(home, config, client).await);
     if let Some(key) = key {
         checks.push(visibility(config, client, key, now).await);
     }
     checks
+}
+
+/// Whether magnet links opened in the client's own window count.
+async fn hook_check<C: TorrentClient>(home: &Home, config: &Config, client: &C) -> Check {
+    const NAME: &str = "ingest hook";
+    match crate::ingest::hook_state(home, config, client).await {
+        Err(error) => check(NAME, Outcome::Warn, error.to_string()),
+        Ok(crate::ingest::HookState::Ours(program)) => check(
+            NAME,
+            Outcome::Ok,
+            format!(
+                "the client runs `{program}` when a torrent finishes: posts opened in its own window count as upvotes"
+            ),
+        ),
+        Ok(crate::ingest::HookState::Other(program)) => check(
+            NAME,
+            Outcome::Warn,
+            format!(
+                "the client runs `{program}` when a torrent finishes, so posts opened in its own window are not counted; have it also run `upseed ingest HASH`, or `upseed ingest --install --replace`"
+            ),
+        ),
+        Ok(crate::ingest::HookState::Unset) => check(
+            NAME,
+            Outcome::Warn,
+            "posts you open in the client's own window are not counted as upvotes; `upseed ingest --install` has the client tell upseed when a torrent finishes",
+        ),
+    }
 }
 
 fn limit(value: Option<i64>) -> String {

@@ -86,6 +86,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The client already runs another program when a torrent finishes.
+    #[error(
+        "your client already runs `{0}` when a torrent finishes, and upseed leaves it; pass --replace to run upseed's hook instead, or have that program also run `upseed ingest HASH`"
+    )]
+    HookTaken(String),
     /// A search query could not be understood.
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),

@@ -86,6 +86,10 @@ struct State {
     queueing: Option<QueueReport>,
     lies: HashMap<InfoHash, String>,
     feeds: Vec<(String, String)>,
+    /// Torrents the user added by hand, outside our category.
+    outsiders: BTreeMap<InfoHash, Held>,
+    /// The program run when a torrent completes.
+    hook: Option<String>,
 }
 
 /// An in-memory client. Clones share one state.
@@ -183,6 +187,40 @@ impl FakeClient {
     /// Every torrent added so far, in order.
     pub fn adds(&self) -> Vec<AddTorrent> {
         self.state().adds.clone()
+    }
+
+    /// The user opens `torrent` in the client's own window, outside our
+    /// category, and it completes: its one file, `body`, is saved in `dir`.
+    pub fn user_added(&self, torrent: &[u8], body: &[u8], dir: &std::path::Path) {
+        let Some((name, size)) = upseed_core::single_file(torrent) else {
+            return;
+        };
+        let Ok(add) = AddTorrent::from_torrent(torrent.to_vec(), dir.display().to_string()) else {
+            return;
+        };
+        let mut status = status(add.infohash, &add, name, Some(size));
+        if std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&status.content_path, body))
+            .is_err()
+        {
+            return;
+        }
+        status.state = TorrentState::Seeding;
+        status.progress = 1.0;
+        self.state().outsiders.insert(
+            add.infohash,
+            Held {
+                status,
+                metainfo: Some(torrent.to_vec()),
+                polls_left: 0,
+                lie: None,
+            },
+        );
+    }
+
+    /// The program the client runs when a torrent completes.
+    pub fn hook(&self) -> Option<String> {
+        self.state().hook.clone()
     }
 
     /// Every removal so far: the torrent, and whether its data went too.
@@ -427,6 +465,36 @@ impl TorrentClient for FakeClient {
 
     async fn force_start(&self, _hashes: &[InfoHash]) -> Result<(), ClientError> {
         self.call().map(drop)
+    }
+
+    async fn any_torrent(
+        &self,
+        hash: InfoHash,
+    ) -> Result<Option<(TorrentStatus, Option<Metainfo>)>, ClientError> {
+        let state = self.call()?;
+        Ok(state
+            .held
+            .get(&hash)
+            .or_else(|| state.outsiders.get(&hash))
+            .map(|h| (h.status.clone(), h.metainfo.clone().map(Metainfo::Bytes))))
+    }
+
+    async fn claim(&self, hash: InfoHash, tags: &[String]) -> Result<(), ClientError> {
+        let mut state = self.call()?;
+        if let Some(mut held) = state.outsiders.remove(&hash) {
+            held.status.tags.extend(tags.iter().cloned());
+            state.held.insert(hash, held);
+        }
+        Ok(())
+    }
+
+    async fn completion_hook(&self) -> Result<Option<String>, ClientError> {
+        Ok(self.call()?.hook.clone())
+    }
+
+    async fn set_completion_hook(&self, program: &str) -> Result<(), ClientError> {
+        self.call()?.hook = Some(program.to_owned());
+        Ok(())
     }
 
     fn requests_sent(&self) -> u64 {

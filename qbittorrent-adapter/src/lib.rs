@@ -113,6 +113,22 @@ impl Qbittorrent {
         &self.session.config().category
     }
 
+    /// Creates our category, which `torrents/setCategory` needs (an add
+    /// creates it by itself). It being there already is fine.
+    async fn ensure_category(&self) -> Result<(), ClientError> {
+        match self
+            .session
+            .call(
+                "torrents/createCategory",
+                Body::Form(&[("category", self.category().to_owned())]),
+            )
+            .await
+        {
+            Ok(_) | Err(ClientError::Api { status: 409, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `torrents/info` for `hashes` (POSTed, so any number fits), in our
     /// category only when `ours_only`.
     async fn info_by_hashes(
@@ -327,6 +343,8 @@ impl Qbittorrent {
 #[serde(default)]
 struct Preferences {
     queueing_enabled: bool,
+    autorun_enabled: bool,
+    autorun_program: String,
     max_active_uploads: Option<i64>,
     max_active_torrents: Option<i64>,
 }
@@ -492,6 +510,82 @@ impl TorrentClient for Qbittorrent {
             &[("value", "true".to_owned())],
         )
         .await
+    }
+
+    async fn any_torrent(
+        &self,
+        hash: InfoHash,
+    ) -> Result<Option<(TorrentStatus, Option<Metainfo>)>, ClientError> {
+        let Some(status) = self
+            .info_by_hashes(Some(&[hash]), false)
+            .await?
+            .first()
+            .and_then(QbTorrent::status)
+        else {
+            return Ok(None);
+        };
+        if status.size.is_none() || !self.api_version().await?.export() {
+            return Ok(Some((status, None)));
+        }
+        let form = [("hash", hash.to_string())];
+        let answer = self
+            .session
+            .call("torrents/export", Body::Form(&form))
+            .await?;
+        Ok(Some((status, Some(Metainfo::Bytes(answer.bytes)))))
+    }
+
+    async fn claim(&self, hash: InfoHash, tags: &[String]) -> Result<(), ClientError> {
+        if self.listed(&[hash]).await?.is_empty() {
+            return Ok(());
+        }
+        self.ensure_category().await?;
+        let hashes = hash.to_string();
+        self.session
+            .call(
+                "torrents/setCategory",
+                Body::Form(&[
+                    ("hashes", hashes.clone()),
+                    ("category", self.category().to_owned()),
+                ]),
+            )
+            .await?;
+        if !tags.is_empty() {
+            self.session
+                .call(
+                    "torrents/addTags",
+                    Body::Form(&[("hashes", hashes), ("tags", tags.join(","))]),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn completion_hook(&self) -> Result<Option<String>, ClientError> {
+        let prefs: Preferences = self
+            .session
+            .json("app/preferences", Body::Query(&[]))
+            .await?;
+        Ok(prefs
+            .autorun_enabled
+            .then_some(prefs.autorun_program)
+            .filter(|p| !p.is_empty()))
+    }
+
+    async fn set_completion_hook(&self, program: &str) -> Result<(), ClientError> {
+        // qBittorrent splits the command line itself and substitutes `%I`
+        // with the v1 infohash.
+        let prefs = serde_json::json!({
+            "autorun_enabled": true,
+            "autorun_program": format!("\"{program}\" \"%I\""),
+        });
+        self.session
+            .call(
+                "app/setPreferences",
+                Body::Form(&[("json", prefs.to_string())]),
+            )
+            .await
+            .map(drop)
     }
 
     async fn subscribe_rss(&self, url: &str, name: &str) -> Result<(), ClientError> {

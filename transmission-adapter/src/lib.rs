@@ -371,6 +371,79 @@ impl TorrentClient for Transmission {
         self.ours_call("torrent-start-now", hashes, json!({})).await
     }
 
+    async fn any_torrent(
+        &self,
+        hash: InfoHash,
+    ) -> Result<Option<(TorrentStatus, Option<Metainfo>)>, ClientError> {
+        let mut fields = LIST_FIELDS.to_vec();
+        fields.extend(["metadataPercentComplete", "torrentFile"]);
+        let (torrents, _) = self.get(Some(hash_ids(&[hash])), &fields).await?;
+        let Some(torrent) = torrents
+            .into_iter()
+            .find(|t| t.hash_string.parse::<InfoHash>().ok() == Some(hash))
+        else {
+            return Ok(None);
+        };
+        let metainfo = (torrent.has_metadata() && !torrent.torrent_file.is_empty())
+            .then(|| Metainfo::File(torrent.torrent_file.clone()));
+        Ok(torrent.status().map(|status| (status, metainfo)))
+    }
+
+    async fn claim(&self, hash: InfoHash, tags: &[String]) -> Result<(), ClientError> {
+        let (torrents, _) = self
+            .get(Some(hash_ids(&[hash])), &["id", "hashString", "labels"])
+            .await?;
+        let Some(torrent) = torrents.first() else {
+            return Ok(());
+        };
+        let mut labels = torrent.labels.clone();
+        for label in std::iter::once(self.label()).chain(tags.iter().map(String::as_str)) {
+            if !labels.iter().any(|l| l == label) {
+                labels.push(label.to_owned());
+            }
+        }
+        let labels = clean_labels(labels)?;
+        self.rpc
+            .call(
+                "torrent-set",
+                json!({"ids": hash_ids(&[hash]), "labels": labels}),
+            )
+            .await
+            .map(drop)
+    }
+
+    async fn completion_hook(&self) -> Result<Option<String>, ClientError> {
+        let session = self
+            .rpc
+            .call(
+                "session-get",
+                json!({"fields": ["script-torrent-done-enabled", "script-torrent-done-filename"]}),
+            )
+            .await?;
+        let enabled = session["script_torrent_done_enabled"]
+            .as_bool()
+            .unwrap_or(false);
+        Ok(session["script_torrent_done_filename"]
+            .as_str()
+            .filter(|p| enabled && !p.is_empty())
+            .map(str::to_owned))
+    }
+
+    async fn set_completion_hook(&self, program: &str) -> Result<(), ClientError> {
+        // Transmission runs the file with no arguments and the torrent's
+        // infohash in `TR_TORRENT_HASH`.
+        self.rpc
+            .call(
+                "session-set",
+                json!({
+                    "script-torrent-done-enabled": true,
+                    "script-torrent-done-filename": program,
+                }),
+            )
+            .await
+            .map(drop)
+    }
+
     async fn subscribe_rss(&self, _url: &str, _name: &str) -> Result<(), ClientError> {
         // Transmission has no RSS reader (transmission/transmission#718).
         Err(ClientError::Unsupported {
