@@ -444,3 +444,153 @@ async fn qbittorrents_rss_reader_upvotes_each_new_post_of_a_community() {
     .await;
     drop(server);
 }
+
+/// An upseed home for `client` whose password is in a 0600 file, as the
+/// client's completion hook (which runs without upseed's environment) needs.
+fn home_with_password_file<N: upseed_tests::conformance::Node>(
+    client: &N,
+    kind: &str,
+    url: &str,
+    password: &str,
+    tracker: &Tracker,
+) -> tempfile::TempDir {
+    use std::os::unix::fs::OpenOptionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("secret");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, password.as_bytes()))
+        .unwrap();
+    init(
+        home.path(),
+        client,
+        kind,
+        url,
+        password,
+        tracker,
+        &["--password-file", file.to_str().unwrap()],
+    );
+    home
+}
+
+/// Whether `hash` is in the store at `home`: its newest posts name it.
+fn stored(home: &std::path::Path, password: &str, hash: upseed_core::InfoHash) -> bool {
+    let out = upseed(home, password, &["feed", "--json", "--sort", "new"]);
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok_and(|doc| {
+        doc["items"].as_array().is_some_and(|items| {
+            items
+                .iter()
+                .any(|i| i["record"]["infohash"] == hash.to_string().as_str())
+        })
+    })
+}
+
+#[tokio::test]
+async fn a_magnet_opened_in_the_clients_own_window_becomes_an_upvote() {
+    if upseed_tests::netns::reexec("a_magnet_opened_in_the_clients_own_window_becomes_an_upvote")
+        || !daemons_installed()
+    {
+        return;
+    }
+    use upseed_core::TorrentClient;
+    let (tracker, alice_qb, alice) = qb_user().await;
+    let bob_qb = QbDaemon::start(QbOptions::default()).await;
+    let bob_tr = TrDaemon::start(host()).await;
+    let on_qb = home_with_password_file(
+        &bob_qb,
+        "qbittorrent",
+        bob_qb.url().as_str(),
+        bob_qb.password(),
+        &tracker,
+    );
+    let on_tr = home_with_password_file(
+        &bob_tr,
+        "transmission",
+        bob_tr.url().as_str(),
+        bob_tr.password(),
+        &tracker,
+    );
+    for (home, password) in [(&on_qb, bob_qb.password()), (&on_tr, bob_tr.password())] {
+        let doctor = upseed(home.path(), password, &["doctor"]);
+        assert!(
+            text(&doctor.stdout).contains("upseed ingest --install"),
+            "{}",
+            text(&doctor.stdout)
+        );
+        let out = upseed(home.path(), password, &["ingest", "--install"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let doctor = upseed(home.path(), password, &["doctor"]);
+        assert!(
+            text(&doctor.stdout).contains("count as upvotes"),
+            "{}",
+            text(&doctor.stdout)
+        );
+    }
+    let hook = bob_qb.client().completion_hook().await.unwrap().unwrap();
+    assert!(
+        hook.contains("ingest-hook") && hook.contains("%I"),
+        "{hook}"
+    );
+    let hook = bob_tr.client().completion_hook().await.unwrap().unwrap();
+    assert!(hook.ends_with("ingest-hook"), "{hook}");
+
+    let posted = upseed(
+        alice.path(),
+        alice_qb.password(),
+        &[
+            "post",
+            "--json",
+            "--title",
+            "opened by hand",
+            "from the client's own window",
+        ],
+    );
+    assert!(posted.status.success(), "{}", text(&posted.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&posted.stdout).unwrap();
+    let hash: upseed_core::InfoHash = doc["infohash"].as_str().unwrap().parse().unwrap();
+    tracker.allow(&[hash]).await;
+    alice_qb.client().announce_now(&[hash]).await.unwrap();
+
+    // Bob pastes the magnet link into each client's own window: no upseed
+    // category, no label.
+    let magnet = format!(
+        "magnet:?xt=urn:btih:{hash}&tr={}",
+        percent(tracker.announce_url().as_bytes())
+    );
+    bob_qb.api("torrents/add", &[("urls", &magnet)]).await;
+    bob_tr
+        .rpc("torrent-add", serde_json::json!({"filename": magnet}))
+        .await;
+
+    for (home, password, name) in [
+        (&on_qb, bob_qb.password(), "qBittorrent"),
+        (&on_tr, bob_tr.password(), "Transmission"),
+    ] {
+        upseed_tests::eventually(
+            &format!("{name}'s hook to store the post as bob's upvote"),
+            std::time::Duration::from_secs(120),
+            || async { stored(home.path(), password, hash).then_some(()) },
+        )
+        .await;
+        let shown = upseed(home.path(), password, &["show", &hash.to_string()]);
+        assert!(
+            text(&shown.stdout).contains("from the client's own window"),
+            "{}",
+            text(&shown.stderr)
+        );
+    }
+    // Both clients now hold it as upseed's, tagged as a vote.
+    let on_qb_list = bob_qb.client().list(Some(&[hash])).await.unwrap();
+    assert!(
+        on_qb_list[0].tags.iter().any(|t| t == "upseed-vote"),
+        "{on_qb_list:?}"
+    );
+    let on_tr_list = bob_tr.client().list(Some(&[hash])).await.unwrap();
+    assert!(
+        on_tr_list[0].tags.iter().any(|t| t == "upseed-vote"),
+        "{on_tr_list:?}"
+    );
+}

@@ -163,6 +163,38 @@ impl TrDaemon {
         Transmission::new(config).expect("client")
     }
 
+    /// Calls the RPC `method` with `arguments` as a user's own tools
+    /// would (the session-id handshake and basic auth done here); returns
+    /// the answer's `arguments`.
+    pub async fn rpc(&self, method: &str, arguments: serde_json::Value) -> serde_json::Value {
+        let http = reqwest::Client::new();
+        let body = serde_json::json!({"method": method, "arguments": arguments});
+        let mut session = String::new();
+        for _ in 0..3 {
+            let answer = http
+                .post(self.url.as_str())
+                .basic_auth("tester", Some(&self.password))
+                .header("X-Transmission-Session-Id", &session)
+                .json(&body)
+                .send()
+                .await
+                .expect(method);
+            if answer.status() == reqwest::StatusCode::CONFLICT {
+                session = answer
+                    .headers()
+                    .get("X-Transmission-Session-Id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                continue;
+            }
+            let doc: serde_json::Value = answer.json().await.expect(method);
+            assert_eq!(doc["result"], "success", "{method}: {doc}");
+            return doc["arguments"].clone();
+        }
+        panic!("{method}: no session id from Transmission");
+    }
+
     /// The daemon and its folders.
     pub fn instance(&self) -> &Instance {
         &self.instance
