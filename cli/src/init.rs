@@ -301,5 +301,52 @@ pub(crate) async fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<(
     std::fs::rename(&tmp, &home.config)
         .with_context(|| format!("cannot write {}", home.config.display()))?;
     writeln!(env.err, "wrote {}", home.config.display())?;
+    if !args.offline {
+        offer_hook(env, home, &config).await?;
+    }
+    Ok(())
+}
+
+/// Offers, on a terminal, to have the client run `upseed ingest` when a
+/// torrent finishes, so that posts opened in its own window count.
+async fn offer_hook(env: &mut Env, home: &Home, config: &Config) -> Result<()> {
+    let tip = "`upseed ingest --install` has your client count posts you open in its own window as upvotes";
+    if !env.stdin_tty {
+        writeln!(env.err, "tip: {tip}")?;
+        return Ok(());
+    }
+    let answer = ask(
+        env,
+        &format!(
+            "Count posts you open in {}'s own window as upvotes (sets its run-on-finish program)? [y/n]",
+            config.client.kind
+        ),
+        Some("y"),
+        "",
+    )?;
+    if !answer.trim().to_ascii_lowercase().starts_with('y') {
+        writeln!(env.err, "tip: {tip}")?;
+        return Ok(());
+    }
+    if config.client.password_file.is_none() && config.client.username.is_some() {
+        writeln!(
+            env.err,
+            "note: the client runs the hook without your environment, so it needs the password saved in a file (--password-file)"
+        )?;
+    }
+    let node = crate::client::node(env, home).with_config(config.clone());
+    let program = std::env::current_exe().context("cannot find this upseed's own path")?;
+    match node.install_hook(&program, false).await {
+        Ok(hook) => writeln!(
+            env.err,
+            "your client runs {} when a torrent finishes",
+            hook.display()
+        )?,
+        Err(error) => writeln!(
+            env.err,
+            "warning: {}",
+            crate::render::clean(&upseed_node::error_chain(&error))
+        )?,
+    }
     Ok(())
 }

@@ -476,6 +476,9 @@ fn init_asks_for_everything_and_tests_the_login() {
     assert_eq!(asked.code, 0, "{err}");
     assert!(err.contains("Web UI user name [admin]"), "{err}");
     assert!(err.contains("logged in to qBittorrent"), "{err}");
+    // The hook is offered, and yes is the default.
+    assert!(err.contains("sets its run-on-finish program"), "{err}");
+    assert!(client.hook().unwrap().ends_with("ingest-hook"), "{err}");
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("username = \"admin\""), "{text}");
     assert!(
