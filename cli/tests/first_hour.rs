@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Running, init, text, upseed, upseed_env};
+use common::{Running, init, serve, text, upseed, upseed_env};
 use upseed_tests::conformance::Node as _;
 use upseed_tests::qbittorrent::{QbDaemon, QbOptions};
 use upseed_tests::tracker::Tracker;
@@ -325,29 +325,6 @@ async fn the_web_page_posts_through_a_real_qbittorrent() {
         "{}",
         std::fs::read_to_string(&log).unwrap()
     );
-}
-
-/// `upseed serve --no-daemon` for `home` on a free port: the process and
-/// its base URL.
-fn serve(home: &std::path::Path, password: &str) -> (Running, String) {
-    let port = upseed_tests::free_port(std::net::Ipv4Addr::LOCALHOST);
-    let child = std::process::Command::new(common::bin())
-        .arg("--config")
-        .arg(home.join("config.toml"))
-        .args([
-            "serve",
-            "--no-daemon",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("UPSEED_CLIENT_PASSWORD", password)
-        .env("UPSEED_DHT_ENABLED", "false")
-        .env_remove("UPSEED_HOME")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(home.join("serve.log")).unwrap())
-        .spawn()
-        .unwrap();
-    (Running(child), format!("http://127.0.0.1:{port}"))
 }
 
 #[tokio::test]

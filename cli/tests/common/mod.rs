@@ -126,6 +126,29 @@ pub(crate) fn index_heads(home: &Path) -> Vec<InfoHash> {
         .collect()
 }
 
+/// `upseed serve --no-daemon` for `home` on a free port: the process and
+/// its base URL.
+pub(crate) fn serve(home: &std::path::Path, password: &str) -> (Running, String) {
+    let port = upseed_tests::free_port(std::net::Ipv4Addr::LOCALHOST);
+    let child = std::process::Command::new(bin())
+        .arg("--config")
+        .arg(home.join("config.toml"))
+        .args([
+            "serve",
+            "--no-daemon",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("UPSEED_CLIENT_PASSWORD", password)
+        .env("UPSEED_DHT_ENABLED", "false")
+        .env_remove("UPSEED_HOME")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(home.join("serve.log")).unwrap())
+        .spawn()
+        .unwrap();
+    (Running(child), format!("http://127.0.0.1:{port}"))
+}
+
 /// A child process (a daemon, a server), killed if the test ends early,
 /// a failed assertion included, so that none outlives its test.
 pub(crate) struct Running(pub(crate) std::process::Child);
