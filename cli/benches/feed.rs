@@ -17,7 +17,7 @@ use upseed_core::rank::{self, Sort, Window, top_n};
 use upseed_node::store::Store;
 
 mod synthetic;
-use synthetic::{NOW, count, store};
+use synthetic::{count, store};
 
 fn size(path: &std::path::Path) -> u64 {
     ["", "-wal"]
@@ -30,6 +30,7 @@ fn size(path: &std::path::Path) -> u64 {
 fn benches(c: &mut Criterion) {
     let n = count();
     let path = store(n);
+    let now = synthetic::now(n);
     let store = Store::open(&path).unwrap();
     eprintln!(
         "store: {n} posts, {:.1} MiB ({} bytes per post)",
@@ -42,17 +43,17 @@ fn benches(c: &mut Criterion) {
         let query = || {
             let nth = store.nth_newest(None, 50).unwrap();
             store
-                .signals(None, rank::candidates_since(sort, NOW, nth))
+                .signals(None, rank::candidates_since(sort, now, nth))
                 .unwrap()
         };
         let candidates = query();
         eprintln!("{name}: {} candidate posts read of {n}", candidates.len());
         group.bench_function(format!("{name}: query"), |b| b.iter(query));
         group.bench_function(format!("{name}: ranking step"), |b| {
-            b.iter(|| top_n(black_box(&candidates), sort, NOW, 50))
+            b.iter(|| top_n(black_box(&candidates), sort, now, 50))
         });
         group.bench_function(format!("{name}: whole feed"), |b| {
-            b.iter(|| build_feed(&store, sort, None, 50, NOW).unwrap())
+            b.iter(|| build_feed(&store, sort, None, 50, now).unwrap())
         });
     }
     let all = store.signals(None, None).unwrap();
@@ -60,7 +61,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| store.signals(None, None).unwrap())
     });
     group.bench_function("hot over all posts: ranking step", |b| {
-        b.iter(|| top_n(black_box(&all), Sort::Hot, NOW, 50))
+        b.iter(|| top_n(black_box(&all), Sort::Hot, now, 50))
     });
     group.finish();
 }

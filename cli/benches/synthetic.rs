@@ -12,8 +12,14 @@ use upseed_core::retention::FadePolicy;
 use upseed_core::{CommentDraft, PostDraft, SecretKey};
 use upseed_node::store::{Store, SwarmCount};
 
-/// The benchmarks' clock.
-pub(crate) const NOW: u64 = 1_763_683_200;
+/// The clock a store of `n` posts was built at (the year of posts ends
+/// there), kept in its `store.done`: the time of the first build.
+pub(crate) fn now(n: usize) -> u64 {
+    std::fs::read_to_string(home(n).join("store.done"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or_else(upseed_node::now)
+}
 const YEAR: u64 = 31_557_600;
 
 /// The folder of the store of `n` posts: an upseed home, so that
@@ -44,6 +50,7 @@ pub(crate) fn store(n: usize) -> PathBuf {
         let _ = std::fs::remove_file(dir.join(stale));
     }
     let start = Instant::now();
+    let now = upseed_node::now();
     let keys: Vec<SecretKey> = (0..1000u16)
         .map(|i| {
             let mut seed = [7u8; 32];
@@ -72,7 +79,7 @@ pub(crate) fn store(n: usize) -> PathBuf {
                 .unwrap();
         }
         let record = draft
-            .sign(&keys[i % keys.len()], NOW - state % YEAR)
+            .sign(&keys[i % keys.len()], now - state % YEAR)
             .unwrap();
         counts.push(SwarmCount {
             infohash: record.infohash(),
@@ -90,27 +97,33 @@ pub(crate) fn store(n: usize) -> PathBuf {
                     &parent,
                 )
                 .unwrap()
-                .sign(&keys[(i + c as usize + 1) % keys.len()], record.created() + c + 1)
+                .sign(
+                    &keys[(i + c as usize + 1) % keys.len()],
+                    record.created() + c + 1,
+                )
                 .unwrap();
                 if c % 10 != 9 {
-                    parent = if c % 3 == 2 { record.clone() } else { comment.clone() };
+                    parent = if c % 3 == 2 {
+                        record.clone()
+                    } else {
+                        comment.clone()
+                    };
                 }
                 batch.push(comment);
             }
         }
         batch.push(record);
         if batch.len() >= 10_000 || i + 1 == n {
-            store.put_records(&batch, NOW).unwrap();
+            store.put_records(&batch, now).unwrap();
             store
-                .put_counts(&counts, NOW, &FadePolicy::default())
+                .put_counts(&counts, now, &FadePolicy::default())
                 .unwrap();
             batch.clear();
             counts.clear();
         }
     }
     drop(store);
-    std::fs::write(&done, b"").unwrap();
+    std::fs::write(&done, now.to_string()).unwrap();
     eprintln!("built {n} posts in {:.1} s", start.elapsed().as_secs_f64());
     path
 }
-

@@ -808,3 +808,37 @@ async fn search_marks_matches_and_refuses_bad_queries_in_place() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_feed_is_ranked_once_a_second_and_a_form_shows_at_once() {
+    let site = site();
+    let before = get(&site, "/?sort=new").await;
+    assert!(before.body.contains("No posts here yet"), "{}", before.body);
+    // Another process stores a post behind the page's back.
+    let elsewhere = upseed_core::PostDraft::new("stored by another command")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+        .unwrap();
+    upseed_node::store::Store::open(&site._dir.path().join("store.db"))
+        .unwrap()
+        .put_record(&elsewhere, upseed_node::now())
+        .unwrap();
+    let cached = get(&site, "/?sort=new").await;
+    assert_eq!(cached.body, before.body, "served again within the second");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let fresh = get(&site, "/?sort=new").await;
+    assert!(
+        fresh.body.contains("stored by another command"),
+        "{}",
+        fresh.body
+    );
+    // A form sent to the page shows on the next view at once.
+    let posted = post(&site, "/submit", &[("text", "sent through the page")]).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let after = get(&site, "/?sort=new").await;
+    assert!(
+        after.body.contains("sent through the page"),
+        "{}",
+        after.body
+    );
+}

@@ -39,6 +39,49 @@ pub struct Node<C> {
     pub(crate) events: Events,
     /// Joining the DHT failed once: this node does not try again.
     dht_failed: std::sync::atomic::AtomicBool,
+    /// Store connections to reuse: each keeps its page cache, schema and
+    /// prepared statements, which a long-lived front end (the web page)
+    /// would otherwise rebuild for every request.
+    stores: std::sync::Mutex<Vec<Store>>,
+}
+
+/// How many idle store connections a node keeps.
+const IDLE_STORES: usize = 8;
+
+/// A store connection from a node's pool; it goes back when dropped.
+pub struct PooledStore<'a> {
+    store: Option<Store>,
+    pool: &'a std::sync::Mutex<Vec<Store>>,
+}
+
+impl std::ops::Deref for PooledStore<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        // Taken only in `drop`.
+        #[allow(clippy::expect_used)]
+        self.store
+            .as_ref()
+            .expect("a pooled store is held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PooledStore<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        #[allow(clippy::expect_used)]
+        self.store
+            .as_mut()
+            .expect("a pooled store is held until dropped")
+    }
+}
+
+impl Drop for PooledStore<'_> {
+    fn drop(&mut self) {
+        if let (Some(store), Ok(mut idle)) = (self.store.take(), self.pool.lock())
+            && idle.len() < IDLE_STORES
+        {
+            idle.push(store);
+        }
+    }
 }
 
 impl<C> std::fmt::Debug for Node<C> {
@@ -68,6 +111,7 @@ impl<C: TorrentClient> Node<C> {
             connect: Box::new(connect),
             events: Events::none(),
             dht_failed: std::sync::atomic::AtomicBool::new(false),
+            stores: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -125,9 +169,23 @@ impl<C: TorrentClient> Node<C> {
         Ok(self.client.get_or_init(|| client))
     }
 
-    /// Opens the store. Each use case opens it for itself, so that one
-    /// held elsewhere fails that use case only.
-    pub fn store(&self) -> Result<Store, Error> {
+    /// A connection to the store: an idle one of this node's, or a new
+    /// one. Each use case takes its own, so that one held elsewhere fails
+    /// that use case only.
+    pub fn store(&self) -> Result<PooledStore<'_>, Error> {
+        let idle = self.stores.lock().ok().and_then(|mut idle| idle.pop());
+        let store = match idle {
+            Some(store) => store,
+            None => self.open_store()?,
+        };
+        Ok(PooledStore {
+            store: Some(store),
+            pool: &self.stores,
+        })
+    }
+
+    /// Opens a new connection to the store, creating it if needed.
+    fn open_store(&self) -> Result<Store, Error> {
         // Never set up: no store, and no config on disk or given.
         let configured = self.config.get().is_some() || self.home.config.exists();
         if !self.home.store.exists() && !configured {
@@ -343,7 +401,7 @@ impl<C: TorrentClient> Node<C> {
 
     /// Everything we seed, newest first, with why and whether it is pinned.
     pub fn seeded_set(&self) -> Result<Vec<crate::status::SeededItem>, Error> {
-        Ok(crate::status::seeded_set(&self.store()?)?)
+        Ok(crate::status::seeded_set(&*self.store()?)?)
     }
 
     /// The communities the store has posts in, busiest first.

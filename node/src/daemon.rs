@@ -112,8 +112,8 @@ struct Daemon<'a, C> {
     steps: Vec<StepRecord>,
 }
 
-impl<C: TorrentClient> Daemon<'_, C> {
-    fn store(&self) -> Result<Store, Error> {
+impl<'a, C: TorrentClient> Daemon<'a, C> {
+    fn store(&self) -> Result<crate::api::PooledStore<'a>, Error> {
         self.node.store()
     }
 

@@ -192,6 +192,6 @@ impl<C: TorrentClient> Node<C> {
     /// The infohash `reference` names: an infohash, a unique prefix of one
     /// (6+ hex digits) among the stored records, or a magnet link.
     pub fn resolve(&self, reference: &str) -> Result<InfoHash, Error> {
-        self.resolve_in(&self.store()?, reference)
+        self.resolve_in(&*self.store()?, reference)
     }
 }

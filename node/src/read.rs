@@ -266,7 +266,7 @@ impl<C: TorrentClient> Node<C> {
         if let Some(config) = self.config_if_any()
             && config.dht.enabled
         {
-            let found = crate::feed::known(&self.store()?, hash)?;
+            let found = crate::feed::known(&*self.store()?, hash)?;
             let post = match found.root() {
                 Some(root) => self.store()?.record(root)?,
                 None => Some(found),

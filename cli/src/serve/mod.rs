@@ -4,6 +4,7 @@
 //! action is a plain form, so it works without JavaScript. Unless told
 //! otherwise, the same process runs the daemon's schedule.
 
+mod cache;
 mod feeds;
 mod guard;
 mod pages;
@@ -44,6 +45,7 @@ pub struct App {
     guard: Guard,
     fetch: Duration,
     clocks: Arc<feeds::Clocks>,
+    pages: Arc<cache::Pages>,
 }
 
 impl App {
@@ -54,6 +56,7 @@ impl App {
             guard,
             fetch: FETCH,
             clocks: Arc::default(),
+            pages: Arc::default(),
         }
     }
 
@@ -93,6 +96,10 @@ pub fn router(app: App) -> Router {
         .route("/follow/{key}", post(follow))
         .route("/unfollow/{key}", post(unfollow))
         .route("/style.css", get(style))
+        .layer(axum::middleware::from_fn_with_state(
+            app.pages.clone(),
+            cache::layer,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

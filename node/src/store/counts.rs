@@ -38,7 +38,7 @@ impl Store {
         {
             // History only where the count changed since its source last said.
             let mut history = tx
-                .prepare(
+                .prepare_cached(
                     "INSERT OR REPLACE INTO swarm (infohash, source, seeders, leechers, completed, seen_at)
                      SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (
                          SELECT 1 FROM swarm_latest WHERE infohash = ?1 AND source = ?2
@@ -46,7 +46,7 @@ impl Store {
                 )
                 .map_err(&sqlite)?;
             let mut latest = tx
-                .prepare(
+                .prepare_cached(
                     "INSERT INTO swarm_latest (infohash, source, seeders, leechers, completed, seen_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (infohash, source) DO UPDATE SET seeders = excluded.seeders,
@@ -67,12 +67,12 @@ impl Store {
                 latest.execute(row).map_err(&sqlite)?;
             }
             let mut silence = tx
-                .prepare(
+                .prepare_cached(
                     "SELECT silent_refreshes, silent_since, faded FROM post_stats WHERE infohash = ?1",
                 )
                 .map_err(&sqlite)?;
             let mut stats = tx
-                .prepare(
+                .prepare_cached(
                     "UPDATE post_stats SET seeders = ?2, downloads = ?3, silent_refreshes = ?4,
                      silent_since = ?5, faded = ?6 WHERE infohash = ?1",
                 )
@@ -120,7 +120,7 @@ impl Store {
     pub fn counts(&self, infohash: InfoHash) -> Result<Vec<(SwarmCount, u64)>, StoreError> {
         let mut statement = self
             .conn
-            .prepare(
+            .prepare_cached(
                 "SELECT source, seeders, leechers, completed, seen_at FROM swarm_latest
                  WHERE infohash = ?1 ORDER BY source",
             )

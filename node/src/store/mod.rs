@@ -29,7 +29,7 @@ use upseed_core::InfoHash;
 pub use counts::CountsWritten;
 pub use records::fetch_backoff;
 pub use schedule::StepRecord;
-pub use search::{HIT_END, HIT_START, SearchOrder, StoreSearch, StoredHit};
+pub use search::{HIT_END, HIT_START, RELEVANCE_WINDOW, SearchOrder, StoreSearch, StoredHit};
 pub use seeding::{Expired, Pruned, Vote};
 pub use social::{MAX_BOARD_ENTRIES, StoredItem};
 pub use upseed_core::counts::{CLIENT_SOURCE, Current, SwarmCount, current_counts};
@@ -235,6 +235,16 @@ CREATE TABLE store_salt (
 ) STRICT;
 "#,
     search::MIGRATION,
+    r#"
+-- Ranking reads every candidate post's signals: these indexes hold them
+-- all, so the read never visits the table.
+CREATE INDEX post_stats_ranking ON post_stats
+    (faded, created, seeders, last_comment, downloads, infohash);
+CREATE INDEX post_stats_community_ranking ON post_stats
+    (community, faded, created, seeders, last_comment, downloads, infohash);
+DROP INDEX post_stats_by_created;
+DROP INDEX post_stats_by_community_created;
+"#,
 ];
 
 /// The migration that adds the search index; its hook indexes the records
@@ -364,6 +374,13 @@ impl Store {
             .map_err(sqlite)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sqlite)?;
+        // Reads map the file instead of copying each page, and each
+        // connection keeps up to 16 MiB of pages.
+        conn.pragma_update(None, "mmap_size", 256i64 << 20)
+            .map_err(sqlite)?;
+        conn.pragma_update(None, "cache_size", -16_384i64)
+            .map_err(sqlite)?;
+        conn.set_prepared_statement_cache_capacity(64);
         let found: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(sqlite)?;
@@ -458,7 +475,7 @@ impl Store {
         let sqlite = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&sqlite)?;
         {
-            let mut insert = tx.prepare(sql).map_err(&sqlite)?;
+            let mut insert = tx.prepare_cached(sql).map_err(&sqlite)?;
             for hash in hashes {
                 insert
                     .execute(params![owner, hash.as_bytes(), now as i64])

@@ -1,7 +1,7 @@
 //! Records: the posts and comments the store knows, verified again when
 //! loaded, and the torrents that proved not to be records.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{OptionalExtension, params};
 use upseed_core::{InfoHash, Kind, PublicKey, Record};
@@ -64,6 +64,35 @@ pub fn fetch_backoff(failures: u64) -> u64 {
     doubled.min(86_400)
 }
 
+/// Records whose info dict this process has verified, by infohash: a
+/// load whose stored dict is byte for byte the one verified reuses that
+/// verification instead of checking the signature again, which would
+/// otherwise be most of a page's cost. A changed dict is verified anew.
+static VERIFIED: std::sync::LazyLock<std::sync::Mutex<HashMap<InfoHash, Record>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// At most this many verified records are remembered (a few MiB).
+const VERIFIED_KEPT: usize = 10_000;
+
+/// The verified record of `infohash`, if its info dict was `info`.
+fn verified(infohash: InfoHash, info: &[u8]) -> Option<Record> {
+    let cache = VERIFIED.lock().ok()?;
+    cache
+        .get(&infohash)
+        .filter(|r| r.info_bytes() == info)
+        .cloned()
+}
+
+/// Remembers a record whose info dict was just verified (without its body).
+fn remember_verified(record: &Record) {
+    if let Ok(mut cache) = VERIFIED.lock() {
+        if cache.len() >= VERIFIED_KEPT {
+            cache.clear();
+        }
+        cache.insert(record.infohash(), record.clone());
+    }
+}
+
 /// Records and foreign torrents.
 impl Store {
     /// Why a torrent proved not to be an upseed record, if it did.
@@ -102,14 +131,22 @@ impl Store {
             infohash,
             reason: e.to_string(),
         };
-        // The record was verified when stored; only its own clock matters now.
-        let mut record = Record::from_info(&info, u64::MAX / 2).map_err(corrupt)?;
-        if record.infohash() != infohash {
-            return Err(StoreError::Corrupt {
-                infohash,
-                reason: "the info dict hashes to another infohash".into(),
-            });
-        }
+        let mut record = match verified(infohash, &info) {
+            Some(record) => record,
+            None => {
+                // The record was verified when stored; only its own clock
+                // matters now.
+                let record = Record::from_info(&info, u64::MAX / 2).map_err(corrupt)?;
+                if record.infohash() != infohash {
+                    return Err(StoreError::Corrupt {
+                        infohash,
+                        reason: "the info dict hashes to another infohash".into(),
+                    });
+                }
+                remember_verified(&record);
+                record
+            }
+        };
         if let Some(body) = body {
             record = record.with_body(&body).map_err(corrupt)?;
         }
@@ -128,7 +165,7 @@ impl Store {
     pub fn thread(&self, root: InfoHash) -> Result<Vec<Record>, StoreError> {
         let mut statement = self
             .conn
-            .prepare("SELECT infohash FROM records WHERE root = ?1 ORDER BY created")
+            .prepare_cached("SELECT infohash FROM records WHERE root = ?1 ORDER BY created")
             .map_err(self.sqlite())?;
         let hashes: Vec<Vec<u8>> = statement
             .query_map(params![root.as_bytes()], |r| r.get(0))
@@ -274,7 +311,7 @@ impl Store {
     pub fn communities(&self, limit: usize) -> Result<Vec<(String, usize)>, StoreError> {
         let mut statement = self
             .conn
-            .prepare(
+            .prepare_cached(
                 "SELECT community, count(*) FROM records
                  WHERE kind = 'post' AND community IS NOT NULL
                  GROUP BY community ORDER BY count(*) DESC, community LIMIT ?1",

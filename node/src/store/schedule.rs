@@ -72,7 +72,7 @@ impl Store {
     pub fn steps(&self) -> Result<Vec<StepRecord>, StoreError> {
         let mut statement = self
             .conn
-            .prepare(
+            .prepare_cached(
                 "SELECT step, started, finished, outcome, summary, runs, errors, failures, next_at
                  FROM daemon_steps ORDER BY step",
             )

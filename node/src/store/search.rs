@@ -22,7 +22,7 @@ CREATE TABLE search_docs (
     infohash BLOB NOT NULL UNIQUE
 ) STRICT;
 CREATE VIRTUAL TABLE search USING fts5 (
-    title, body, tokenize = 'unicode61 remove_diacritics 2'
+    title, body, author, tokenize = 'unicode61 remove_diacritics 2'
 );
 -- Author pages and `author:` searches find an author's records directly.
 CREATE INDEX records_by_author ON records (author, created);
@@ -73,11 +73,12 @@ fn index(tx: &Transaction<'_>, record: &Record, body: Option<&str>) -> rusqlite:
         .query_row(params![hash.as_bytes()], |r| r.get(0))?;
     tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
         .execute(params![id])?;
-    tx.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")?
+    tx.prepare_cached("INSERT INTO search (rowid, title, body, author) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![
             id,
             record.title().map(|t| t.as_str()),
-            body.unwrap_or("")
+            body.unwrap_or(""),
+            record.author().to_z32(),
         ])?;
     Ok(())
 }
@@ -88,9 +89,15 @@ pub enum SearchOrder {
     /// The most recently stored first.
     #[default]
     New,
-    /// The best match first (FTS5's bm25), then the newest.
+    /// The best match first (FTS5's bm25), then the newest, among the
+    /// [`RELEVANCE_WINDOW`] most recently stored matches.
     Relevance,
 }
+
+/// How many of the most recently stored matches a search by relevance
+/// ranks: scoring every match of a word in every post would cost seconds
+/// on a large store.
+pub const RELEVANCE_WINDOW: usize = 5_000;
 
 /// What [`Store::search`] looks for: every condition given must hold.
 #[derive(Debug, Clone, Default)]
@@ -156,16 +163,43 @@ impl Store {
     pub fn search(&self, query: &StoreSearch) -> Result<Vec<StoredHit>, StoreError> {
         let mut args: Vec<Value> = Vec::new();
         let mut conditions: Vec<String> = Vec::new();
+        // An author filter with words is part of the full-text query,
+        // which intersects the word's and the author's lists at once.
+        let by_author = |authors: &[PublicKey]| {
+            let keys: Vec<String> = authors
+                .iter()
+                .map(|k| format!("\"{}\"", k.to_z32()))
+                .collect();
+            format!("author : ({})", keys.join(" OR "))
+        };
         let (select, from, order) = match &query.matching {
             Some(matching) => {
-                args.push(Value::Text(matching.clone()));
+                let mut matching = format!("{{title body}} : ({matching})");
+                if let Some(authors) = &query.authors {
+                    if authors.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    matching = format!("{matching} AND {}", by_author(authors));
+                }
+                args.push(Value::Text(matching));
                 conditions.push("search MATCH ?1".into());
                 let order = match query.order {
                     SearchOrder::New => "search.rowid DESC",
-                    SearchOrder::Relevance => "search.rank, search.rowid DESC",
+                    SearchOrder::Relevance => {
+                        args.push(Value::Integer(RELEVANCE_WINDOW as i64 - 1));
+                        conditions.push(format!(
+                            "search.rowid >= coalesce((SELECT rowid FROM search WHERE search MATCH ?1
+                               ORDER BY rowid DESC LIMIT 1 OFFSET ?{}), 0)",
+                            args.len()
+                        ));
+                        "search.rank, search.rowid DESC"
+                    }
                 };
                 (
-                    "SELECT r.infohash, snippet(search, -1, char(1), char(2), '…', 24)",
+                    "SELECT r.infohash, CASE
+                       WHEN instr(snippet(search, 1, char(1), char(2), '…', 24), char(1)) > 0
+                       THEN snippet(search, 1, char(1), char(2), '…', 24)
+                       ELSE snippet(search, 0, char(1), char(2), '…', 24) END",
                     "search JOIN search_docs d ON d.id = search.rowid
                      JOIN records r ON r.infohash = d.infohash",
                     order,
@@ -177,7 +211,7 @@ impl Store {
                 "r.created DESC, r.infohash",
             ),
         };
-        if let Some(authors) = &query.authors {
+        if let (Some(authors), None) = (&query.authors, &query.matching) {
             let mut marks = Vec::with_capacity(authors.len());
             for author in authors {
                 args.push(Value::Blob(author.as_bytes().to_vec()));
@@ -369,12 +403,15 @@ mod tests {
         {
             let mut store = Store::open(&path).unwrap();
             store.put_record(&old, 10).unwrap();
-            // Back to the schema before the index.
+            // Back to the schema before the index (and the later migrations).
             store
                 .conn
                 .execute_batch(&format!(
                     "DROP TRIGGER records_leave_search; DROP TABLE search; DROP TABLE search_docs;
                      DROP INDEX records_by_author;
+                     DROP INDEX post_stats_ranking; DROP INDEX post_stats_community_ranking;
+                     CREATE INDEX post_stats_by_created ON post_stats (created);
+                     CREATE INDEX post_stats_by_community_created ON post_stats (community, created);
                      PRAGMA user_version = {};",
                     super::super::SEARCH_MIGRATION
                 ))

@@ -103,7 +103,7 @@ impl Store {
         let mut removed = 0;
         {
             let mut delete = tx
-                .prepare("DELETE FROM votes WHERE infohash = ?1")
+                .prepare_cached("DELETE FROM votes WHERE infohash = ?1")
                 .map_err(&sqlite)?;
             for hash in hashes {
                 removed += delete.execute(params![hash.as_bytes()]).map_err(&sqlite)?;
@@ -131,7 +131,7 @@ impl Store {
     pub fn votes(&self) -> Result<Vec<(InfoHash, Vote)>, StoreError> {
         let mut statement = self
             .conn
-            .prepare("SELECT infohash, reason FROM votes")
+            .prepare_cached("SELECT infohash, reason FROM votes")
             .map_err(self.sqlite())?;
         let rows = statement
             .query_map([], |r| {
@@ -173,7 +173,7 @@ impl Store {
     pub fn seeded(&self) -> Result<Vec<Seeded>, StoreError> {
         let mut statement = self
             .conn
-            .prepare(
+            .prepare_cached(
                 "SELECT v.infohash, v.reason, v.since, p.infohash IS NOT NULL
                  FROM votes v LEFT JOIN pins p ON p.infohash = v.infohash",
             )
@@ -217,7 +217,7 @@ impl Store {
     ) -> Result<Vec<Expired>, StoreError> {
         let mut statement = self
             .conn
-            .prepare(
+            .prepare_cached(
                 "SELECT s.infohash, s.silent_refreshes, s.silent_since,
                     (SELECT count(*) FROM records c WHERE c.root = s.infohash)
                  FROM post_stats s
@@ -269,17 +269,17 @@ impl Store {
         let mut deleted = 0;
         {
             let mut members = tx
-                .prepare("SELECT infohash FROM records WHERE infohash = ?1 OR root = ?1")
+                .prepare_cached("SELECT infohash FROM records WHERE infohash = ?1 OR root = ?1")
                 .map_err(&sqlite)?;
             let mut each = Vec::new();
             for table in ["post_stats", "swarm", "swarm_latest", "pins", "votes"] {
                 each.push(
-                    tx.prepare(&format!("DELETE FROM {table} WHERE infohash = ?1"))
+                    tx.prepare_cached(&format!("DELETE FROM {table} WHERE infohash = ?1"))
                         .map_err(&sqlite)?,
                 );
             }
             let mut record = tx
-                .prepare("DELETE FROM records WHERE infohash = ?1")
+                .prepare_cached("DELETE FROM records WHERE infohash = ?1")
                 .map_err(&sqlite)?;
             for post in posts {
                 let hashes: Vec<Vec<u8>> = members

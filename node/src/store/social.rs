@@ -40,7 +40,7 @@ impl Store {
     pub fn follows(&self) -> Result<Vec<PublicKey>, StoreError> {
         let mut statement = self
             .conn
-            .prepare("SELECT key FROM follows ORDER BY since, key")
+            .prepare_cached("SELECT key FROM follows ORDER BY since, key")
             .map_err(self.sqlite())?;
         let rows = statement
             .query_map([], |r| r.get::<_, Vec<u8>>(0))
@@ -210,7 +210,7 @@ impl Store {
     pub fn outbox_names(&self) -> Result<HashMap<PublicKey, String>, StoreError> {
         let mut statement = self
             .conn
-            .prepare("SELECT key, value FROM outbox_items")
+            .prepare_cached("SELECT key, value FROM outbox_items")
             .map_err(self.sqlite())?;
         let rows = statement
             .query_map([], |r| {
