@@ -189,23 +189,23 @@ async fn client_checks<C: TorrentClient>(
 /// Whether magnet links opened in the client's own window count.
 async fn hook_check<C: TorrentClient>(home: &Home, config: &Config, client: &C) -> Check {
     const NAME: &str = "ingest hook";
-    match crate::ingest::hook_state(home, config, client).await {
+    match crate::hook::hook_state(home, config, client).await {
         Err(error) => check(NAME, Outcome::Warn, error.to_string()),
-        Ok(crate::ingest::HookState::Ours(program)) => check(
+        Ok(crate::hook::HookState::Ours(program)) => check(
             NAME,
             Outcome::Ok,
             format!(
                 "the client runs `{program}` when a torrent finishes: posts opened in its own window count as upvotes"
             ),
         ),
-        Ok(crate::ingest::HookState::Other(program)) => check(
+        Ok(crate::hook::HookState::Other(program)) => check(
             NAME,
             Outcome::Warn,
             format!(
                 "the client runs `{program}` when a torrent finishes, so posts opened in its own window are not counted; have it also run `upseed ingest HASH`, or `upseed ingest --install --replace`"
             ),
         ),
-        Ok(crate::ingest::HookState::Unset) => check(
+        Ok(crate::hook::HookState::Unset) => check(
             NAME,
             Outcome::Warn,
             "posts you open in the client's own window are not counted as upvotes; `upseed ingest --install` has the client tell upseed when a torrent finishes",

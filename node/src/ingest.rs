@@ -10,13 +10,10 @@ use std::path::{Path, PathBuf};
 use upseed_core::{InfoHash, Metainfo, Record, Torrent, TorrentClient};
 
 use crate::api::Node;
-use crate::config::{Config, Home};
+use crate::hook::{HOOK_FILE, HookState, hook_path, hook_script, hook_state};
 use crate::fetch::VOTE_TAG;
 use crate::store::Vote;
 use crate::{Error, now};
-
-/// The file name of the hook script, in the config's folder.
-pub const HOOK_FILE: &str = "ingest-hook";
 
 /// Who cast a vote that came through the client's window, in the store.
 pub const ORIGIN: &str = "client";
@@ -39,57 +36,6 @@ pub enum Ingested {
     Incomplete(InfoHash),
     /// The client does not hold it.
     NotHeld(InfoHash),
-}
-
-/// Whether the client runs the hook.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HookState {
-    /// It runs this user's hook.
-    Ours(String),
-    /// It runs another program.
-    Other(String),
-    /// It runs none.
-    Unset,
-}
-
-/// Quotes `text` for `sh` between single quotes.
-fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-/// The hook script: runs `program` on the config at `config`.
-pub fn hook_script(program: &Path, config: &Path) -> String {
-    format!(
-        "#!/bin/sh\n\
-         # Written by `upseed ingest --install`. qBittorrent runs it with a\n\
-         # finished torrent's infohash; Transmission sets TR_TORRENT_HASH.\n\
-         exec {} --config {} --quiet ingest \"$@\"\n",
-        sh_quote(&program.display().to_string()),
-        sh_quote(&config.display().to_string()),
-    )
-}
-
-/// Where the hook script of the user at `home` goes: beside the config.
-pub fn hook_path(home: &Home) -> PathBuf {
-    home.config
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(HOOK_FILE)
-}
-
-/// Whether `client` runs the hook of the user at `home`, another program or none.
-pub async fn hook_state<C: TorrentClient>(
-    home: &Home,
-    config: &Config,
-    client: &C,
-) -> Result<HookState, upseed_core::ClientError> {
-    let ours = config.client_path(&hook_path(home));
-    Ok(match client.completion_hook().await? {
-        Some(program) if program.contains(&ours) => HookState::Ours(program),
-        Some(program) => HookState::Other(program),
-        None => HookState::Unset,
-    })
 }
 
 impl<C: TorrentClient> Node<C> {
@@ -211,7 +157,8 @@ impl<C: TorrentClient> Node<C> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::hook::hook_script;
+    use std::path::Path;
 
     #[test]
     fn the_hook_script_quotes_its_paths() {

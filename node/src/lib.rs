@@ -36,6 +36,7 @@ pub mod feed;
 pub mod fetch;
 pub mod files;
 pub mod gc;
+pub mod hook;
 pub mod ingest;
 pub mod keyfile;
 mod publish;
