@@ -139,33 +139,6 @@ fn sync(upseed: &Path, home: &Path, tracker: &str, full: bool) -> (f64, u64, ser
     (wall, peak, serde_json::from_slice(&out.stdout).unwrap())
 }
 
-fn user_home<N: Node>(
-    upseed: &Path,
-    node: &N,
-    kind: &str,
-    url: &str,
-    password: &str,
-    tracker: &Tracker,
-) -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let home = tempfile::tempdir().unwrap();
-    let password_file = home.path().join("client-password");
-    std::fs::write(&password_file, password).unwrap();
-    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let status = Command::new(upseed)
-        .arg("--config")
-        .arg(home.path().join("config.toml"))
-        .args(upseed_tests::story::init_args(node, kind, url, tracker))
-        .arg("--password-file")
-        .arg(&password_file)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "upseed init failed");
-    home
-}
-
 async fn run(n: usize) {
     let upseed = PathBuf::from(
         std::env::var("UPSEED_BENCH_BIN")
@@ -233,9 +206,13 @@ async fn run(n: usize) {
         ),
     ] {
         let home = if user == "qbittorrent" {
-            user_home(&upseed, &qb, kind, &url, &password, &tracker)
+            upseed_tests::story::home_with_password_file(
+                &upseed, &qb, kind, &url, &password, &tracker,
+            )
         } else {
-            user_home(&upseed, &tr, kind, &url, &password, &tracker)
+            upseed_tests::story::home_with_password_file(
+                &upseed, &tr, kind, &url, &password, &tracker,
+            )
         };
         let store_path = home.path().join("store.db");
         let start = Instant::now();

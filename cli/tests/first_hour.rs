@@ -422,37 +422,6 @@ async fn qbittorrents_rss_reader_upvotes_each_new_post_of_a_community() {
     drop(server);
 }
 
-/// An upseed home for `client` whose password is in a 0600 file, as the
-/// client's completion hook (which runs without upseed's environment) needs.
-fn home_with_password_file<N: upseed_tests::conformance::Node>(
-    client: &N,
-    kind: &str,
-    url: &str,
-    password: &str,
-    tracker: &Tracker,
-) -> tempfile::TempDir {
-    use std::os::unix::fs::OpenOptionsExt;
-    let home = tempfile::tempdir().unwrap();
-    let file = home.path().join("secret");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&file)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, password.as_bytes()))
-        .unwrap();
-    init(
-        home.path(),
-        client,
-        kind,
-        url,
-        password,
-        tracker,
-        &["--password-file", file.to_str().unwrap()],
-    );
-    home
-}
-
 /// Whether `hash` is in the store at `home`: its newest posts name it.
 fn stored(home: &std::path::Path, password: &str, hash: upseed_core::InfoHash) -> bool {
     let out = upseed(home, password, &["feed", "--json", "--sort", "new"]);
@@ -476,14 +445,16 @@ async fn a_magnet_opened_in_the_clients_own_window_becomes_an_upvote() {
     let (tracker, alice_qb, alice) = qb_user().await;
     let bob_qb = QbDaemon::start(QbOptions::default()).await;
     let bob_tr = TrDaemon::start(host()).await;
-    let on_qb = home_with_password_file(
+    let on_qb = upseed_tests::story::home_with_password_file(
+        &common::bin(),
         &bob_qb,
         "qbittorrent",
         bob_qb.url().as_str(),
         bob_qb.password(),
         &tracker,
     );
-    let on_tr = home_with_password_file(
+    let on_tr = upseed_tests::story::home_with_password_file(
+        &common::bin(),
         &bob_tr,
         "transmission",
         bob_tr.url().as_str(),

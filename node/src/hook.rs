@@ -61,4 +61,3 @@ pub async fn hook_state<C: TorrentClient>(
         None => HookState::Unset,
     })
 }
-

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use upseed_core::{InfoHash, Metainfo, Record, Torrent, TorrentClient};
 
 use crate::api::Node;
-use crate::hook::{HOOK_FILE, HookState, hook_path, hook_script, hook_state};
 use crate::fetch::VOTE_TAG;
+use crate::hook::{HOOK_FILE, HookState, hook_path, hook_script, hook_state};
 use crate::store::Vote;
 use crate::{Error, now};
 

@@ -131,6 +131,41 @@ pub fn init_args<N: Node>(node: &N, kind: &str, url: &str, tracker: &Tracker) ->
     .to_vec()
 }
 
+/// An upseed home for `node`, initialised by the `upseed` binary at
+/// `upseed`, whose client password is in a file of mode 0600: what a
+/// process with none of upseed's environment (the client's completion
+/// hook, a benchmark's children) needs.
+pub fn home_with_password_file<N: Node>(
+    upseed: &Path,
+    node: &N,
+    kind: &str,
+    url: &str,
+    password: &str,
+    tracker: &Tracker,
+) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().expect("a temporary folder");
+    let password_file = home.path().join("client-password");
+    std::fs::write(&password_file, password).expect("the password file");
+    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600))
+        .expect("the password file's mode");
+    let out = std::process::Command::new(upseed)
+        .arg("--config")
+        .arg(home.path().join("config.toml"))
+        .args(init_args(node, kind, url, tracker))
+        .arg("--password-file")
+        .arg(&password_file)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run upseed init");
+    assert!(
+        out.status.success(),
+        "upseed init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    home
+}
+
 pub(crate) fn new_user<'a, N: Node>(
     name: &'static str,
     node: &'a N,
