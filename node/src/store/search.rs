@@ -8,7 +8,7 @@
 //! its body arrives), and a trigger drops it from the index when the
 //! record is deleted, so no path that deletes records can leave it behind.
 
-use rusqlite::{Transaction, params, params_from_iter, types::Value};
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter, types::Value};
 use upseed_core::{InfoHash, PublicKey, Record};
 
 use super::{Store, StoreError, hash_from};
@@ -181,17 +181,29 @@ impl Store {
                     }
                     matching = format!("{matching} AND {}", by_author(authors));
                 }
-                args.push(Value::Text(matching));
+                args.push(Value::Text(matching.clone()));
                 conditions.push("search MATCH ?1".into());
                 let order = match query.order {
                     SearchOrder::New => "search.rowid DESC",
                     SearchOrder::Relevance => {
-                        args.push(Value::Integer(RELEVANCE_WINDOW as i64 - 1));
-                        conditions.push(format!(
-                            "search.rowid >= coalesce((SELECT rowid FROM search WHERE search MATCH ?1
-                               ORDER BY rowid DESC LIMIT 1 OFFSET ?{}), 0)",
-                            args.len()
-                        ));
+                        // The oldest of the window's matches, found first:
+                        // a constant bound lets FTS5 walk the window only.
+                        let oldest: Option<i64> = self
+                            .conn
+                            .prepare_cached(
+                                "SELECT rowid FROM search WHERE search MATCH ?1
+                                 ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
+                            )
+                            .and_then(|mut s| {
+                                s.query_row(
+                                    params![&matching, RELEVANCE_WINDOW as i64 - 1],
+                                    |r| r.get(0),
+                                )
+                                .optional()
+                            })
+                            .map_err(self.sqlite())?;
+                        args.push(Value::Integer(oldest.unwrap_or(0)));
+                        conditions.push(format!("search.rowid >= ?{}", args.len()));
                         "search.rank, search.rowid DESC"
                     }
                 };
