@@ -195,10 +195,9 @@ impl Store {
                                  ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
                             )
                             .and_then(|mut s| {
-                                s.query_row(
-                                    params![&matching, RELEVANCE_WINDOW as i64 - 1],
-                                    |r| r.get(0),
-                                )
+                                s.query_row(params![&matching, RELEVANCE_WINDOW as i64 - 1], |r| {
+                                    r.get(0)
+                                })
                                 .optional()
                             })
                             .map_err(self.sqlite())?;
