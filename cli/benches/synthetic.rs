@@ -3,7 +3,7 @@
 //! them in four communities, and a 30-comment thread on every 10,000th.
 //! Built once into `target/bench-data/` and reused; deterministic.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::time::Instant;
