@@ -1,6 +1,8 @@
 //! A one-second cache of the ranked pages (the feed, and its Atom and RSS
 //! forms): ranking a large store costs milliseconds, and a page read by
-//! many within a second is ranked once. Any form sent to the page (a post,
+//! many within a second is ranked once. When a page goes stale, one
+//! request renders it again while the others are served the stale copy,
+//! so no crowd of requests ranks the same page at once. Any form sent to the page (a post,
 //! a vote, a follow) empties the cache, so a user's own action shows at
 //! once; what the daemon or another command changes shows within a second.
 
@@ -17,6 +19,9 @@ use axum::response::{IntoResponse, Response};
 /// How long a rendered page is served again.
 const FRESH: Duration = Duration::from_secs(1);
 
+/// How long a stale page is served while another request renders it.
+const RENDERING: Duration = Duration::from_secs(10);
+
 /// At most this many pages are kept; the cache empties when full.
 const KEPT: usize = 256;
 
@@ -26,15 +31,37 @@ const LARGEST: usize = 4 << 20;
 /// The paths whose pages are kept.
 const CACHED: &[&str] = &["/", "/feed.atom", "/feed.rss"];
 
-/// Rendered pages by path and query, with when each was rendered.
+/// One rendered page.
+#[derive(Debug)]
+struct Page {
+    at: Instant,
+    headers: HeaderMap,
+    body: Bytes,
+    /// Since when a request renders it again: others get this copy
+    /// meanwhile, for at most [`RENDERING`] (a render whose request went
+    /// away never finishes).
+    refreshing: Option<Instant>,
+}
+
+/// Rendered pages by path and query.
 #[derive(Debug, Default)]
-pub(crate) struct Pages(Mutex<HashMap<String, (Instant, HeaderMap, Bytes)>>);
+pub(crate) struct Pages(Mutex<HashMap<String, Page>>);
 
 impl Pages {
+    /// The page to serve, if any: a fresh one, or a stale one that
+    /// another request is rendering again. A stale page nobody renders
+    /// yet is left to this request, which is marked as rendering it.
     fn get(&self, key: &str) -> Option<(HeaderMap, Bytes)> {
-        let pages = self.0.lock().ok()?;
-        let (at, headers, body) = pages.get(key)?;
-        (at.elapsed() < FRESH).then(|| (headers.clone(), body.clone()))
+        let mut pages = self.0.lock().ok()?;
+        let page = pages.get_mut(key)?;
+        let rendering = page
+            .refreshing
+            .is_some_and(|since| since.elapsed() < RENDERING);
+        if page.at.elapsed() < FRESH || rendering {
+            return Some((page.headers.clone(), page.body.clone()));
+        }
+        page.refreshing = Some(Instant::now());
+        None
     }
 
     fn put(&self, key: String, headers: HeaderMap, body: Bytes) {
@@ -42,7 +69,22 @@ impl Pages {
             if pages.len() >= KEPT {
                 pages.clear();
             }
-            pages.insert(key, (Instant::now(), headers, body));
+            let page = Page {
+                at: Instant::now(),
+                headers,
+                body,
+                refreshing: None,
+            };
+            pages.insert(key, page);
+        }
+    }
+
+    /// A render that failed: the next request tries again.
+    fn failed(&self, key: &str) {
+        if let Ok(mut pages) = self.0.lock()
+            && let Some(page) = pages.get_mut(key)
+        {
+            page.refreshing = None;
         }
     }
 
@@ -75,6 +117,7 @@ pub(crate) async fn layer(
     }
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
+        pages.failed(&key);
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -127,6 +127,17 @@ pub struct StoredHit {
     pub snippet: Option<String>,
 }
 
+/// The matched record and its snippet: of the body where words matched
+/// there, else of the title.
+const SELECT_WITH_SNIPPET: &str = "SELECT r.infohash, CASE
+    WHEN instr(snippet(search, 1, char(1), char(2), '…', 24), char(1)) > 0
+    THEN snippet(search, 1, char(1), char(2), '…', 24)
+    ELSE snippet(search, 0, char(1), char(2), '…', 24) END";
+
+/// The community a record belongs to: its own, or its thread's post's.
+const COMMUNITY_OF_R: &str =
+    "coalesce(r.community, (SELECT p.community FROM records p WHERE p.infohash = r.root))";
+
 /// Search.
 impl Store {
     /// The authors of stored records whose key's text form starts with
@@ -185,32 +196,10 @@ impl Store {
                 conditions.push("search MATCH ?1".into());
                 let order = match query.order {
                     SearchOrder::New => "search.rowid DESC",
-                    SearchOrder::Relevance => {
-                        // The oldest of the window's matches, found first:
-                        // a constant bound lets FTS5 walk the window only.
-                        let oldest: Option<i64> = self
-                            .conn
-                            .prepare_cached(
-                                "SELECT rowid FROM search WHERE search MATCH ?1
-                                 ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
-                            )
-                            .and_then(|mut s| {
-                                s.query_row(params![&matching, RELEVANCE_WINDOW as i64 - 1], |r| {
-                                    r.get(0)
-                                })
-                                .optional()
-                            })
-                            .map_err(self.sqlite())?;
-                        args.push(Value::Integer(oldest.unwrap_or(0)));
-                        conditions.push(format!("search.rowid >= ?{}", args.len()));
-                        "search.rank, search.rowid DESC"
-                    }
+                    SearchOrder::Relevance => return self.by_relevance(&matching, query),
                 };
                 (
-                    "SELECT r.infohash, CASE
-                       WHEN instr(snippet(search, 1, char(1), char(2), '…', 24), char(1)) > 0
-                       THEN snippet(search, 1, char(1), char(2), '…', 24)
-                       ELSE snippet(search, 0, char(1), char(2), '…', 24) END",
+                    SELECT_WITH_SNIPPET,
                     "search JOIN search_docs d ON d.id = search.rowid
                      JOIN records r ON r.infohash = d.infohash",
                     order,
@@ -235,10 +224,7 @@ impl Store {
         }
         if let Some(community) = &query.community {
             args.push(Value::Text(community.clone()));
-            conditions.push(format!(
-                "coalesce(r.community, (SELECT p.community FROM records p WHERE p.infohash = r.root)) = ?{}",
-                args.len()
-            ));
+            conditions.push(format!("{COMMUNITY_OF_R} = ?{}", args.len()));
         }
         args.push(Value::Integer(
             i64::try_from(query.limit).unwrap_or(i64::MAX),
@@ -267,6 +253,85 @@ impl Store {
             let (hash, snippet) = row.map_err(self.sqlite())?;
             if let Some(infohash) = hash_from(&hash) {
                 hits.push(StoredHit { infohash, snippet });
+            }
+        }
+        Ok(hits)
+    }
+}
+
+impl Store {
+    /// A search by relevance: FTS5's bm25 over the [`RELEVANCE_WINDOW`]
+    /// most recently stored matches, found in two steps so that SQLite
+    /// scores only those: the window's oldest match first, then the
+    /// window's matches, materialized, scored, filtered and ordered.
+    /// Snippets are made for the page of results only.
+    fn by_relevance(
+        &self,
+        matching: &str,
+        query: &StoreSearch,
+    ) -> Result<Vec<StoredHit>, StoreError> {
+        let oldest: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT rowid FROM search WHERE search MATCH ?1
+                 ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![matching, RELEVANCE_WINDOW as i64 - 1], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(self.sqlite())?;
+        let community = match &query.community {
+            Some(_) => format!("WHERE {COMMUNITY_OF_R} = ?5"),
+            None => "WHERE ?5 IS NULL".to_owned(),
+        };
+        let sql = format!(
+            "WITH m AS MATERIALIZED (
+                 SELECT rowid AS id, rank AS score FROM search
+                 WHERE search MATCH ?1 AND rowid >= ?2
+             )
+             SELECT r.infohash, m.id FROM m
+             JOIN search_docs d ON d.id = m.id JOIN records r ON r.infohash = d.infohash
+             {community}
+             ORDER BY m.score, m.id DESC LIMIT ?3 OFFSET ?4"
+        );
+        let found: Vec<(Vec<u8>, i64)> = self
+            .conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_map(
+                    params![
+                        matching,
+                        oldest.unwrap_or(0),
+                        i64::try_from(query.limit).unwrap_or(i64::MAX),
+                        i64::try_from(query.offset).unwrap_or(i64::MAX),
+                        query.community,
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .collect()
+            })
+            .map_err(self.sqlite())?;
+        let mut snippet = self
+            .conn
+            .prepare_cached(&format!(
+                "{} FROM search JOIN search_docs d ON d.id = search.rowid
+                 JOIN records r ON r.infohash = d.infohash
+                 WHERE search MATCH ?1 AND search.rowid = ?2",
+                SELECT_WITH_SNIPPET
+            ))
+            .map_err(self.sqlite())?;
+        let mut hits = Vec::with_capacity(found.len());
+        for (hash, id) in found {
+            let text: Option<String> = snippet
+                .query_row(params![matching, id], |r| r.get(1))
+                .optional()
+                .map_err(self.sqlite())?;
+            if let Some(infohash) = hash_from(&hash) {
+                hits.push(StoredHit {
+                    infohash,
+                    snippet: text,
+                });
             }
         }
         Ok(hits)
@@ -376,6 +441,34 @@ mod tests {
         assert_eq!(
             store.authors_with_prefix(&text).unwrap(),
             vec![bob.public_key()]
+        );
+
+        // Best match first: bob's bread post says compost once in a long
+        // body, alice's twice in a short one (title and body).
+        let relevance = StoreSearch {
+            order: SearchOrder::Relevance,
+            ..words("\"compost\"")
+        };
+        let ranked: Vec<InfoHash> = store
+            .search(&relevance)
+            .unwrap()
+            .iter()
+            .map(|h| h.infohash)
+            .collect();
+        assert_eq!(ranked, vec![a.infohash(), b.infohash()]);
+        let hits = store
+            .search(&StoreSearch {
+                community: Some("kitchen".into()),
+                ..relevance.clone()
+            })
+            .unwrap();
+        assert_eq!(hits.len(), 1);
+        assert!(
+            hits[0]
+                .snippet
+                .as_deref()
+                .unwrap()
+                .contains("\u{1}compost\u{2}")
         );
 
         // Storing a record again does not index it twice.
