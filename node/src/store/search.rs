@@ -97,7 +97,7 @@ pub enum SearchOrder {
 /// How many of the most recently stored matches a search by relevance
 /// ranks: scoring every match of a word in every post would cost seconds
 /// on a large store.
-pub const RELEVANCE_WINDOW: usize = 5_000;
+pub const RELEVANCE_WINDOW: usize = 1_000;
 
 /// What [`Store::search`] looks for: every condition given must hold.
 #[derive(Debug, Clone, Default)]
