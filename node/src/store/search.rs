@@ -129,10 +129,19 @@ pub struct StoredHit {
 
 /// The matched record and its snippet: of the body where words matched
 /// there, else of the title.
-const SELECT_WITH_SNIPPET: &str = "SELECT r.infohash, CASE
+const SELECT_WITH_SNIPPET: &str = concat!("SELECT r.infohash, ", snippet_of_search!());
+
+/// The snippet of the current `search` row: of the body where words
+/// matched there, else of the title.
+macro_rules! snippet_of_search {
+    () => {
+        "CASE
     WHEN instr(snippet(search, 1, char(1), char(2), '…', 24), char(1)) > 0
     THEN snippet(search, 1, char(1), char(2), '…', 24)
-    ELSE snippet(search, 0, char(1), char(2), '…', 24) END";
+    ELSE snippet(search, 0, char(1), char(2), '…', 24) END"
+    };
+}
+use snippet_of_search;
 
 /// The community a record belongs to: its own, or its thread's post's.
 const COMMUNITY_OF_R: &str =
@@ -314,17 +323,16 @@ impl Store {
             .map_err(self.sqlite())?;
         let mut snippet = self
             .conn
-            .prepare_cached(&format!(
-                "{} FROM search JOIN search_docs d ON d.id = search.rowid
-                 JOIN records r ON r.infohash = d.infohash
-                 WHERE search MATCH ?1 AND search.rowid = ?2",
-                SELECT_WITH_SNIPPET
+            .prepare_cached(concat!(
+                "SELECT ",
+                snippet_of_search!(),
+                " FROM search WHERE search MATCH ?1 AND rowid = ?2"
             ))
             .map_err(self.sqlite())?;
         let mut hits = Vec::with_capacity(found.len());
         for (hash, id) in found {
             let text: Option<String> = snippet
-                .query_row(params![matching, id], |r| r.get(1))
+                .query_row(params![matching, id], |r| r.get(0))
                 .optional()
                 .map_err(self.sqlite())?;
             if let Some(infohash) = hash_from(&hash) {
