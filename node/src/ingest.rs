@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use upseed_core::{InfoHash, Metainfo, Record, Torrent, TorrentClient};
+use upseed_core::{InfoHash, Metainfo, Record, TorrentClient};
 
 use crate::api::Node;
-use crate::fetch::VOTE_TAG;
+use crate::fetch::{FetchError, Readable, VOTE_TAG};
 use crate::hook::{HOOK_FILE, HookState, hook_path, hook_script, hook_state};
 use crate::store::Vote;
 use crate::{Error, now};
@@ -85,13 +85,6 @@ impl<C: TorrentClient> Node<C> {
             }
             None => return Ok(Ingested::Incomplete(hash)),
         };
-        let torrent = match Torrent::parse(&metainfo, now()) {
-            Ok(torrent) => torrent,
-            Err(e) => return not_a_record(e.to_string()),
-        };
-        if torrent.record.infohash() != hash {
-            return not_a_record("the client returned another torrent's metainfo".into());
-        }
         let local = config.local_path(&status.content_path);
         let body = match crate::files::read_regular(&local, upseed_core::text::MAX_POST_BODY as u64)
         {
@@ -100,8 +93,11 @@ impl<C: TorrentClient> Node<C> {
                 return not_a_record(format!("its file {} cannot be read: {e}", local.display()));
             }
         };
-        let record = match torrent.record.with_body(&body) {
-            Ok(record) => record,
+        // The same verification a fetch makes.
+        let record = match <Record as Readable>::verify(hash, &metainfo, &body, now()) {
+            Ok(record) if record.infohash() == hash => record,
+            Ok(_) => return not_a_record("the client returned another torrent's metainfo".into()),
+            Err(FetchError::Invalid { reason, .. }) => return not_a_record(reason.to_string()),
             Err(e) => return not_a_record(e.to_string()),
         };
         store.put_record(&record, now())?;
