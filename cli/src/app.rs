@@ -16,8 +16,8 @@ use upseed_node::sync::SyncOptions;
 use upseed_node::{Error, FeedQuery, Home, Node, PostInput, SearchOrder, Upvoted, keyfile, now};
 
 use crate::args::{
-    Cli, Command, ConfigCommand, FeedArgs, FeedSort, IngestArgs, KeyCommand, PostArgs,
-    SearchOrderArg, ThreadArgs, ThreadSort, WindowArg,
+    Cli, Command, ConfigCommand, FeedArgs, FeedSort, IngestArgs, KeyCommand, MuteArgs, PostArgs,
+    SearchOrderArg, ThreadArgs, ThreadSort, UnmuteArgs, WindowArg,
 };
 use crate::client::AnyClient;
 use crate::env::Env;
@@ -165,6 +165,7 @@ fn feed_query(args: &FeedArgs) -> Result<FeedQuery, Usage> {
         community: args.community.clone(),
         limit: args.limit,
         timeout: Duration::from_secs(args.timeout),
+        show_muted: args.show_muted,
     })
 }
 
@@ -175,7 +176,12 @@ async fn thread(env: &mut Env, node: &Node<AnyClient>, args: ThreadArgs) -> Resu
         ThreadSort::Hot => upseed_node::ThreadSort::Hot,
     };
     let thread = node
-        .thread(&args.reference, sort, Duration::from_secs(args.timeout))
+        .thread(
+            &args.reference,
+            sort,
+            Duration::from_secs(args.timeout),
+            args.show_muted,
+        )
         .await?;
     if args.json {
         json(env, &thread)
@@ -184,6 +190,51 @@ async fn thread(env: &mut Env, node: &Node<AnyClient>, args: ThreadArgs) -> Resu
         write!(env.out, "{text}")?;
         Ok(())
     }
+}
+
+async fn mute(env: &mut Env, node: &Node<AnyClient>, args: MuteArgs) -> Result<()> {
+    let target = node.mute_target(args.kind.into(), &args.value)?;
+    let report = node.mute(&target, args.duration, args.include_own).await?;
+    if args.json {
+        return json(env, &report);
+    }
+    let what = render::clean(&render::mute_label(report.mute.kind, &report.mute.value));
+    let until = match report.mute.until {
+        Some(until) => format!(" until {}", render::date(until, now())),
+        None => String::new(),
+    };
+    let again = if report.new { "" } else { " (already muted)" };
+    out!(env, "muted {what}{until}{again}");
+    if !report.unseeded.is_empty() {
+        out!(
+            env,
+            "stopped seeding {} post(s) or comment(s) it covers",
+            report.unseeded.len()
+        );
+    }
+    if !report.kept.is_empty() {
+        out!(
+            env,
+            "still seeding {} of your own or pinned post(s) it covers; pass --include-own to stop",
+            report.kept.len()
+        );
+    }
+    Ok(())
+}
+
+fn unmute(env: &mut Env, node: &Node<AnyClient>, args: UnmuteArgs) -> Result<()> {
+    let target = node.mute_target(args.kind.into(), &args.value)?;
+    let report = node.unmute(&target)?;
+    if args.json {
+        return json(env, &report);
+    }
+    let what = render::clean(&render::mute_label(report.kind, &report.value));
+    if report.removed {
+        out!(env, "unmuted {what}");
+    } else {
+        out!(env, "{what} was not muted");
+    }
+    Ok(())
 }
 
 async fn post(env: &mut Env, node: &Node<AnyClient>, args: PostArgs) -> Result<()> {
@@ -211,6 +262,9 @@ fn needs_config(command: &Command) -> bool {
             | Command::Thread(_)
             | Command::Search(_)
             | Command::Export(_)
+            | Command::Mute(_)
+            | Command::Unmute(_)
+            | Command::Mutes(_)
     ) && !ignores_config(command)
 }
 
@@ -452,13 +506,24 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             }
         }
         Command::Thread(args) => thread(env, &node, args).await?,
+        Command::Mute(args) => mute(env, &node, args).await?,
+        Command::Unmute(args) => unmute(env, &node, args)?,
+        Command::Mutes(args) => {
+            let mutes = node.mutes()?;
+            if args.json {
+                json(env, &mutes)?;
+            } else {
+                write!(env.out, "{}", render::clean(&render::mutes_text(&mutes)))?;
+            }
+        }
         Command::Ingest(args) => ingest(env, &node, args).await?,
         Command::Search(args) => {
             let order = match args.order {
                 SearchOrderArg::New => SearchOrder::New,
                 SearchOrderArg::Relevance => SearchOrder::Relevance,
             };
-            let found = node.search(&args.query.join(" "), order, args.limit, args.offset)?;
+            let page = (args.limit, args.offset);
+            let found = node.search(&args.query.join(" "), order, page, args.show_muted)?;
             if args.json {
                 json(env, &found)?;
             } else {
@@ -703,7 +768,13 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             if matches!(node, Error::Config(_)) {
                 return exit::CONFIG;
             }
-            if matches!(node, Error::Search(_)) {
+            if matches!(
+                node,
+                Error::Search(_)
+                    | Error::Mute(_)
+                    | Error::NoAuthorNamed(_)
+                    | Error::AmbiguousName { .. }
+            ) {
                 return exit::USAGE;
             }
         }

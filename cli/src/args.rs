@@ -63,6 +63,13 @@ pub(crate) enum Command {
     Pin(PinArgs),
     /// Undo `pin`.
     Unpin(PinArgs),
+    /// Hide an author, a thread, a community or a word from every feed, thread,
+    /// search and page, and stop seeding what it covers. Private: nothing is published.
+    Mute(MuteArgs),
+    /// Undo `mute`.
+    Unmute(UnmuteArgs),
+    /// List what you muted.
+    Mutes(MutesArgs),
     /// Ranked posts from your store.
     Feed(FeedArgs),
     /// A post and its comment tree.
@@ -259,6 +266,69 @@ pub(crate) struct FollowArgs {
     pub(crate) json: bool,
 }
 
+/// What a mute names.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum MuteKindArg {
+    /// An author: their key, or a display name only one author you know has.
+    Author,
+    /// A post or comment and every reply under it: an infohash, a unique
+    /// prefix or a magnet link.
+    Thread,
+    /// A community.
+    Community,
+    /// A word or phrase: whole words, case-insensitive.
+    Word,
+}
+
+impl From<MuteKindArg> for upseed_core::mute::MuteKind {
+    fn from(kind: MuteKindArg) -> Self {
+        match kind {
+            MuteKindArg::Author => Self::Author,
+            MuteKindArg::Thread => Self::Thread,
+            MuteKindArg::Community => Self::Community,
+            MuteKindArg::Word => Self::Word,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MuteArgs {
+    /// What to mute.
+    #[arg(value_enum)]
+    pub(crate) kind: MuteKindArg,
+    /// The author, thread, community or phrase.
+    pub(crate) value: String,
+    /// Only for this long, for example `12h`, `7d` or `1month`.
+    #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(crate) duration: Option<std::time::Duration>,
+    /// Also stop seeding your own posts and pinned ones that it covers
+    /// (your files are kept).
+    #[arg(long)]
+    pub(crate) include_own: bool,
+    /// Print one JSON document (schema: docs/schema/mute.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UnmuteArgs {
+    /// What to unmute.
+    #[arg(value_enum)]
+    pub(crate) kind: MuteKindArg,
+    /// The author, thread, community or phrase, as it was muted.
+    pub(crate) value: String,
+    /// Print one JSON document (schema: docs/schema/unmute.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MutesArgs {
+    /// Print one JSON document (schema: docs/schema/mutes.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct ProfileArgs {
     /// A display name (at most 64 bytes); an empty one clears it.
@@ -325,6 +395,9 @@ pub(crate) struct FeedArgs {
     /// boards and the posts they name, then show what the store has.
     #[arg(long, default_value_t = 20, value_name = "SECONDS")]
     pub(crate) timeout: u64,
+    /// Show what your mutes hide, marked, instead of leaving it out.
+    #[arg(long)]
+    pub(crate) show_muted: bool,
     /// Print one JSON document (schema: docs/schema/feed.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
@@ -353,6 +426,9 @@ pub(crate) struct SearchArgs {
     /// Skip this many results first: the next page.
     #[arg(long, default_value_t = 0)]
     pub(crate) offset: usize,
+    /// Show what your mutes hide, marked, instead of leaving it out.
+    #[arg(long)]
+    pub(crate) show_muted: bool,
     /// Print one JSON document (schema: docs/schema/search.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
@@ -375,6 +451,9 @@ pub(crate) struct ThreadArgs {
     /// Give up fetching (a thread not yet stored, and new replies) after this many seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub(crate) timeout: u64,
+    /// Show what your mutes hide, marked, instead of leaving it out.
+    #[arg(long)]
+    pub(crate) show_muted: bool,
     /// Print one JSON document (schema: docs/schema/thread.schema.json).
     #[arg(long)]
     pub(crate) json: bool,

@@ -1,6 +1,7 @@
 //! What read commands print: wrapped text for people, one JSON document
 //! for programs. The JSON shapes have schemas in `docs/schema/`.
 
+use upseed_core::mute::{MuteKind, MutedBy};
 use upseed_core::{InfoHash, RecordJson};
 use upseed_node::doctor::{Check, Outcome};
 pub use upseed_node::feed::{
@@ -165,14 +166,66 @@ pub fn headline(record: &RecordJson, chars: usize) -> String {
     })
 }
 
+/// What a mute names, for people: `author KEY`, `word "PHRASE"`.
+pub fn mute_label(kind: MuteKind, value: &str) -> String {
+    match kind {
+        MuteKind::Word => format!("word \"{}\"", one_line(value)),
+        kind => format!("{kind} {}", one_line(value)),
+    }
+}
+
+/// `upseed mutes` for people.
+pub fn mutes_text(list: &upseed_node::MutesJson) -> String {
+    if list.mutes.is_empty() {
+        return "nothing muted\n".into();
+    }
+    let now = upseed_node::now();
+    let mut out = String::new();
+    for m in &list.mutes {
+        let until = match m.until {
+            Some(until) => format!(" (until {})", date(until, now)),
+            None => String::new(),
+        };
+        out.push_str(&format!("{}{until}\n", mute_label(m.kind, &m.value)));
+    }
+    out
+}
+
+/// The line under a read that says what mutes hid, if anything: `what`
+/// names the records, `shown` says whether they were shown marked.
+fn hidden_line(hidden: usize, what: (&str, &str), shown: bool) -> String {
+    match (hidden, shown) {
+        (0, _) => String::new(),
+        (n, true) => format!("{} muted, shown marked\n", plural(n, what.0, what.1)),
+        (n, false) => format!(
+            "{} hidden by your mutes; --show-muted shows them\n",
+            plural(n, what.0, what.1)
+        ),
+    }
+}
+
+/// The mark before a muted record that is shown.
+fn muted_mark(muted: Option<&MutedBy>, indent: &str, style: Style) -> String {
+    match muted {
+        Some(by) => format!(
+            "{indent}{}\n",
+            style.dim(&format!("[muted: {}]", clean(&by.to_string())))
+        ),
+        None => String::new(),
+    }
+}
+
 /// A feed for people.
 pub fn feed_text(feed: &FeedJson, style: Style) -> String {
+    let shown = feed.items.iter().any(|i| i.muted.is_some());
+    let hidden = hidden_line(feed.hidden, ("post", "posts"), shown);
     if feed.items.is_empty() {
-        return "no posts yet\n".into();
+        return format!("no posts yet\n{hidden}");
     }
     let mut out = String::new();
     for item in &feed.items {
         let r = &item.record;
+        out.push_str(&muted_mark(item.muted.as_ref(), "     ", style));
         let title = headline(r, 60);
         out.push_str(&format!(
             "{:>3}. {}\n",
@@ -213,18 +266,25 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&hidden);
     out
 }
 
 /// Search results for people: each record's headline, who and where, and
 /// the words that matched in bold.
 pub fn search_text(found: &upseed_node::SearchJson, now: u64, style: Style) -> String {
+    let shown = found.items.iter().any(|i| i.muted.is_some());
+    let hidden = hidden_line(found.hidden, ("result", "results"), shown);
     if found.items.is_empty() {
-        return format!("nothing in your store matches `{}`\n", clean(&found.query));
+        return format!(
+            "nothing in your store matches `{}`\n{hidden}",
+            clean(&found.query)
+        );
     }
     let mut out = String::new();
     for (i, item) in found.items.iter().enumerate() {
         let r = &item.record;
+        out.push_str(&muted_mark(item.muted.as_ref(), "     ", style));
         let what = match r.root {
             Some(root) => format!("comment in {}", short(&root)),
             None => "post".to_owned(),
@@ -259,6 +319,7 @@ pub fn search_text(found: &upseed_node::SearchJson, now: u64, style: Style) -> S
             out.push_str(&format!("     {snippet}\n"));
         }
     }
+    out.push_str(&hidden);
     out
 }
 
@@ -293,7 +354,8 @@ fn record_block(
 /// A thread for people: the post, then its comments indented by depth.
 pub fn thread_text(thread: &ThreadJson, now: u64, style: Style) -> String {
     let post = &thread.post;
-    let mut out = record_block(
+    let mut out = muted_mark(post.muted.as_ref(), "", style);
+    out += &record_block(
         &post.record,
         post.author_name.as_deref(),
         post.seeders,
@@ -305,8 +367,15 @@ pub fn thread_text(thread: &ThreadJson, now: u64, style: Style) -> String {
         "\n{}\n",
         plural(thread.comments.len(), "comment", "comments")
     ));
+    let shown = thread.comments.iter().any(|c| c.muted.is_some());
+    out.push_str(&hidden_line(thread.hidden, ("comment", "comments"), shown));
     for comment in &thread.comments {
         out.push('\n');
+        out.push_str(&muted_mark(
+            comment.muted.as_ref(),
+            &"  ".repeat(comment.depth),
+            style,
+        ));
         out.push_str(&record_block(
             &comment.record,
             comment.author_name.as_deref(),

@@ -107,6 +107,9 @@ fn help_texts() {
         &["completions", "--help"],
         &["man", "--help"],
         &["serve", "--help"],
+        &["mute", "--help"],
+        &["unmute", "--help"],
+        &["mutes", "--help"],
     ] {
         let out = upseed(args, home.path());
         assert!(out.status.success());

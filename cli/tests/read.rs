@@ -188,4 +188,7 @@ fn committed_schemas_are_current() {
     check_schema("search", schemars::schema_for!(upseed_node::SearchJson));
     check_schema("ingest", schemars::schema_for!(json::IngestJson));
     check_schema("hook", schemars::schema_for!(json::HookJson));
+    check_schema("mute", schemars::schema_for!(upseed_node::MuteReport));
+    check_schema("unmute", schemars::schema_for!(upseed_node::UnmuteReport));
+    check_schema("mutes", schemars::schema_for!(upseed_node::MutesJson));
 }

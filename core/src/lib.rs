@@ -32,6 +32,7 @@ mod json;
 mod key;
 pub mod lead;
 mod magnet;
+pub mod mute;
 pub mod rank;
 mod record;
 pub mod retention;

@@ -43,6 +43,8 @@ pub struct Node<C> {
     /// prepared statements, which a long-lived front end (the web page)
     /// would otherwise rebuild for every request.
     stores: std::sync::Mutex<Vec<Store>>,
+    /// The mutes as last loaded, with the store's generation of them.
+    pub(crate) mutes: crate::mute::MuteCache,
 }
 
 /// How many idle store connections a node keeps.
@@ -112,6 +114,7 @@ impl<C: TorrentClient> Node<C> {
             events: Events::none(),
             dht_failed: std::sync::atomic::AtomicBool::new(false),
             stores: std::sync::Mutex::new(Vec::new()),
+            mutes: crate::mute::MuteCache::default(),
         }
     }
 

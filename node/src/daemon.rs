@@ -430,18 +430,25 @@ impl<'a, C: TorrentClient> Daemon<'a, C> {
         let max = self.config.seeding.max_torrents;
         let mut seeded = store.seeded()?.len();
         let mut wanted: Vec<(InfoHash, &'static str, bool)> = Vec::new();
+        // Nothing muted is seeded by a rule.
+        let mutes = self.node.mutes.get(&store)?;
         for rule in &self.config.daemon.seed_top {
             let community = rule
                 .community
                 .as_deref()
                 .map(Community::normalize)
                 .transpose()?;
-            let feed = crate::feed::build_feed(
+            let view = crate::feed::View {
+                mutes: &mutes,
+                show_muted: false,
+            };
+            let feed = crate::feed::build_feed_in(
                 &store,
                 Sort::Top(rule.window),
                 community.as_ref(),
                 rule.count,
                 now(),
+                view,
             )?;
             for item in feed.items {
                 wanted.push((item.record.infohash, "top", rule.dry_run));
@@ -458,9 +465,15 @@ impl<'a, C: TorrentClient> Daemon<'a, C> {
                 wanted.push((hash, "rescue", rescue.dry_run));
             }
         }
-        let (mut added, mut would, mut skipped, mut failed) = (0, 0, 0, 0);
+        let (mut added, mut would, mut skipped, mut failed, mut muted) = (0, 0, 0, 0, 0);
         for (hash, rule, dry_run) in wanted {
             if store.vote(hash)?.is_some() {
+                continue;
+            }
+            if let Some(record) = store.record(hash)?
+                && mutes.check(&record, now()).is_some()
+            {
+                muted += 1;
                 continue;
             }
             if dry_run {
@@ -514,7 +527,7 @@ impl<'a, C: TorrentClient> Daemon<'a, C> {
             return Err(Error::SeedFailed { failed, added });
         }
         Ok(format!(
-            "rules: {added} seeded, {would} would be (dry run), {skipped} over the bound; {seeded} seeded in all"
+            "rules: {added} seeded, {would} would be (dry run), {skipped} over the bound, {muted} muted; {seeded} seeded in all"
         ))
     }
 

@@ -29,6 +29,9 @@ pub struct Leads {
     pub rejected: Vec<String>,
     /// Leads whose fetch failed (not seeded, too slow, not a record).
     pub failed: usize,
+    /// Records dropped because their author is muted.
+    #[serde(default)]
+    pub muted: usize,
 }
 
 /// The tag on our outbox index torrents.
@@ -274,12 +277,23 @@ pub async fn follow_leads<C: TorrentClient>(
     // failed fetch; those from followed authors and our own threads come
     // first, and are always tried.
     let backing_off = store.backing_off(now)?;
+    // Nothing muted is fetched where the lead tells: a muted author's
+    // outbox, a muted community's boards, a muted thread's reply board,
+    // and records already found to be by a muted author.
+    let mutes = store.mute_set(now)?;
+    let dropped = store.muted_records(now)?;
+    let muted = |e: &Expect| match e {
+        Expect::Author(key) => mutes.author(key, now),
+        Expect::Community(c, _) => mutes.community(c.as_str(), now),
+        Expect::Root(post) => mutes.thread(post, now),
+    };
     let mut seen = HashSet::new();
     let mut wanted: Vec<(InfoHash, Expect)> = leads
         .into_iter()
         .filter(|(h, e)| {
             let waiting = matches!(e, Expect::Community(..)) && backing_off.contains(h);
-            !known.contains(h) && !waiting && seen.insert(*h)
+            let skip = muted(e) || dropped.contains(h);
+            !known.contains(h) && !waiting && !skip && seen.insert(*h)
         })
         .collect();
     wanted.sort_by_key(|(_, e)| matches!(e, Expect::Community(..)));
@@ -292,9 +306,15 @@ pub async fn follow_leads<C: TorrentClient>(
         return Ok(out);
     }
     let hashes: Vec<InfoHash> = wanted.iter().map(|(h, _)| *h).collect();
-    for (hash, outcome) in fetch.run(&hashes).await? {
+    for (hash, outcome) in fetch.run::<Record>(&hashes).await? {
         let expect = wanted.iter().find(|(h, _)| *h == hash).map(|(_, e)| e);
         match outcome {
+            Ok(record) if mutes.author(&record.author(), now) => {
+                // Learnt only once fetched: dropped, and not fetched again
+                // while the mute holds.
+                store.put_muted_record(hash, record.author(), now)?;
+                out.muted += 1;
+            }
             Ok(record) if expect.is_some_and(|e| e.holds(&record)) => {
                 store.put_record(&record, now)?;
                 out.stored.push(hash.to_string());

@@ -94,6 +94,25 @@ pub enum Error {
     /// A search query could not be understood.
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),
+    /// A mute's value is not valid.
+    #[error(transparent)]
+    Mute(#[from] upseed_core::mute::MuteError),
+    /// No known author has the display name.
+    #[error(
+        "no author you know is named `{0}`; give their key (z-base-32, as `upseed whoami` prints it), or follow them first so their name is known"
+    )]
+    NoAuthorNamed(String),
+    /// Several known authors have the display name.
+    #[error(
+        "several authors are named `{name}` ({}); names are claims, not identities: give the key",
+        keys.join(", ")
+    )]
+    AmbiguousName {
+        /// The name.
+        name: String,
+        /// Their keys.
+        keys: Vec<String>,
+    },
     /// A reference is neither an infohash, a prefix nor a magnet link.
     #[error("`{0}` is not an infohash, a prefix of 6 or more hex digits, or a magnet link")]
     BadReference(String),

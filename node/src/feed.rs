@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use upseed_core::mute::{MutedBy, Mutes};
 use upseed_core::rank::{self, Sort};
 use upseed_core::{Community, InfoHash, PublicKey, Record, RecordJson};
 
@@ -23,6 +24,9 @@ pub struct FeedItem {
     /// The display name the author's outbox gives, if known: a claim, not
     /// an identity, so front ends show the key beside it.
     pub author_name: Option<String>,
+    /// The mute that covers it, when muted posts are shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<MutedBy>,
     /// The post.
     pub record: RecordJson,
 }
@@ -37,6 +41,10 @@ pub struct FeedJson {
     pub community: Option<String>,
     /// When the feed was ranked, unix seconds.
     pub now: u64,
+    /// How many muted posts ranked among these: left out, or shown
+    /// marked when asked.
+    #[serde(default)]
+    pub hidden: usize,
     /// The posts, best first.
     pub items: Vec<FeedItem>,
 }
@@ -50,6 +58,9 @@ pub struct ThreadComment {
     pub seeders: u32,
     /// The display name the author's outbox gives, if known.
     pub author_name: Option<String>,
+    /// The mute that covers it, when muted comments are shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<MutedBy>,
     /// The comment.
     pub record: RecordJson,
 }
@@ -57,8 +68,13 @@ pub struct ThreadComment {
 /// `upseed thread --json`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ThreadJson {
-    /// The post.
+    /// The post; `muted` says when a mute covers it (a thread asked for
+    /// by name is shown all the same).
     pub post: FeedItem,
+    /// How many comments mutes cover, with the replies under them: left
+    /// out, or shown marked when asked.
+    #[serde(default)]
+    pub hidden: usize,
     /// Its comments, depth first, siblings in the chosen order.
     pub comments: Vec<ThreadComment>,
 }
@@ -122,39 +138,90 @@ pub struct AuthorJson {
     pub name: Option<String>,
     /// Whether we follow them.
     pub following: bool,
+    /// Whether we muted them.
+    #[serde(default)]
+    pub muted: bool,
     /// Their posts in the store, newest first, as a feed.
     pub feed: FeedJson,
 }
 
-/// The posts of `author` in the store, newest first, at most `limit`.
+/// The posts of `author` in the store, newest first, at most `limit`;
+/// muted ones are left out unless `view` shows them.
 pub fn build_author(
     store: &Store,
     author: PublicKey,
     limit: usize,
     now: u64,
+    view: View<'_>,
 ) -> Result<AuthorJson, Error> {
     let mut items = Vec::new();
-    for (i, hash) in store.posts_by(author, limit)?.into_iter().enumerate() {
+    let mut hidden = 0;
+    for hash in store.posts_by(author, limit)? {
+        let record = known(store, hash)?;
+        let muted = view.mutes.check(&record, now);
+        if muted.is_some() {
+            hidden += 1;
+            if !view.show_muted {
+                continue;
+            }
+        }
         let current = store.current(hash)?;
-        items.push(FeedItem {
-            rank: i + 1,
-            seeders: current.seeders,
-            downloads: current.downloads,
-            comments: store.comment_count(hash)?,
-            author_name: None,
-            record: known(store, hash)?.to_json(),
-        });
+        let counts = (current.seeders, current.downloads);
+        items.push(item(store, items.len() + 1, &record, counts, muted)?);
     }
     Ok(AuthorJson {
         key: author,
         name: None,
         following: store.follows()?.contains(&author),
+        muted: view.mutes.author(&author, now),
         feed: FeedJson {
             sort: Sort::New,
             community: None,
             now,
+            hidden,
             items,
         },
+    })
+}
+
+/// What a read leaves out: the mutes in force, and whether muted records
+/// are shown (marked) instead of left out.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// The reader's mutes.
+    pub mutes: &'a Mutes,
+    /// Show muted records, marked, instead of leaving them out.
+    pub show_muted: bool,
+}
+
+impl View<'static> {
+    /// No mutes: everything is shown.
+    pub fn all() -> Self {
+        static NONE: std::sync::OnceLock<Mutes> = std::sync::OnceLock::new();
+        Self {
+            mutes: NONE.get_or_init(Mutes::default),
+            show_muted: true,
+        }
+    }
+}
+
+/// A feed's entry for the stored post `record`, at `rank`, with its
+/// seeders and downloads.
+fn item(
+    store: &Store,
+    rank: usize,
+    record: &Record,
+    (seeders, downloads): (u32, u32),
+    muted: Option<MutedBy>,
+) -> Result<FeedItem, Error> {
+    Ok(FeedItem {
+        rank,
+        seeders,
+        downloads,
+        comments: store.comment_count(record.infohash())?,
+        author_name: None,
+        muted,
+        record: record.to_json(),
     })
 }
 
@@ -163,7 +230,8 @@ pub fn known(store: &Store, hash: InfoHash) -> Result<Record, Error> {
     store.record(hash)?.ok_or(Error::Unknown(hash))
 }
 
-/// The feed of `sort` as of `now`: the best `limit` posts, optionally of one community.
+/// The feed of `sort` as of `now`: the best `limit` posts, optionally of
+/// one community, with nothing muted.
 pub fn build_feed(
     store: &Store,
     sort: Sort,
@@ -171,27 +239,61 @@ pub fn build_feed(
     limit: usize,
     now: u64,
 ) -> Result<FeedJson, Error> {
-    let community_name = community.map(Community::as_str);
-    let nth = store.nth_newest(community_name, limit)?;
-    let signals = store.signals(community_name, rank::candidates_since(sort, now, nth))?;
-    let mut items = Vec::new();
-    for (i, s) in rank::top_n(&signals, sort, now, limit).iter().enumerate() {
-        items.push(FeedItem {
-            rank: i + 1,
-            seeders: s.seeders,
-            downloads: s.downloads,
-            comments: store.comment_count(s.infohash)?,
-            author_name: None,
-            record: known(store, s.infohash)?.to_json(),
-        });
-    }
-    Ok(FeedJson {
-        sort,
-        community: community.map(|c| c.as_str().to_owned()),
-        now,
-        items,
-    })
+    build_feed_in(store, sort, community, limit, now, View::all())
 }
+
+/// The feed of `sort` as of `now` as `view` sees it: the best `limit`
+/// posts that no mute covers (or all, marked, when it shows them). When
+/// mutes leave a page short, more candidates are ranked, up to
+/// [`MUTED_LOOKAHEAD`] times the page.
+pub fn build_feed_in(
+    store: &Store,
+    sort: Sort,
+    community: Option<&Community>,
+    limit: usize,
+    now: u64,
+    view: View<'_>,
+) -> Result<FeedJson, Error> {
+    let community_name = community.map(Community::as_str);
+    let most = limit.saturating_mul(MUTED_LOOKAHEAD).max(limit);
+    let mut want = limit;
+    loop {
+        let nth = store.nth_newest(community_name, want)?;
+        let signals = store.signals(community_name, rank::candidates_since(sort, now, nth))?;
+        let ranked = rank::top_n(&signals, sort, now, want);
+        let mut items = Vec::new();
+        let mut hidden = 0;
+        for s in &ranked {
+            if items.len() == limit {
+                break;
+            }
+            let record = known(store, s.infohash)?;
+            let muted = view.mutes.check(&record, now);
+            if muted.is_some() {
+                hidden += 1;
+                if !view.show_muted {
+                    continue;
+                }
+            }
+            let counts = (s.seeders, s.downloads);
+            items.push(item(store, items.len() + 1, &record, counts, muted)?);
+        }
+        if items.len() == limit || ranked.len() < want || want >= most {
+            return Ok(FeedJson {
+                sort,
+                community: community.map(|c| c.as_str().to_owned()),
+                now,
+                hidden,
+                items,
+            });
+        }
+        want = want.saturating_mul(2).max(limit + 2 * hidden).min(most);
+    }
+}
+
+/// How far past a page a feed looks for posts no mute covers: at most
+/// this many pages' worth of candidates are ranked.
+pub const MUTED_LOOKAHEAD: usize = 16;
 
 /// How comments under the same parent are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,14 +306,27 @@ pub enum ThreadSort {
     Hot,
 }
 
-/// The thread that `hash` (a post, or any comment in it) belongs to.
+/// The thread that `hash` (a post, or any comment in it) belongs to, with
+/// nothing muted.
 pub fn build_thread(store: &Store, hash: InfoHash, sort: ThreadSort) -> Result<ThreadJson, Error> {
+    build_thread_in(store, hash, sort, 0, View::all())
+}
+
+/// The thread that `hash` belongs to as `view` sees it at `now`: a muted
+/// comment is left out with every reply under it (or all are shown,
+/// marked). The post itself is always shown, marked if a mute covers it.
+pub fn build_thread_in(
+    store: &Store,
+    hash: InfoHash,
+    sort: ThreadSort,
+    now: u64,
+    view: View<'_>,
+) -> Result<ThreadJson, Error> {
     let found = known(store, hash)?;
     let post = match found.root() {
         Some(root) => known(store, root)?,
         None => found,
     };
-    let current = store.current(post.infohash())?;
     let mut comments = Vec::new();
     for c in store.thread(post.infohash())? {
         let seeders = store.seeders(c.infohash())?;
@@ -227,17 +342,44 @@ pub fn build_thread(store: &Store, hash: InfoHash, sort: ThreadSort) -> Result<T
         }
         .then(a.0.infohash().cmp(&b.0.infohash()))
     };
-    let tree = tree(post.infohash(), &comments, order);
+    let records: HashMap<InfoHash, &Record> = if view.mutes.is_empty() {
+        HashMap::new()
+    } else {
+        comments.iter().map(|(c, _)| (c.infohash(), c)).collect()
+    };
+    let mut hidden = 0;
+    let mut shown = Vec::new();
+    // The depth of a left-out comment, while walking the replies under it.
+    let mut under: Option<usize> = None;
+    for mut comment in tree(post.infohash(), &comments, order) {
+        if let Some(depth) = under {
+            if comment.depth > depth {
+                hidden += 1;
+                continue;
+            }
+            under = None;
+        }
+        if let Some(record) = records.get(&comment.record.infohash) {
+            comment.muted = view.mutes.check(record, now);
+        }
+        if comment.muted.is_some() {
+            hidden += 1;
+            if !view.show_muted {
+                under = Some(comment.depth);
+                continue;
+            }
+        }
+        shown.push(comment);
+    }
+    let current = store.current(post.infohash())?;
+    let counts = (current.seeders, current.downloads);
+    let muted = view.mutes.check(&post, now);
+    let mut head = item(store, 1, &post, counts, muted)?;
+    head.comments = comments.len();
     Ok(ThreadJson {
-        post: FeedItem {
-            rank: 1,
-            seeders: current.seeders,
-            downloads: current.downloads,
-            comments: comments.len(),
-            author_name: None,
-            record: post.to_json(),
-        },
-        comments: tree,
+        post: head,
+        hidden,
+        comments: shown,
     })
 }
 
@@ -267,6 +409,7 @@ pub fn tree(
                 depth,
                 seeders: *seeders,
                 author_name: None,
+                muted: None,
                 record: child.to_json(),
             });
             if depth < 64 {

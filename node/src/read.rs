@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use upseed_core::mute::Mutes;
 use upseed_core::rank::{Sort, Window};
 use upseed_core::{Community, InfoHash, PublicKey, Record, TorrentClient};
 
@@ -10,7 +11,7 @@ use crate::api::Node;
 use crate::dht::Dht;
 use crate::discover::Expect;
 use crate::events::Warning;
-use crate::feed::{FeedJson, ThreadJson, ThreadSort};
+use crate::feed::{FeedJson, ThreadJson, ThreadSort, View};
 use crate::fetch::Fetch;
 use crate::store::Store;
 use crate::{Error, error_chain, now};
@@ -32,6 +33,8 @@ pub struct FeedQuery {
     /// How long a community's feed waits for the DHT's boards and the
     /// posts they name before showing what the store has.
     pub timeout: Duration,
+    /// Show muted posts, marked, instead of leaving them out.
+    pub show_muted: bool,
 }
 
 impl Default for FeedQuery {
@@ -41,6 +44,7 @@ impl Default for FeedQuery {
             community: None,
             limit: 25,
             timeout: Duration::from_secs(20),
+            show_muted: false,
         }
     }
 }
@@ -196,17 +200,39 @@ impl<C: TorrentClient> Node<C> {
             .await;
         }
         let store = self.store()?;
+        let mutes = self.mutes_in(&store)?;
+        let view = View {
+            mutes: &mutes,
+            show_muted: query.show_muted,
+        };
+        let community = community.as_ref();
         let mut feed =
-            crate::feed::build_feed(&store, query.sort, community.as_ref(), query.limit, now())?;
+            crate::feed::build_feed_in(&store, query.sort, community, query.limit, now(), view)?;
         self.names(&store)?.name_feed(&mut feed);
         Ok(feed)
     }
 
-    /// An author's page: their name, whether we follow them, and their
-    /// posts in the store, newest first.
-    pub fn author(&self, key: PublicKey, limit: usize) -> Result<crate::feed::AuthorJson, Error> {
+    /// The matcher over the user's mutes, read through `store`.
+    fn mutes_in(&self, store: &Store) -> Result<std::sync::Arc<Mutes>, Error> {
+        self.mutes.get(store)
+    }
+
+    /// An author's page: their name, whether we follow or muted them, and
+    /// their posts in the store, newest first (muted ones left out unless
+    /// `show_muted`).
+    pub fn author(
+        &self,
+        key: PublicKey,
+        limit: usize,
+        show_muted: bool,
+    ) -> Result<crate::feed::AuthorJson, Error> {
         let store = self.store()?;
-        let mut author = crate::feed::build_author(&store, key, limit, now())?;
+        let mutes = self.mutes_in(&store)?;
+        let view = View {
+            mutes: &mutes,
+            show_muted,
+        };
+        let mut author = crate::feed::build_author(&store, key, limit, now(), view)?;
         let names = self.names(&store)?;
         names.name_feed(&mut author.feed);
         author.name = names.get(&key).map(str::to_owned);
@@ -215,26 +241,62 @@ impl<C: TorrentClient> Node<C> {
 
     /// The thread `reference` belongs to, from the store alone: no DHT
     /// read, no fetch. What a page polls for new replies.
-    pub fn stored_thread(&self, reference: &str, sort: ThreadSort) -> Result<ThreadJson, Error> {
+    pub fn stored_thread(
+        &self,
+        reference: &str,
+        sort: ThreadSort,
+        show_muted: bool,
+    ) -> Result<ThreadJson, Error> {
         let store = self.store()?;
         let hash = self.resolve_in(&store, reference)?;
-        let mut thread = crate::feed::build_thread(&store, hash, sort)?;
-        self.names(&store)?.name_thread(&mut thread);
+        self.thread_in(&store, hash, sort, show_muted)
+    }
+
+    /// The stored thread of `hash`, as the user's mutes leave it, named.
+    fn thread_in(
+        &self,
+        store: &Store,
+        hash: InfoHash,
+        sort: ThreadSort,
+        show_muted: bool,
+    ) -> Result<ThreadJson, Error> {
+        let mutes = self.mutes_in(store)?;
+        let view = View {
+            mutes: &mutes,
+            show_muted,
+        };
+        let mut thread = crate::feed::build_thread_in(store, hash, sort, now(), view)?;
+        self.names(store)?.name_thread(&mut thread);
         Ok(thread)
     }
 
     /// The stored records that match `query` (see [`crate::search`]): at
-    /// most `limit`, after skipping `offset`. Nothing is fetched.
+    /// most `limit`, after skipping `offset`, less the muted ones unless
+    /// `show_muted`. Nothing is fetched.
     pub fn search(
         &self,
         query: &str,
         order: crate::SearchOrder,
-        limit: usize,
-        offset: usize,
+        (limit, offset): (usize, usize),
+        show_muted: bool,
     ) -> Result<crate::SearchJson, Error> {
         let store = self.store()?;
         let names = self.names(&store)?;
-        crate::search::run(&store, &names, query, order, limit, offset)
+        let mut found = crate::search::run(&store, &names, query, order, limit, offset)?;
+        let mutes = self.mutes_in(&store)?;
+        if !mutes.is_empty() {
+            let at = now();
+            for hit in &mut found.items {
+                if let Some(record) = store.record(hit.record.infohash)? {
+                    hit.muted = mutes.check(&record, at);
+                }
+            }
+            found.hidden = found.items.iter().filter(|h| h.muted.is_some()).count();
+            if !show_muted {
+                found.items.retain(|h| h.muted.is_none());
+            }
+        }
+        Ok(found)
     }
 
     /// Authors' display names, as the store knows them.
@@ -251,6 +313,7 @@ impl<C: TorrentClient> Node<C> {
         reference: &str,
         sort: ThreadSort,
         timeout: Duration,
+        show_muted: bool,
     ) -> Result<ThreadJson, Error> {
         let hash = self.resolve(reference)?;
         let before = self.newest_reply()?;
@@ -279,10 +342,7 @@ impl<C: TorrentClient> Node<C> {
             }
         }
         self.republish_if_replied(before).await;
-        let store = self.store()?;
-        let mut thread = crate::feed::build_thread(&store, hash, sort)?;
-        self.names(&store)?.name_thread(&mut thread);
-        Ok(thread)
+        self.thread_in(&*self.store()?, hash, sort, show_muted)
     }
 
     /// Fetches what DHT leads name, for a read, within `timeout` in all:

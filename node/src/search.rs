@@ -166,6 +166,9 @@ pub struct SearchHit {
     /// Where the words matched, in order; the start of the body when the
     /// search had no words.
     pub snippet: Vec<SnippetPart>,
+    /// The mute that covers it, when muted results are shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<upseed_core::mute::MutedBy>,
     /// The post or comment.
     pub record: RecordJson,
 }
@@ -179,6 +182,10 @@ pub struct SearchJson {
     pub order: String,
     /// How many results were skipped: the page's start.
     pub offset: usize,
+    /// How many results on this page mutes cover: left out, or shown
+    /// marked when asked.
+    #[serde(default)]
+    pub hidden: usize,
     /// The results.
     pub items: Vec<SearchHit>,
 }
@@ -263,6 +270,7 @@ pub fn run(
             seeders: store.current(hit.infohash)?.seeders,
             author_name: names.get(&record.author()).map(str::to_owned),
             snippet,
+            muted: None,
             record: record.to_json(),
         });
     }
@@ -274,6 +282,7 @@ pub fn run(
         }
         .to_owned(),
         offset,
+        hidden: 0,
         items,
     })
 }

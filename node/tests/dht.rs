@@ -142,7 +142,7 @@ async fn posts_and_comments_travel_through_the_boards() {
     let mut comments = Vec::new();
     for _ in 0..10 {
         comments = alice
-            .thread(&hash, ThreadSort::New, Duration::from_secs(30))
+            .thread(&hash, ThreadSort::New, Duration::from_secs(30), false)
             .await
             .unwrap()
             .comments;

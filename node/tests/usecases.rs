@@ -110,6 +110,7 @@ async fn a_post_is_seeded_stored_and_in_the_feed() {
             &hash.to_hex(),
             upseed_node::ThreadSort::New,
             Duration::from_secs(30),
+            false,
         )
         .await
         .unwrap();

@@ -188,7 +188,7 @@ fn author_view(
     let key: upseed_core::PublicKey = key
         .parse()
         .map_err(|e: upseed_core::KeyError| (StatusCode::NOT_FOUND, e.to_string()))?;
-    let author = app.node.author(key, ENTRIES).map_err(|e| {
+    let author = app.node.author(key, ENTRIES, false).map_err(|e| {
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             upseed_node::error_chain(&e),

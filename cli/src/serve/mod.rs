@@ -95,6 +95,9 @@ pub fn router(app: App) -> Router {
         .route("/a/{key}/feed.rss", get(feeds::author_rss))
         .route("/follow/{key}", post(follow))
         .route("/unfollow/{key}", post(unfollow))
+        .route("/mute", post(mute))
+        .route("/unmute", post(unmute))
+        .route("/mutes", get(mutes))
         .route("/style.css", get(style))
         .layer(axum::middleware::from_fn_with_state(
             app.pages.clone(),
@@ -144,6 +147,13 @@ struct FeedParams {
     window: Option<String>,
     community: Option<String>,
     page: Option<usize>,
+    /// `show` shows muted posts, marked.
+    muted: Option<String>,
+}
+
+/// Whether a page's `muted` parameter asks to show muted records.
+fn show_muted(muted: Option<&str>) -> bool {
+    muted == Some("show")
 }
 
 fn parse_sort(params: &FeedParams) -> Result<Sort, String> {
@@ -182,20 +192,28 @@ async fn feed(State(app): State<App>, Query(params): Query<FeedParams>) -> Respo
     };
     let page = params.page.unwrap_or(1).clamp(1, 1000);
     let community = params.community.clone().filter(|c| !c.trim().is_empty());
+    let show = show_muted(params.muted.as_deref());
     let query = FeedQuery {
         sort,
         community: community.clone(),
         limit: page * PAGE,
+        show_muted: show,
         ..FeedQuery::default()
     };
     match app.node.feed(&query).await {
         Ok(mut feed) => {
             feed.items.drain(..feed.items.len().min((page - 1) * PAGE));
+            let community_muted = match (&feed.community, app.node.mute_set()) {
+                (Some(c), Ok(mutes)) => mutes.community(c, upseed_node::now()),
+                _ => false,
+            };
             let view = pages::FeedView {
                 feed: &feed,
                 page,
                 more: feed.items.len() == PAGE,
                 csrf: app.guard.csrf(),
+                show_muted: show,
+                community_muted,
             };
             pages::feed(&view).into_response()
         }
@@ -203,10 +221,21 @@ async fn feed(State(app): State<App>, Query(params): Query<FeedParams>) -> Respo
     }
 }
 
-async fn thread(State(app): State<App>, Path(reference): Path<String>) -> Response {
+#[derive(Debug, Default, Deserialize)]
+struct ThreadParams {
+    /// `show` shows muted comments, marked.
+    muted: Option<String>,
+}
+
+async fn thread(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Query(params): Query<ThreadParams>,
+) -> Response {
+    let show = show_muted(params.muted.as_deref());
     match app
         .node
-        .thread(&reference, ThreadSort::Top, app.fetch)
+        .thread(&reference, ThreadSort::Top, app.fetch, show)
         .await
     {
         Ok(thread) => pages::thread(&thread, app.guard.csrf(), None).into_response(),
@@ -218,6 +247,9 @@ async fn thread(State(app): State<App>, Path(reference): Path<String>) -> Respon
 struct CommentsParams {
     /// How many comments the page shows.
     have: Option<usize>,
+    /// Whether the page shows muted comments.
+    #[serde(default)]
+    show: bool,
 }
 
 /// A thread's comments, polled by its page: 204 when there is nothing
@@ -228,7 +260,10 @@ async fn comments(
     Path(reference): Path<String>,
     Query(params): Query<CommentsParams>,
 ) -> Response {
-    match app.node.stored_thread(&reference, ThreadSort::Top) {
+    match app
+        .node
+        .stored_thread(&reference, ThreadSort::Top, params.show)
+    {
         Ok(thread) if Some(thread.comments.len()) == params.have => {
             StatusCode::NO_CONTENT.into_response()
         }
@@ -275,7 +310,7 @@ async fn reply(
             let text = upseed_node::error_chain(&error);
             match app
                 .node
-                .thread(&reference, ThreadSort::Top, app.fetch)
+                .thread(&reference, ThreadSort::Top, app.fetch, false)
                 .await
             {
                 Ok(thread) => (
@@ -333,12 +368,7 @@ struct VoteForm {
 
 /// Where a vote's form sends the browser back: a path on this site only.
 fn back(form: &VoteForm) -> String {
-    match form.back.as_deref() {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
+    local_path(form.back.as_deref())
 }
 
 async fn upvote(
@@ -381,6 +411,7 @@ async fn subscribe(
         window: form.window,
         community: form.community.filter(|c| !c.trim().is_empty()),
         page: None,
+        muted: None,
     };
     if let Err(why) = parse_sort(&params) {
         return (
@@ -425,13 +456,18 @@ fn parse_key(key: &str) -> Result<upseed_core::PublicKey, (StatusCode, Markup)> 
     })
 }
 
-async fn author(State(app): State<App>, Path(key): Path<String>) -> Response {
+async fn author(
+    State(app): State<App>,
+    Path(key): Path<String>,
+    Query(params): Query<ThreadParams>,
+) -> Response {
     let key = match parse_key(&key) {
         Ok(key) => key,
         Err(refused) => return refused.into_response(),
     };
-    match app.node.author(key, 100) {
-        Ok(author) => pages::author_page(&author, app.guard.csrf()).into_response(),
+    let show = show_muted(params.muted.as_deref());
+    match app.node.author(key, 100, show) {
+        Ok(author) => pages::author_page(&author, app.guard.csrf(), show).into_response(),
         Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Author", &error),
     }
 }
@@ -489,6 +525,7 @@ struct SearchParams {
     q: Option<String>,
     order: Option<String>,
     page: Option<usize>,
+    muted: Option<String>,
 }
 
 async fn search(State(app): State<App>, Query(params): Query<SearchParams>) -> Response {
@@ -506,13 +543,18 @@ async fn search(State(app): State<App>, Query(params): Query<SearchParams>) -> R
         page,
         more: false,
         now: upseed_node::now(),
+        show_muted: show_muted(params.muted.as_deref()),
     };
     if query.is_empty() {
         return pages::search(&view).into_response();
     }
-    match app.node.search(&query, order, PAGE, (page - 1) * PAGE) {
+    let show = view.show_muted;
+    match app
+        .node
+        .search(&query, order, (PAGE, (page - 1) * PAGE), show)
+    {
         Ok(found) => {
-            view.more = found.items.len() == PAGE;
+            view.more = found.items.len() + found.hidden * usize::from(!show) == PAGE;
             view.found = Some(&found);
             pages::search(&view).into_response()
         }
@@ -526,6 +568,93 @@ async fn search(State(app): State<App>, Query(params): Query<SearchParams>) -> R
             view.error = Some(&text);
             (status, pages::search(&view)).into_response()
         }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct MuteForm {
+    /// `author`, `thread`, `community` or `word`.
+    kind: String,
+    /// What to mute, as the command line takes it.
+    value: String,
+    /// For how long, as `7d` or `12h`; empty for good.
+    #[serde(default)]
+    duration: String,
+    /// The page to go back to.
+    back: Option<String>,
+}
+
+impl MuteForm {
+    /// The target, or why it is not one.
+    fn target(&self, app: &App) -> Result<upseed_core::mute::MuteTarget, String> {
+        let Some(kind) = upseed_core::mute::MuteKind::parse(&self.kind) else {
+            return Err(format!(
+                "`{}` is not something to mute: author, thread, community or word",
+                self.kind
+            ));
+        };
+        app.node
+            .mute_target(kind, &self.value)
+            .map_err(|e| upseed_node::error_chain(&e))
+    }
+
+    fn back(&self) -> String {
+        local_path(self.back.as_deref())
+    }
+}
+
+/// `path` when it is a path on this site, else the front page.
+fn local_path(path: Option<&str>) -> String {
+    match path {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+async fn mute(State(app): State<App>, Form(form): Form<MuteForm>) -> Response {
+    let target = match form.target(&app) {
+        Ok(target) => target,
+        Err(why) => {
+            return (StatusCode::BAD_REQUEST, pages::message("Not muted", &why)).into_response();
+        }
+    };
+    let duration = match form.duration.trim() {
+        "" => None,
+        text => match humantime::parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let text =
+                    format!("`{text}` is not a duration ({e}); give one like 12h, 7d or 1month");
+                return (StatusCode::BAD_REQUEST, pages::message("Not muted", &text))
+                    .into_response();
+            }
+        },
+    };
+    match app.node.mute(&target, duration, false).await {
+        Ok(_) => Redirect::to(&form.back()).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not muted", &error),
+    }
+}
+
+async fn unmute(State(app): State<App>, Form(form): Form<MuteForm>) -> Response {
+    let target = match form.target(&app) {
+        Ok(target) => target,
+        Err(why) => {
+            return (StatusCode::BAD_REQUEST, pages::message("Not unmuted", &why)).into_response();
+        }
+    };
+    match app.node.unmute(&target) {
+        Ok(_) => Redirect::to(&form.back()).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not unmuted", &error),
+    }
+}
+
+async fn mutes(State(app): State<App>) -> Response {
+    match app.node.mutes() {
+        Ok(list) => pages::mutes(&list, app.guard.csrf()).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Mutes", &error),
     }
 }
 

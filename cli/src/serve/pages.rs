@@ -26,7 +26,7 @@ details.c>summary{cursor:pointer;list-style:none}details.c>summary::before{conte
 details.c:not([open])>summary::before{content:"[+] "}
 textarea,input[type=text]{width:100%;box-sizing:border-box;font:inherit}
 textarea{min-height:7rem}.error{color:#a00;background:#fee;padding:.4rem;border:1px solid #e99}
-nav.sorts a{margin-right:.6rem}form.search{margin-left:auto}form.search input{font:inherit;width:9rem}
+nav.sorts a{margin-right:.6rem}form.search{margin-left:auto}.mark{color:#996}form.search input{font:inherit;width:9rem}
 mark{background:#fff3a8;color:inherit}pre{white-space:pre-wrap;overflow-wrap:anywhere}
 @media (max-width:30rem){body{font-size:16px}ol.feed{padding-left:1.4rem}}
 "#;
@@ -54,6 +54,7 @@ fn layout(title: &str, body: Markup) -> Markup {
                     a href="/submit" { "submit" }
                     a href="/seeded" { "seeded" }
                     a href="/status" { "status" }
+                    a href="/mutes" { "mutes" }
                     form.search method="get" action="/search" role="search" {
                         input type="search" name="q" placeholder="search" aria-label="search";
                     }
@@ -117,6 +118,75 @@ pub(crate) struct FeedView<'a> {
     /// Whether a next page may have posts.
     pub(crate) more: bool,
     pub(crate) csrf: &'a str,
+    /// Whether muted posts are shown, marked.
+    pub(crate) show_muted: bool,
+    /// Whether the feed's community is muted.
+    pub(crate) community_muted: bool,
+}
+
+/// A form that mutes (or with `on` false, unmutes) `value` as `kind`,
+/// then goes back to `back`.
+fn mute_form(kind: &str, value: &str, on: bool, csrf: &str, back: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(if on { "/mute" } else { "/unmute" }) {
+            (csrf_field(csrf))
+            input type="hidden" name="kind" value=(kind);
+            input type="hidden" name="value" value=(value);
+            input type="hidden" name="back" value=(back);
+            button type="submit" title=(if on { "hide it from every page, and stop seeding it" } else { "show it again" }) {
+                (if on { format!("mute {kind}") } else { format!("unmute {kind}") })
+            }
+        }
+    }
+}
+
+/// `here` with `muted=show` added or taken off.
+fn muted_link(here: &str, show: bool) -> String {
+    let base: Vec<&str> = here
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .filter(|p| !p.is_empty() && *p != "muted=show")
+                .collect()
+        })
+        .unwrap_or_default();
+    let path = here.split('?').next().unwrap_or("/");
+    let mut params = base;
+    if show {
+        params.push("muted=show");
+    }
+    if params.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", params.join("&"))
+    }
+}
+
+/// What mutes hid from a page, and the link that shows (or hides) it.
+fn hidden_note(hidden: usize, what: (&str, &str), show: bool, here: &str) -> Markup {
+    html! {
+        @if hidden > 0 {
+            p.meta.mark {
+                @if show {
+                    (plural(hidden as u64, what.0, what.1)) " muted, shown marked · "
+                    a href=(muted_link(here, false)) { "hide them" }
+                } @else {
+                    (plural(hidden as u64, what.0, what.1)) " hidden by your "
+                    a href="/mutes" { "mutes" } " · "
+                    a href=(muted_link(here, true)) { "show them" }
+                }
+            }
+        }
+    }
+}
+
+/// The mark on a muted record that is shown.
+fn muted_by(muted: Option<&upseed_core::mute::MutedBy>) -> Markup {
+    html! {
+        @if let Some(by) = muted {
+            span.mark { "[muted: " (by.to_string()) "] " }
+        }
+    }
 }
 
 fn sort_link(sort: &str, window: Option<&str>, community: Option<&str>) -> String {
@@ -169,7 +239,9 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
                     }
                 }
             }
-            @if let Some(c) = community { h2 { "in " bdi { (c) } } }
+            @if let Some(c) = community {
+                h2 { "in " bdi { (c) } " " (mute_form("community", c, !view.community_muted, view.csrf, &here)) }
+            }
             p.meta {
                 "Follow this view: "
                 a href={ "/feed.atom" (here.trim_start_matches('/')) } { "Atom" } " · "
@@ -188,6 +260,7 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
             @if feed.items.is_empty() {
                 p { "No posts here yet." }
             }
+            (hidden_note(feed.hidden, ("post", "posts"), view.show_muted, &here))
             (items(feed, view.csrf, &here, first))
             p {
                 @if view.page > 1 { a href={ (here) "&page=" (view.page - 1) } { "← newer page" } " " }
@@ -205,6 +278,7 @@ fn items(feed: &FeedJson, csrf: &str, here: &str, first: usize) -> Markup {
                     @let r = &item.record;
                     @let title = headline(r, 80);
                     li {
+                        (muted_by(item.muted.as_ref()))
                         a.title href={ "/t/" (r.infohash) } { bdi { (title) } }
                         div.meta {
                             (plural(u64::from(item.seeders), "seeder", "seeders")) " · "
@@ -239,6 +313,8 @@ pub(crate) struct SearchView<'a> {
     /// Whether a next page may have results.
     pub(crate) more: bool,
     pub(crate) now: u64,
+    /// Whether muted results are shown, marked.
+    pub(crate) show_muted: bool,
 }
 
 fn search_link(query: &str, order: &str, page: usize) -> String {
@@ -281,10 +357,13 @@ pub(crate) fn search(view: &SearchView<'_>) -> Markup {
                 @if found.items.is_empty() {
                     p { "Nothing in your store matches." }
                 }
+                @let here = search_link(view.query, view.order, view.page);
+                (hidden_note(found.hidden, ("result", "results"), view.show_muted, &here))
                 ol.feed start=(found.offset + 1) {
                     @for item in &found.items {
                         @let r = &item.record;
                         li {
+                            (muted_by(item.muted.as_ref()))
                             a.title href={ "/t/" (r.infohash) } { bdi { (headline(r, 80)) } }
                             div.meta {
                                 @if let Some(root) = &r.root {
@@ -347,13 +426,15 @@ fn comment_tree(branch: &Branch<'_>, now: u64, csrf: &str, back: &str, root: &st
     html! {
         details.c open {
             summary.meta {
+                (muted_by(branch.comment.muted.as_ref()))
                 (author(c, branch.comment.author_name.as_deref())) " · "
                 (plural(u64::from(branch.comment.seeders), "seeder", "seeders")) " · "
                 (relative(c.created, now))
             }
             div.body { bdi { (c.body.as_deref().unwrap_or("(text not downloaded)")) } }
             div.meta {
-                a href=(magnet(c)) { "magnet" } " " (vote_forms(c, csrf, back))
+                a href=(magnet(c)) { "magnet" } " " (vote_forms(c, csrf, back)) " "
+                (mute_form("author", &c.author.to_z32(), branch.comment.muted.is_none(), csrf, back))
             }
             details {
                 summary.meta { "reply" }
@@ -381,6 +462,7 @@ pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str
         &title,
         html! {
             article {
+                (muted_by(thread.post.muted.as_ref()))
                 h1 { bdi { (title) } }
                 div.meta {
                     (plural(u64::from(thread.post.seeders), "seeder", "seeders")) " · "
@@ -388,7 +470,8 @@ pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str
                     (author(post, thread.post.author_name.as_deref()))
                     @if let Some(c) = &post.community { " in " bdi { (c) } }
                     " · " (relative(post.created, now)) " · "
-                    a href=(magnet(post)) { "magnet" } " " (vote_forms(post, csrf, &back))
+                    a href=(magnet(post)) { "magnet" } " " (vote_forms(post, csrf, &back)) " "
+                    (mute_form("thread", &root, thread.post.muted.is_none(), csrf, &back))
                 }
                 div.body { bdi { (post.body.as_deref().unwrap_or("(text not downloaded)")) } }
             }
@@ -410,9 +493,17 @@ pub(crate) fn comments_section(thread: &ThreadJson, csrf: &str) -> Markup {
     let back = format!("/t/{root}");
     let now = upseed_node::now();
     let count = thread.comments.len();
+    // Muted comments are shown only when asked, so a marked one says so.
+    let show = thread.comments.iter().any(|c| c.muted.is_some());
+    let here = if show {
+        format!("{back}?muted=show")
+    } else {
+        back.clone()
+    };
     html! {
-        section #comments hx-get={ "/t/" (root) "/comments?have=" (count) } hx-trigger="every 15s" hx-swap="outerHTML" {
+        section #comments hx-get={ "/t/" (root) "/comments?have=" (count) (if show { "&show=true" } else { "" }) } hx-trigger="every 15s" hx-swap="outerHTML" {
             h3 { (plural(count as u64, "comment", "comments")) }
+            (hidden_note(thread.hidden, ("comment", "comments"), show, &here))
             @for branch in &branches(&thread.comments) { (comment_tree(branch, now, csrf, &back, &root)) }
         }
     }
@@ -542,7 +633,11 @@ pub(crate) fn doctor(checks: &[upseed_node::doctor::Check]) -> Markup {
 }
 
 /// An author's page: their name, follow or unfollow, feeds, and posts.
-pub(crate) fn author_page(author: &upseed_node::feed::AuthorJson, csrf: &str) -> Markup {
+pub(crate) fn author_page(
+    author: &upseed_node::feed::AuthorJson,
+    csrf: &str,
+    show_muted: bool,
+) -> Markup {
     let key = author.key.to_z32();
     let here = format!("/a/{key}");
     let title = author.name.clone().unwrap_or_else(|| key[..12].to_owned());
@@ -565,9 +660,54 @@ pub(crate) fn author_page(author: &upseed_node::feed::AuthorJson, csrf: &str) ->
                     }
                 }
                 " · " a href={ (here) "/feed.atom" } { "Atom" } " · " a href={ (here) "/feed.rss" } { "RSS" }
+                " · " (mute_form("author", &key, !author.muted, csrf, &here))
             }
-            @if author.feed.items.is_empty() { p { "No posts of theirs in your store yet." } }
+            (hidden_note(author.feed.hidden, ("post", "posts"), show_muted, &here))
+            @if author.feed.items.is_empty() && author.feed.hidden == 0 { p { "No posts of theirs in your store yet." } }
             (items(&author.feed, csrf, &here, 1))
+        },
+    )
+}
+
+/// The reader's mutes, each with its unmute button, and a form to mute a
+/// word.
+pub(crate) fn mutes(list: &upseed_node::MutesJson, csrf: &str) -> Markup {
+    let now = upseed_node::now();
+    layout(
+        "Mutes",
+        html! {
+            h1 { "Mutes" }
+            p.meta { "What you mute leaves every feed, thread, search and page, and your client stops seeding it (your own posts and pins excepted). Your mutes are private: nothing here is published." }
+            form method="post" action="/mute" {
+                (csrf_field(csrf))
+                input type="hidden" name="kind" value="word";
+                input type="hidden" name="back" value="/mutes";
+                input type="text" name="value" required placeholder="a word or phrase (whole words)" aria-label="word or phrase";
+                " for "
+                select name="duration" aria-label="for how long" {
+                    option value="" { "ever" }
+                    option value="1day" { "a day" }
+                    option value="7days" { "a week" }
+                    option value="30days" { "a month" }
+                }
+                " " button type="submit" { "mute word" }
+            }
+            @if list.mutes.is_empty() { p { "Nothing muted." } }
+            ul {
+                @for m in &list.mutes {
+                    li {
+                        (m.kind.as_str()) " "
+                        @match m.kind {
+                            upseed_core::mute::MuteKind::Author => a href={ "/a/" (m.value) } { (m.value) },
+                            upseed_core::mute::MuteKind::Thread => a href={ "/t/" (m.value) } { (m.value) },
+                            upseed_core::mute::MuteKind::Community => a href=(sort_link("hot", None, Some(&m.value))) { bdi { (m.value) } },
+                            upseed_core::mute::MuteKind::Word => bdi { "\u{201c}" (m.value) "\u{201d}" },
+                        }
+                        @if let Some(until) = m.until { span.meta { " until " (crate::render::date(until, now)) } }
+                        " " (mute_form(m.kind.as_str(), &m.value, false, csrf, "/mutes"))
+                    }
+                }
+            }
         },
     )
 }

@@ -8,11 +8,12 @@
 //! hand-edited database cannot smuggle in a record that does not verify.
 //!
 //! One file per concern: `records`, `counts`, `seeding`,
-//! `schedule`, `social` and `indexes`, each adding methods to [`Store`].
+//! `schedule`, `social`, `indexes`, `search` and `mutes`, each adding methods to [`Store`].
 
 mod counts;
 mod indexes;
 mod logins;
+mod mutes;
 mod records;
 mod schedule;
 mod search;
@@ -245,6 +246,7 @@ CREATE INDEX post_stats_community_ranking ON post_stats
 DROP INDEX post_stats_by_created;
 DROP INDEX post_stats_by_community_created;
 "#,
+    mutes::MIGRATION,
 ];
 
 /// The migration that adds the search index; its hook indexes the records

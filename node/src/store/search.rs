@@ -524,6 +524,7 @@ mod tests {
                      DROP INDEX post_stats_ranking; DROP INDEX post_stats_community_ranking;
                      CREATE INDEX post_stats_by_created ON post_stats (created);
                      CREATE INDEX post_stats_by_community_created ON post_stats (community, created);
+                     DROP TABLE mutes; DROP TABLE mutes_generation; DROP TABLE muted_records;
                      PRAGMA user_version = {};",
                     super::super::SEARCH_MIGRATION
                 ))
