@@ -1188,3 +1188,204 @@ fn another_program_the_client_runs_is_kept_unless_replaced() {
     ));
     assert!(client.hook().unwrap().ends_with("ingest-hook"));
 }
+
+/// The first line of a command's output: a posted record's infohash.
+fn first_line(ran: Ran) -> String {
+    ran.out.lines().next().unwrap().to_owned()
+}
+
+#[test]
+fn mutes_hide_what_they_cover_and_stop_seeding_it_in_process() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let mine = first_line(ok(run(
+        home.path(),
+        &client,
+        &[
+            "post",
+            "--title",
+            "Compost",
+            "--community",
+            "garden",
+            "Turn the heap",
+        ],
+    )));
+    let bob = SecretKey::generate().unwrap();
+    let offer = |record: &upseed_core::Record, text: &str| {
+        client.offer(&record.torrent_bytes::<&str>(&[]), text.as_bytes());
+        record.infohash().to_string()
+    };
+    let sign = |key: &SecretKey, text: &str, community: Option<&str>| {
+        let mut draft = PostDraft::new(text).unwrap();
+        if let Some(c) = community {
+            draft = draft.community(c).unwrap();
+        }
+        draft.sign(key, upseed_node::now()).unwrap()
+    };
+    let bobs = offer(&sign(&bob, "bob on heaps", None), "bob on heaps");
+    let carol = SecretKey::generate().unwrap();
+    let spoiler = offer(
+        &sign(&carol, "the finale: Spoilers ahead", None),
+        "the finale: Spoilers ahead",
+    );
+    let politics = offer(
+        &sign(&carol, "an election heap", Some("politics")),
+        "an election heap",
+    );
+    let mine_hash: upseed_core::InfoHash = mine.parse().unwrap();
+    let reply = upseed_core::CommentDraft::new("bob replies to the heap", mine_hash, mine_hash)
+        .unwrap()
+        .sign(&bob, upseed_node::now())
+        .unwrap();
+    let reply_hash = offer(&reply, "bob replies to the heap");
+    ok(run(home.path(), &client, &["upvote", &bobs]));
+    for hash in [&spoiler, &politics, &reply_hash] {
+        ok(run(home.path(), &client, &["show", hash]));
+    }
+    let feed = ok(run(home.path(), &client, &["feed", "--sort", "new"]));
+    assert!(feed.out.contains("bob on heaps"), "{}", feed.out);
+
+    // An author: gone from the feed, the thread and search, and unseeded.
+    let muted = ok(run(
+        home.path(),
+        &client,
+        &["mute", "author", &bob.public_key().to_z32()],
+    ));
+    assert!(muted.out.starts_with("muted author "), "{}", muted.out);
+    assert!(muted.out.contains("stopped seeding 1 "), "{}", muted.out);
+    assert!(
+        !client.holds(bobs.parse().unwrap()),
+        "a muted upvote is unseeded"
+    );
+    let feed = ok(run(home.path(), &client, &["feed", "--sort", "new"]));
+    assert!(!feed.out.contains("bob on heaps"), "{}", feed.out);
+    assert!(
+        feed.out
+            .contains("1 post hidden by your mutes; --show-muted shows them"),
+        "{}",
+        feed.out
+    );
+    let shown = ok(run(
+        home.path(),
+        &client,
+        &["feed", "--sort", "new", "--show-muted"],
+    ));
+    assert!(
+        shown.out.contains("[muted: the muted author "),
+        "{}",
+        shown.out
+    );
+    assert!(shown.out.contains("bob on heaps"), "{}", shown.out);
+    let thread = ok(run(home.path(), &client, &["thread", &mine]));
+    assert!(!thread.out.contains("bob replies"), "{}", thread.out);
+    assert!(thread.out.contains("1 comment hidden"), "{}", thread.out);
+    let found = ok(run(home.path(), &client, &["search", "--json", "heap*"]));
+    let found: serde_json::Value = serde_json::from_str(&found.out).unwrap();
+    assert_eq!(found["hidden"], 2, "bob's post and reply: {found}");
+    assert_eq!(found["items"].as_array().unwrap().len(), 2, "{found}");
+
+    // A word, whole and case-insensitive, for a while; a community.
+    let word = ok(run(
+        home.path(),
+        &client,
+        &["mute", "word", "SPOILERS", "--for", "1h", "--json"],
+    ));
+    let word: serde_json::Value = serde_json::from_str(&word.out).unwrap();
+    assert_eq!(word["mute"]["value"], "spoilers");
+    assert!(word["mute"]["until"].as_u64().unwrap() > upseed_node::now());
+    ok(run(home.path(), &client, &["mute", "word", "spoil"]));
+    ok(run(
+        home.path(),
+        &client,
+        &["mute", "community", "Politics"],
+    ));
+    let feed: serde_json::Value = serde_json::from_str(
+        &ok(run(
+            home.path(),
+            &client,
+            &["feed", "--sort", "new", "--json"],
+        ))
+        .out,
+    )
+    .unwrap();
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only my own post is left: {feed}");
+    assert_eq!(items[0]["record"]["infohash"], mine.as_str());
+    assert_eq!(feed["hidden"], 3, "{feed}");
+
+    // A thread of my own: kept seeding unless asked.
+    let kept = ok(run(home.path(), &client, &["mute", "thread", &mine[..10]]));
+    assert!(kept.out.contains("pass --include-own"), "{}", kept.out);
+    assert!(client.holds(mine_hash));
+    let thread = ok(run(home.path(), &client, &["thread", &mine]));
+    assert!(
+        thread.out.starts_with("[muted: the muted thread "),
+        "{}",
+        thread.out
+    );
+    let stopped = ok(run(
+        home.path(),
+        &client,
+        &["mute", "thread", &mine, "--include-own", "--json"],
+    ));
+    let stopped: serde_json::Value = serde_json::from_str(&stopped.out).unwrap();
+    assert_eq!(stopped["new"], false);
+    assert_eq!(stopped["unseeded"][0], mine.as_str());
+    assert!(!client.holds(mine_hash));
+
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["mutes", "--json"])).out).unwrap();
+    let kinds: Vec<&str> = list["mutes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["author", "community", "thread", "word", "word"]);
+    let text = ok(run(home.path(), &client, &["mutes"])).out;
+    assert!(text.contains("word \"spoilers\" (until "), "{text}");
+
+    // Unmuted, bob is back.
+    for (kind, value) in [
+        ("author", bob.public_key().to_z32()),
+        ("thread", mine.clone()),
+        ("community", "politics".to_owned()),
+    ] {
+        let undone = ok(run(home.path(), &client, &["unmute", kind, &value]));
+        assert!(undone.out.starts_with("unmuted "), "{}", undone.out);
+    }
+    let again = ok(run(
+        home.path(),
+        &client,
+        &["unmute", "community", "politics"],
+    ));
+    assert!(again.out.contains("was not muted"), "{}", again.out);
+    let feed = ok(run(home.path(), &client, &["feed", "--sort", "new"]));
+    assert!(feed.out.contains("bob on heaps"), "{}", feed.out);
+    assert!(
+        feed.out.contains("1 post hidden"),
+        "the spoiler still is: {}",
+        feed.out
+    );
+
+    // Bad input: a usage error that says the fix, and nothing changed.
+    for (args, says) in [
+        (&["mute", "word", "!!!"][..], "has no letters or digits"),
+        (
+            &["mute", "author", "nobody"],
+            "no author you know is named `nobody`",
+        ),
+        (&["mute", "community", "no/slash"], "not a valid community"),
+    ] {
+        let refused = run(home.path(), &client, args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.err);
+        assert!(refused.err.contains(says), "{args:?}: {}", refused.err);
+    }
+    let long = "word ".repeat(9);
+    let refused = run(home.path(), &client, &["mute", "word", &long]);
+    assert!(refused.err.contains("too long"), "{}", refused.err);
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["mutes", "--json"])).out).unwrap();
+    assert_eq!(list["mutes"].as_array().unwrap().len(), 2, "{list}");
+}

@@ -842,3 +842,123 @@ async fn the_feed_is_ranked_once_a_second_and_a_form_shows_at_once() {
         after.body
     );
 }
+
+#[tokio::test]
+async fn mutes_from_the_page_hide_and_come_back() {
+    let site = site();
+    let bob = SecretKey::generate().unwrap();
+    let theirs = PostDraft::new("bob's heap")
+        .unwrap()
+        .title("Bob on heaps")
+        .unwrap()
+        .sign(&bob, upseed_node::now())
+        .unwrap();
+    site.client
+        .offer(&theirs.torrent_bytes::<&str>(&[]), b"bob's heap");
+    let hash = theirs.infohash().to_string();
+    assert_eq!(
+        get(&site, &format!("/t/{hash}")).await.status,
+        StatusCode::OK
+    );
+    post(
+        &site,
+        "/submit",
+        &[("title", "Mine"), ("text", "my own heap")],
+    )
+    .await;
+    let key = bob.public_key().to_z32();
+    let author = get(&site, &format!("/a/{key}")).await;
+    assert!(author.body.contains(">mute author<"), "{}", author.body);
+
+    let muted = post(
+        &site,
+        "/mute",
+        &[("kind", "author"), ("value", &key), ("back", "/")],
+    )
+    .await;
+    assert_eq!(muted.location.as_deref(), Some("/"));
+    let feed = get(&site, "/").await;
+    assert!(!feed.body.contains("Bob on heaps"), "{}", feed.body);
+    assert!(feed.body.contains("1 post hidden by your"), "{}", feed.body);
+    assert!(
+        feed.body.contains("href=\"/?sort=hot&amp;muted=show\""),
+        "{}",
+        feed.body
+    );
+    let shown = get(&site, "/?sort=hot&muted=show").await;
+    assert!(
+        shown.body.contains("Bob on heaps") && shown.body.contains("[muted: the muted author"),
+        "{}",
+        shown.body
+    );
+    let atom: atom_syndication::Feed = get(&site, "/feed.atom").await.body.parse().unwrap();
+    assert_eq!(
+        atom.entries.len(),
+        1,
+        "a subscribed client never fetches a muted post"
+    );
+    let author = get(&site, &format!("/a/{key}")).await;
+    assert!(
+        author.body.contains(">unmute author<") && author.body.contains("1 post hidden"),
+        "{}",
+        author.body
+    );
+
+    let word = post(
+        &site,
+        "/mute",
+        &[
+            ("kind", "word"),
+            ("value", "Heap"),
+            ("duration", "7days"),
+            ("back", "/mutes"),
+        ],
+    )
+    .await;
+    assert_eq!(word.location.as_deref(), Some("/mutes"));
+    let list = get(&site, "/mutes").await;
+    assert!(
+        list.body.contains(&key) && list.body.contains("heap"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains(" until "), "{}", list.body);
+    let found = get(&site, "/search?q=heap").await;
+    assert!(found.body.contains("2 results hidden"), "{}", found.body);
+
+    for (kind, value) in [("author", key.as_str()), ("word", "heap")] {
+        let back = post(
+            &site,
+            "/unmute",
+            &[
+                ("kind", kind),
+                ("value", value),
+                ("back", "//elsewhere.example/"),
+            ],
+        )
+        .await;
+        assert_eq!(back.location.as_deref(), Some("/"), "never off the site");
+    }
+    assert!(get(&site, "/").await.body.contains("Bob on heaps"));
+    assert!(get(&site, "/mutes").await.body.contains("Nothing muted."));
+
+    for fields in [
+        &[("kind", "everything"), ("value", "x")][..],
+        &[("kind", "word"), ("value", "!!!")],
+        &[
+            ("kind", "word"),
+            ("value", "x"),
+            ("duration", "forever-ish"),
+        ],
+        &[("kind", "author"), ("value", "nobody")],
+    ] {
+        let refused = post(&site, "/mute", fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{fields:?}: {}",
+            refused.body
+        );
+    }
+    assert!(get(&site, "/mutes").await.body.contains("Nothing muted."));
+}

@@ -554,3 +554,151 @@ async fn a_post_the_client_refused_leaves_nothing_and_a_lost_one_is_seeded_again
         "not yet"
     );
 }
+
+/// A post by `author`, offered by the swarm of `client`.
+fn offered_by(client: &FakeClient, author: &SecretKey, text: &str) -> Record {
+    let post = PostDraft::new(text).unwrap().sign(author, now()).unwrap();
+    client.offer(&post.torrent_bytes::<&str>(&[]), text.as_bytes());
+    post
+}
+
+#[tokio::test]
+async fn the_daemons_rules_never_seed_what_is_muted() {
+    let henry = user_with(FakeClient::new(), |c| {
+        c.daemon.jitter = Duration::ZERO;
+        c.daemon.seed_top = vec![upseed_node::config::SeedTopRule {
+            community: None,
+            window: upseed_core::rank::Window::All,
+            count: 10,
+            dry_run: false,
+        }];
+    });
+    let bob = SecretKey::generate().unwrap();
+    let muted = offered_by(&henry.client, &bob, "bob's post");
+    let spoiler = offered(&henry.client, "the finale SPOILERS inside");
+    let kept = offered(&henry.client, "a fine post");
+    for post in [&muted, &spoiler, &kept] {
+        henry
+            .node
+            .show(&post.infohash().to_string(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(!henry.client.holds(post.infohash()), "a read is not kept");
+    }
+    let node = &henry.node;
+    let author = node
+        .mute_target(
+            upseed_core::mute::MuteKind::Author,
+            &bob.public_key().to_z32(),
+        )
+        .unwrap();
+    node.mute(&author, None, false).await.unwrap();
+    let word = upseed_core::mute::MuteTarget::word("spoilers").unwrap();
+    node.mute(&word, Some(Duration::from_secs(3600)), false)
+        .await
+        .unwrap();
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let watcher = async {
+        for _ in 0..200 {
+            let steps = node.status().unwrap().steps;
+            if steps
+                .iter()
+                .any(|s| s.step == "seed" && s.outcome.is_some())
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.send(true).unwrap();
+    };
+    let (ran, ()) = tokio::join!(node.daemon(stopped), watcher);
+    ran.unwrap();
+    let status = node.status().unwrap();
+    let seed = status.steps.iter().find(|s| s.step == "seed").unwrap();
+    // The top feed the rule reads leaves the muted posts out.
+    assert!(
+        seed.summary
+            .as_deref()
+            .unwrap()
+            .starts_with("rules: 1 seeded"),
+        "{seed:?}"
+    );
+    assert!(henry.client.holds(kept.infohash()));
+    assert!(!henry.client.holds(muted.infohash()));
+    assert!(!henry.client.holds(spoiler.infohash()));
+}
+
+#[tokio::test]
+async fn discovery_never_fetches_a_muted_authors_records_again() {
+    use upseed_core::lead::Expect;
+    let iris = user();
+    let bob = SecretKey::generate().unwrap();
+    let carol = SecretKey::generate().unwrap();
+    let named = offered_by(&iris.client, &bob, "named in bob's outbox");
+    let reply = {
+        let parent = offered_by(&iris.client, &carol, "carol's thread");
+        let comment = upseed_core::CommentDraft::reply_to("bob replies", &parent)
+            .unwrap()
+            .sign(&bob, now())
+            .unwrap();
+        iris.client
+            .offer(&comment.torrent_bytes::<&str>(&[]), b"bob replies");
+        (parent, comment)
+    };
+    let theirs = offered_by(&iris.client, &carol, "carol's own");
+    let target = upseed_core::mute::MuteTarget::Author(bob.public_key());
+    iris.node.mute(&target, None, false).await.unwrap();
+
+    let leads = || {
+        vec![
+            (named.infohash(), Expect::Author(bob.public_key())),
+            (reply.1.infohash(), Expect::Root(reply.0.infohash())),
+            (theirs.infohash(), Expect::Author(carol.public_key())),
+        ]
+    };
+    let config = iris.node.config().unwrap().clone();
+    let follow = async |n: &Node<FakeClient>| {
+        let fetch =
+            upseed_node::fetch::Fetch::quiet(&iris.client, &config, Duration::from_secs(5), now());
+        let mut store = n.store().unwrap();
+        upseed_node::discover::follow_leads(&mut store, &fetch, leads(), 10)
+            .await
+            .unwrap()
+    };
+    let fetched = |hash| {
+        iris.client
+            .adds()
+            .iter()
+            .filter(|a| a.infohash == hash)
+            .count()
+    };
+    let first = follow(&iris.node).await;
+    assert_eq!(first.stored, vec![theirs.infohash().to_string()]);
+    assert_eq!(first.muted, 1, "the reply is by bob: learnt once fetched");
+    assert_eq!(
+        fetched(named.infohash()),
+        0,
+        "a muted author's lead is never fetched"
+    );
+    assert_eq!(fetched(reply.1.infohash()), 1);
+    let store = iris.node.store().unwrap();
+    assert!(store.record(reply.1.infohash()).unwrap().is_none());
+    drop(store);
+
+    let again = follow(&iris.node).await;
+    assert_eq!((again.new, again.muted), (0, 0), "{again:?}");
+    assert_eq!(fetched(reply.1.infohash()), 1, "not fetched again");
+
+    assert!(iris.node.unmute(&target).unwrap().removed);
+    let after = follow(&iris.node).await;
+    assert_eq!(after.stored.len(), 2, "{after:?}");
+    assert!(
+        iris.node
+            .store()
+            .unwrap()
+            .record(named.infohash())
+            .unwrap()
+            .is_some()
+    );
+}

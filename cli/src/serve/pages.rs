@@ -262,9 +262,10 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
             }
             (hidden_note(feed.hidden, ("post", "posts"), view.show_muted, &here))
             (items(feed, view.csrf, &here, first))
+            @let pages = if view.show_muted { format!("{here}&muted=show") } else { here.clone() };
             p {
-                @if view.page > 1 { a href={ (here) "&page=" (view.page - 1) } { "← newer page" } " " }
-                @if view.more { a href={ (here) "&page=" (view.page + 1) } { "next page →" } }
+                @if view.page > 1 { a href={ (pages) "&page=" (view.page - 1) } { "← newer page" } " " }
+                @if view.more { a href={ (pages) "&page=" (view.page + 1) } { "next page →" } }
             }
         },
     )
