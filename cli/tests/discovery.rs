@@ -452,3 +452,140 @@ async fn strangers_and_followed_authors_are_found_on_the_dht() {
         comment_to_thread.as_secs_f64()
     );
 }
+
+/// Bob's key, as `upseed key show` prints it.
+fn key_of(home: &Path) -> String {
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "--config",
+            &home.join("config.toml").display().to_string(),
+            "key",
+            "show",
+        ])
+        .output()
+        .unwrap();
+    text(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_muted_author_is_unseeded_and_never_fetched_until_unmuted() {
+    if !have("qbittorrent-nox") || !have("opentracker") {
+        return;
+    }
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let net = Net {
+        bootstrap: testnet.bootstrap.join(","),
+    };
+    let TwoUsers {
+        tracker,
+        alice_qb,
+        bob_qb,
+        alice,
+        bob,
+        apw,
+        bpw,
+    } = two_users().await;
+    let (a, b) = (alice.path(), bob.path());
+    let bob_key = key_of(b);
+
+    // Alice reads and upvotes bob's post, then mutes him: her client stops
+    // seeding it, and her feed leaves it out.
+    let first = publish(
+        &net,
+        b,
+        &bob_qb,
+        &tracker,
+        &["post", "--json", "--community", "rust", "bob's first"],
+    )
+    .await;
+    until("bob's post in alice's rust feed", || {
+        items(&net.json(
+            a,
+            &apw,
+            &["feed", "--community", "rust", "--sort", "new", "--json"],
+        ))
+        .contains(&first)
+    });
+    let up = net.run(a, &apw, &["upvote", &first]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    assert!(common::holds(&alice_qb, first.parse().unwrap()).await);
+    let muted = net.json(a, &apw, &["mute", "author", &bob_key, "--json"]);
+    assert_eq!(muted["unseeded"][0], first.as_str(), "{muted}");
+    assert!(!common::holds(&alice_qb, first.parse().unwrap()).await);
+    let feed = net.json(
+        a,
+        &apw,
+        &["feed", "--community", "rust", "--sort", "new", "--json"],
+    );
+    assert!(!items(&feed).contains(&first), "{feed}");
+    assert_eq!(feed["hidden"], 1, "{feed}");
+
+    // Following him does not undo her mute: his outbox's posts are not
+    // fetched, and a board's post by him is dropped once and not fetched again.
+    let out = net.run(a, &apw, &["follow", &bob_key]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let quiet = publish(
+        &net,
+        b,
+        &bob_qb,
+        &tracker,
+        &["post", "--json", "for followers"],
+    )
+    .await;
+    let boarded = publish(
+        &net,
+        b,
+        &bob_qb,
+        &tracker,
+        &["post", "--json", "--community", "rust", "bob's second"],
+    )
+    .await;
+    let bob_sync = net.run(b, &bpw, &["sync"]);
+    assert!(bob_sync.status.success(), "{}", text(&bob_sync.stderr));
+    until("bob's outbox read by alice's sync", || {
+        let report = net.json(a, &apw, &["sync", "--json"]);
+        report["dht"]["outboxes"] == 1
+    });
+    let report = net.json(a, &apw, &["sync", "--json"]);
+    assert_eq!(
+        report["dht"]["leads"]["stored"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    until("bob's board post seen and dropped", || {
+        net.json(
+            a,
+            &apw,
+            &["feed", "--community", "rust", "--sort", "new", "--json"],
+        );
+        let store = Store::open(&a.join("store.db")).unwrap();
+        store
+            .muted_records(upseed_node::now())
+            .unwrap()
+            .contains(&boarded.parse().unwrap())
+    });
+    let store = Store::open(&a.join("store.db")).unwrap();
+    for hash in [&quiet, &boarded] {
+        assert!(
+            store.record(hash.parse().unwrap()).unwrap().is_none(),
+            "{hash}"
+        );
+    }
+    drop(store);
+
+    // Unmuted, his posts come in with the next sync.
+    let out = net.run(a, &apw, &["unmute", "author", &bob_key]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    until("bob's posts fetched once unmuted", || {
+        net.json(a, &apw, &["sync", "--json"]);
+        let store = Store::open(&a.join("store.db")).unwrap();
+        store.record(quiet.parse().unwrap()).unwrap().is_some()
+    });
+    let feed = net.json(
+        a,
+        &apw,
+        &["feed", "--community", "rust", "--sort", "new", "--json"],
+    );
+    assert!(items(&feed).contains(&boarded), "{feed}");
+    assert_eq!(feed["hidden"], 0, "{feed}");
+}
