@@ -72,6 +72,36 @@ impl Store {
         Ok(!existed)
     }
 
+    /// Mutes every entry of `entries` (a target and its expiry) from `now`,
+    /// in one transaction, as [`Store::mute`] does each.
+    pub fn mute_all(
+        &mut self,
+        entries: &[(MuteTarget, Option<u64>)],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let sqlite = super::sqlite_error(&self.path);
+        let tx = self.conn.transaction().map_err(&sqlite)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO mutes (kind, value, since, until) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (kind, value) DO UPDATE SET until = excluded.until",
+                )
+                .map_err(&sqlite)?;
+            for (target, until) in entries {
+                insert
+                    .execute(params![
+                        target.kind().as_str(),
+                        target.value(),
+                        now as i64,
+                        until.map(|u| i64::try_from(u).unwrap_or(i64::MAX))
+                    ])
+                    .map_err(&sqlite)?;
+            }
+        }
+        tx.commit().map_err(&sqlite)
+    }
+
     /// Unmutes `target`; returns whether it was muted.
     pub fn unmute(&mut self, target: &MuteTarget) -> Result<bool, StoreError> {
         self.conn
