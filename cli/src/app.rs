@@ -16,7 +16,8 @@ use upseed_node::sync::SyncOptions;
 use upseed_node::{Error, FeedQuery, Home, Node, PostInput, SearchOrder, Upvoted, keyfile, now};
 
 use crate::args::{
-    Cli, Command, ConfigCommand, FeedArgs, FeedSort, IngestArgs, KeyCommand, MuteArgs, PostArgs,
+    Cli, Command, ConfigCommand, EditArgs, FeedArgs, FeedSort, IngestArgs, KeyCommand, MuteArgs,
+    PostArgs,
     SearchOrderArg, ThreadArgs, ThreadSort, UnmuteArgs, WindowArg,
 };
 use crate::client::AnyClient;
@@ -192,6 +193,41 @@ async fn thread(env: &mut Env, node: &Node<AnyClient>, args: ThreadArgs) -> Resu
     }
 }
 
+async fn edit(env: &mut Env, node: &Node<AnyClient>, args: EditArgs) -> Result<()> {
+    let text = read_text(env, args.text)?;
+    let report = node
+        .edit(&args.reference, &text, args.title.as_deref())
+        .await?;
+    print_superseded(env, &report, args.json)
+}
+
+fn print_superseded(
+    env: &mut Env,
+    report: &upseed_node::SupersedeReport,
+    as_json: bool,
+) -> Result<()> {
+    if as_json {
+        return json(env, report);
+    }
+    match report.replacement {
+        Some(new) => out!(
+            env,
+            "edited {} (version {}): readers see the new text, {new}",
+            report.target,
+            report.seq + 1
+        ),
+        None => out!(env, "deleted {}: readers show it as deleted", report.target),
+    }
+    if !report.unseeded.is_empty() {
+        out!(
+            env,
+            "stopped seeding {} older version(s); your files are kept",
+            report.unseeded.len()
+        );
+    }
+    Ok(())
+}
+
 async fn mute(env: &mut Env, node: &Node<AnyClient>, args: MuteArgs) -> Result<()> {
     let target = node.mute_target(args.kind.into(), &args.value)?;
     let report = node.mute(&target, args.duration, args.include_own).await?;
@@ -293,6 +329,8 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         Command::Export(a) => a.json,
         Command::Ingest(a) => a.json,
         Command::Post(a) => a.json,
+        Command::Edit(a) => a.json,
+        Command::Delete(a) => a.json,
         Command::Comment(a) => a.json,
         Command::Upvote(a) => a.json,
         Command::Doctor(a) => a.json,
@@ -507,6 +545,11 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         }
         Command::Thread(args) => thread(env, &node, args).await?,
         Command::Mute(args) => mute(env, &node, args).await?,
+        Command::Edit(args) => edit(env, &node, args).await?,
+        Command::Delete(args) => {
+            let report = node.delete(&args.reference).await?;
+            print_superseded(env, &report, args.json)?;
+        }
         Command::Unmute(args) => unmute(env, &node, args)?,
         Command::Mutes(args) => {
             let mutes = node.mutes()?;
@@ -772,6 +815,9 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                 node,
                 Error::Search(_)
                     | Error::Mute(_)
+                    | Error::NotYours(_)
+                    | Error::Deleted(_)
+                    | Error::NotTheFirstVersion { .. }
                     | Error::NoAuthorNamed(_)
                     | Error::AmbiguousName { .. }
             ) {

@@ -33,6 +33,12 @@ pub(crate) enum Command {
     Post(PostArgs),
     /// Comment on a post or comment you know: sign it and have your client seed it.
     Comment(CommentArgs),
+    /// Replace the text of a post or comment of yours. It keeps its id, votes and
+    /// comments; readers see the new text, marked edited.
+    Edit(EditArgs),
+    /// Delete a post or comment of yours, for good: readers show it as deleted and
+    /// stop seeding it, and its comments stay.
+    Delete(DeleteArgs),
     /// Seed a post or comment: your client downloads it if needed and keeps seeding it.
     Upvote(VoteArgs),
     /// Stop seeding a post or comment, and remove it from your client.
@@ -166,6 +172,29 @@ pub(crate) struct PostArgs {
     /// The text; `-` or nothing reads it from standard input.
     pub(crate) text: Option<String>,
     /// Print one JSON document (schema: docs/schema/post.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EditArgs {
+    /// The post or comment: an infohash, a unique prefix of one, or a magnet link.
+    pub(crate) reference: String,
+    /// The new text; `-` or nothing reads it from standard input.
+    pub(crate) text: Option<String>,
+    /// A post's new title [default: the current one].
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// Print one JSON document (schema: docs/schema/edit.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// The post or comment: an infohash, a unique prefix of one, or a magnet link.
+    pub(crate) reference: String,
+    /// Print one JSON document (schema: docs/schema/edit.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -166,6 +166,29 @@ pub fn headline(record: &RecordJson, chars: usize) -> String {
     })
 }
 
+/// The version of a record to show: the latest, when its author edited
+/// it; `None` when they deleted it.
+pub fn latest<'a>(
+    record: &'a RecordJson,
+    edit: Option<&'a upseed_node::EditJson>,
+) -> Option<&'a RecordJson> {
+    match edit {
+        Some(e) if e.deleted => None,
+        Some(e) => Some(e.latest.as_ref().unwrap_or(record)),
+        None => Some(record),
+    }
+}
+
+/// What follows a record's title when its author edited it.
+fn edited_mark(edit: Option<&upseed_node::EditJson>) -> &'static str {
+    match edit {
+        Some(e) if e.deleted => "",
+        Some(e) if e.latest.is_none() => " (edited; the new text is not fetched yet)",
+        Some(_) => " (edited)",
+        None => "",
+    }
+}
+
 /// What a mute names, for people: `author KEY`, `word "PHRASE"`.
 pub fn mute_label(kind: MuteKind, value: &str) -> String {
     match kind {
@@ -226,11 +249,13 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
     for item in &feed.items {
         let r = &item.record;
         out.push_str(&muted_mark(item.muted.as_ref(), "     ", style));
-        let title = headline(r, 60);
+        let shown = latest(r, item.edit.as_ref());
+        let title = shown.map_or_else(|| "[deleted]".to_owned(), |s| headline(s, 60));
         out.push_str(&format!(
-            "{:>3}. {}\n",
+            "{:>3}. {}{}\n",
             item.rank,
-            style.bold(&one_line(&title))
+            style.bold(&one_line(&title)),
+            edited_mark(item.edit.as_ref())
         ));
         let community = r
             .community
@@ -252,8 +277,9 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
             short(&r.infohash),
         )));
         out.push('\n');
-        if r.title.is_some()
-            && let Some(body) = &r.body
+        if let Some(shown) = shown
+            && shown.title.is_some()
+            && let Some(body) = &shown.body
         {
             let first: String = body
                 .lines()
@@ -289,10 +315,13 @@ pub fn search_text(found: &upseed_node::SearchJson, now: u64, style: Style) -> S
             Some(root) => format!("comment in {}", short(&root)),
             None => "post".to_owned(),
         };
+        let shown = latest(r, item.edit.as_ref());
+        let title = shown.map_or_else(|| "[deleted]".to_owned(), |s| headline(s, 60));
         out.push_str(&format!(
-            "{:>3}. {}\n",
+            "{:>3}. {}{}\n",
             found.offset + i + 1,
-            style.bold(&clean(&one_line(&headline(r, 60))))
+            style.bold(&clean(&one_line(&title))),
+            edited_mark(item.edit.as_ref())
         ));
         let community = r
             .community
@@ -315,7 +344,7 @@ pub fn search_text(found: &upseed_node::SearchJson, now: u64, style: Style) -> S
                 if part.hit { style.bold(&text) } else { text }
             })
             .collect();
-        if !snippet.is_empty() {
+        if !snippet.is_empty() && shown.is_some() {
             out.push_str(&format!("     {snippet}\n"));
         }
     }
@@ -325,6 +354,7 @@ pub fn search_text(found: &upseed_node::SearchJson, now: u64, style: Style) -> S
 
 fn record_block(
     record: &RecordJson,
+    edit: Option<&upseed_node::EditJson>,
     name: Option<&str>,
     seeders: u32,
     now: u64,
@@ -332,8 +362,21 @@ fn record_block(
     style: Style,
 ) -> String {
     let mut out = String::new();
-    if let Some(title) = &record.title {
-        out.push_str(&format!("{indent}{}\n", style.bold(&one_line(title))));
+    let shown = latest(record, edit);
+    if let Some(title) = shown.and_then(|s| s.title.as_ref()) {
+        out.push_str(&format!(
+            "{indent}{}{}\n",
+            style.bold(&one_line(title)),
+            edited_mark(edit)
+        ));
+    } else if edit.is_some() {
+        out.push_str(&format!(
+            "{indent}{}\n",
+            style.bold(match shown {
+                None => "[deleted]",
+                Some(_) => edited_mark(edit).trim_start(),
+            })
+        ));
     }
     out.push_str(&style.dim(&format!(
         "{indent}{} · by {} · {} · {}",
@@ -343,9 +386,10 @@ fn record_block(
         short(&record.infohash),
     )));
     out.push('\n');
-    match &record.body {
-        Some(body) => out.push_str(&wrap(body, style.width, indent)),
-        None => out.push_str(&format!("{indent}(text not downloaded)")),
+    match shown.map(|s| &s.body) {
+        None => out.push_str(&format!("{indent}(deleted by its author)")),
+        Some(Some(body)) => out.push_str(&wrap(body, style.width, indent)),
+        Some(None) => out.push_str(&format!("{indent}(text not downloaded)")),
     }
     out.push('\n');
     out
@@ -357,6 +401,7 @@ pub fn thread_text(thread: &ThreadJson, now: u64, style: Style) -> String {
     let mut out = muted_mark(post.muted.as_ref(), "", style);
     out += &record_block(
         &post.record,
+        post.edit.as_ref(),
         post.author_name.as_deref(),
         post.seeders,
         now,
@@ -378,6 +423,7 @@ pub fn thread_text(thread: &ThreadJson, now: u64, style: Style) -> String {
         ));
         out.push_str(&record_block(
             &comment.record,
+            comment.edit.as_ref(),
             comment.author_name.as_deref(),
             comment.seeders,
             now,

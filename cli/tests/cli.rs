@@ -110,6 +110,8 @@ fn help_texts() {
         &["mute", "--help"],
         &["unmute", "--help"],
         &["mutes", "--help"],
+        &["edit", "--help"],
+        &["delete", "--help"],
     ] {
         let out = upseed(args, home.path());
         assert!(out.status.success());

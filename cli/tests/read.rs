@@ -191,4 +191,5 @@ fn committed_schemas_are_current() {
     check_schema("mute", schemars::schema_for!(upseed_node::MuteReport));
     check_schema("unmute", schemars::schema_for!(upseed_node::UnmuteReport));
     check_schema("mutes", schemars::schema_for!(upseed_node::MutesJson));
+    check_schema("edit", schemars::schema_for!(upseed_node::SupersedeReport));
 }

@@ -60,6 +60,9 @@ pub enum Entry {
     Name(String),
     /// `a`: the about text from now on (empty: none).
     About(String),
+    /// `s`: a supersede record the user signed: an edit or a delete of
+    /// one of their records (PROTOCOL.md §19), in its encoded form.
+    Supersede(Vec<u8>),
     /// A tag this version does not know, kept for later versions.
     Other {
         /// The tag.
@@ -80,6 +83,7 @@ impl Entry {
             Self::Reply(h) => (b"r", h.as_bytes()),
             Self::Name(t) => (b"n", t.as_bytes()),
             Self::About(t) => (b"a", t.as_bytes()),
+            Self::Supersede(encoded) => (b"s", encoded),
             Self::Other { tag, value } => (tag, value),
         }
     }
@@ -142,6 +146,11 @@ impl Entry {
             b"r" => Self::Reply(hash()?),
             b"n" => Self::Name(text(MAX_NAME)?),
             b"a" => Self::About(text(MAX_ABOUT)?),
+            b"s" => {
+                crate::supersede::Supersede::decode(value)
+                    .map_err(|e| format!("an `s` entry is not a supersede record: {e}"))?;
+                Self::Supersede(value.to_vec())
+            }
             _ => Self::Other {
                 tag: tag.to_vec(),
                 value: value.to_vec(),
@@ -647,7 +656,7 @@ pub fn fold<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Outbox {
             }
             Entry::Name(n) => out.name = Some(n.clone()).filter(|n| !n.is_empty()),
             Entry::About(a) => out.about = Some(a.clone()).filter(|a| !a.is_empty()),
-            Entry::Other { .. } => {}
+            Entry::Supersede(_) | Entry::Other { .. } => {}
         }
     }
     fn newest_first<T: Copy>(map: HashMap<T, u64>) -> Vec<T> {

@@ -105,6 +105,18 @@ impl PublicKey {
         zbase32().encode(self.as_bytes())
     }
 
+    /// The 32 bytes a z-base-32 key text spells, without checking that
+    /// they are a valid key: for matching against keys already checked.
+    pub fn z32_bytes(text: &str) -> Option<[u8; PUBLIC_KEY_LEN]> {
+        if text.len() != 52 {
+            return None;
+        }
+        zbase32()
+            .decode(text.to_ascii_lowercase().as_bytes())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+    }
+
     /// The smallest and largest keys whose text form starts with
     /// `prefix` (z-base-32, case folded), or `None` when it is not
     /// z-base-32 or is longer than a key's text form.

@@ -37,6 +37,7 @@ pub mod rank;
 mod record;
 pub mod retention;
 pub mod scrape;
+pub mod supersede;
 mod secret;
 pub mod text;
 mod torrent;

@@ -212,9 +212,20 @@ impl fmt::Display for MutedBy {
 
 /// The lowercased words of `text`: its runs of letters and digits.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    words_in(text).map(std::borrow::Cow::into_owned)
+}
+
+/// [`words`], borrowing the words that are lowercase already.
+fn words_in(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(|w| {
+            if w.chars().any(char::is_uppercase) {
+                std::borrow::Cow::Owned(w.to_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(w)
+            }
+        })
 }
 
 /// A set of mutes, ready to match records against. Building it is linear
@@ -222,7 +233,7 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 /// its text, whatever the number of entries.
 #[derive(Debug, Clone, Default)]
 pub struct Mutes {
-    authors: HashMap<PublicKey, Option<u64>>,
+    authors: HashMap<[u8; 32], Option<u64>>,
     threads: HashMap<InfoHash, Option<u64>>,
     communities: HashMap<String, Option<u64>>,
     words: HashMap<String, Option<u64>>,
@@ -243,7 +254,7 @@ impl Mutes {
     pub fn insert(&mut self, target: MuteTarget, until: Option<u64>) {
         match target {
             MuteTarget::Author(key) => {
-                self.authors.insert(key, until);
+                self.authors.insert(*key.as_bytes(), until);
             }
             MuteTarget::Thread(hash) => {
                 self.threads.insert(hash, until);
@@ -251,10 +262,51 @@ impl Mutes {
             MuteTarget::Community(c) => {
                 self.communities.insert(c.as_str().to_owned(), until);
             }
-            MuteTarget::Word(phrase) => {
-                let n = phrase.split(' ').count();
-                self.longest_phrase = self.longest_phrase.max(n);
-                self.words.insert(phrase, until);
+            MuteTarget::Word(phrase) => self.insert_phrase(phrase, until),
+        }
+    }
+
+    fn insert_phrase(&mut self, phrase: String, until: Option<u64>) {
+        let n = phrase.split(' ').count();
+        self.longest_phrase = self.longest_phrase.max(n);
+        self.words.insert(phrase, until);
+    }
+
+    /// Adds an entry of `kind` as a store keeps it: `value` already in its
+    /// canonical form ([`MuteTarget::value`]). Cheaper than
+    /// [`MuteTarget::parse`] (a key is not decompressed, a phrase not split
+    /// again); returns `false` for a value that is not in canonical form.
+    pub fn insert_canonical(&mut self, kind: MuteKind, value: &str, until: Option<u64>) -> bool {
+        match kind {
+            MuteKind::Author => match PublicKey::z32_bytes(value) {
+                Some(bytes) => {
+                    self.authors.insert(bytes, until);
+                    true
+                }
+                None => false,
+            },
+            MuteKind::Thread => match value.parse::<InfoHash>() {
+                Ok(hash) => {
+                    self.threads.insert(hash, until);
+                    true
+                }
+                Err(_) => false,
+            },
+            MuteKind::Community => {
+                let ok = !value.is_empty() && value.len() <= crate::text::MAX_COMMUNITY;
+                if ok {
+                    self.communities.insert(value.to_owned(), until);
+                }
+                ok
+            }
+            MuteKind::Word => {
+                let ok = !value.is_empty()
+                    && value.len() <= MAX_PHRASE_LEN
+                    && words(value).collect::<Vec<_>>().join(" ") == value;
+                if ok {
+                    self.insert_phrase(value.to_owned(), until);
+                }
+                ok
             }
         }
     }
@@ -274,7 +326,7 @@ impl Mutes {
 
     /// Whether `key` is muted as of `now`.
     pub fn author(&self, key: &PublicKey, now: u64) -> bool {
-        live(self.authors.get(key), now)
+        live(self.authors.get(key.as_bytes()), now)
     }
 
     /// Whether the thread or record `hash` is muted as of `now`.
@@ -328,7 +380,13 @@ impl Mutes {
         if self.words.is_empty() {
             return None;
         }
-        let words: Vec<String> = words(text).collect();
+        let words: Vec<std::borrow::Cow<'_, str>> = words_in(text).collect();
+        if self.longest_phrase <= 1 {
+            return words
+                .iter()
+                .find(|w| live(self.words.get(w.as_ref()), now))
+                .map(|w| w.to_string());
+        }
         let mut phrase = String::new();
         for start in 0..words.len() {
             phrase.clear();
@@ -469,9 +527,24 @@ mod tests {
             MuteTarget::Community(Community::normalize("Rust").expect("community")),
             MuteTarget::word("Two Words").expect("word"),
         ];
+        let record = post("two words", Some("rust"));
         for target in targets {
             let back = MuteTarget::parse(target.kind(), &target.value()).expect("parse");
             assert_eq!(back, target);
+            let mut stored = Mutes::default();
+            assert!(stored.insert_canonical(target.kind(), &target.value(), None));
+            let parsed = Mutes::new([(target.clone(), None)]);
+            assert_eq!(stored.check(&record, NOW), parsed.check(&record, NOW));
         }
+        let mut stored = Mutes::default();
+        for (kind, value) in [
+            (MuteKind::Author, "not-a-key"),
+            (MuteKind::Thread, "zz"),
+            (MuteKind::Word, "Not Canonical"),
+            (MuteKind::Community, ""),
+        ] {
+            assert!(!stored.insert_canonical(kind, value, None), "{kind} {value}");
+        }
+        assert!(stored.is_empty());
     }
 }

@@ -12,6 +12,7 @@ use mainline::{Dht as Mainline, MutableItem, SigningKey};
 #[cfg(test)]
 use upseed_core::item::BOARD_SALT;
 use upseed_core::item::{self, ItemError, MAX_ITEM_VALUE, OUTBOX_SALT, Outbox};
+use upseed_core::supersede::Supersede;
 use upseed_core::{InfoHash, PublicKey, SecretKey};
 
 use crate::config::DhtSection;
@@ -213,6 +214,34 @@ impl Dht {
             .await
             .into_iter()
             .find_map(|v| Outbox::decode(v.value()).ok().map(|o| (o, v)))
+    }
+
+    /// Puts our supersede record of its target under our key, at the
+    /// target's salt, with the record's own `seq` (PROTOCOL.md §19). A
+    /// node that holds a later one keeps it.
+    pub async fn put_supersede(&self, key: &SecretKey, record: &Supersede) -> Result<(), DhtError> {
+        let salt = upseed_core::supersede::item_salt(record.target());
+        let seq = i64::try_from(record.seq()).unwrap_or(i64::MAX);
+        let item = MutableItem::new(signer(key), &record.encode(), seq, Some(&salt));
+        let _turn = self.queries.acquire().await;
+        match self.inner.put_mutable(item, None).await {
+            Ok(_) | Err(PutMutableError::Concurrency(_)) => Ok(()),
+            Err(e) => Err(self.put_error(e)),
+        }
+    }
+
+    /// Every valid supersede record of `target` that nodes return under
+    /// `author`'s key, newest first. What nodes return is only a hint: the
+    /// record's own signature is checked, and the caller checks that
+    /// `author` wrote `target`.
+    pub async fn read_supersedes(&self, author: PublicKey, target: InfoHash) -> Vec<Supersede> {
+        let salt = upseed_core::supersede::item_salt(target);
+        self.versions(&author, &salt)
+            .await
+            .iter()
+            .filter_map(|v| Supersede::decode(v.value()).ok())
+            .filter(|s| s.target() == target && s.author() == author)
+            .collect()
     }
 
     /// Stores a signed item again, as anyone may, so that it does not

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use upseed_core::index::{self, Index, IndexError};
 use upseed_core::item::{self, Outbox, SHARDS};
 pub use upseed_core::lead::Expect;
+use upseed_core::supersede::Supersede;
 use upseed_core::{AddTorrent, Community, InfoHash, PublicKey, Record, SecretKey, TorrentClient};
 
 use crate::Error;
@@ -117,7 +118,23 @@ pub async fn update_index<C: TorrentClient>(
         }
         None => (Vec::new(), Outbox::default()),
     };
-    let entries = index::changes(&published, &store.outbox(mine)?);
+    let mut entries = index::changes(&published, &store.outbox(mine)?);
+    // Our edits and deletes the history does not list yet.
+    let listed: HashSet<Vec<u8>> = chain
+        .iter()
+        .flat_map(Index::entries)
+        .filter_map(|e| match e {
+            index::Entry::Supersede(encoded) => Some(encoded.clone()),
+            _ => None,
+        })
+        .collect();
+    entries.extend(
+        store
+            .supersedes_by(mine)?
+            .into_iter()
+            .filter(|e| !listed.contains(e))
+            .map(index::Entry::Supersede),
+    );
     let versions = Index::append(me.key, head.as_ref(), &entries, now)?;
     let Some(newest) = versions.last() else {
         // Nothing new: make sure the client still seeds what followers
@@ -258,6 +275,56 @@ async fn read_index<C: TorrentClient>(
         }
         store.put_index(&older, now)?;
     }
+}
+
+/// How many upvoted records of authors we do not follow one sync checks
+/// for edits and deletes on the DHT.
+const SUPERSEDE_CHECKS_PER_SYNC: usize = 16;
+
+/// The supersede records in the outbox history of `author` that the store
+/// keeps.
+fn supersedes_in_history(store: &Store, author: PublicKey) -> Result<Vec<Supersede>, Error> {
+    let Some(head) = store.index_head(author)? else {
+        return Ok(Vec::new());
+    };
+    let (chain, _) = store.index_chain(head)?;
+    Ok(chain
+        .iter()
+        .flat_map(Index::entries)
+        .filter_map(|e| match e {
+            index::Entry::Supersede(encoded) => Supersede::decode(encoded).ok(),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Keeps the supersede records in `found` that `author` signed (of a
+/// target that, when stored, is theirs), and returns leads for the new
+/// versions the store lacks.
+pub fn take_supersedes(
+    store: &mut Store,
+    author: PublicKey,
+    found: impl IntoIterator<Item = Supersede>,
+    now: u64,
+) -> Result<Vec<(InfoHash, Expect)>, Error> {
+    let mut leads = Vec::new();
+    for record in found {
+        if record.author() != author {
+            continue;
+        }
+        if let Some(target) = store.record(record.target())?
+            && record.check_target(&target).is_err()
+        {
+            continue;
+        }
+        store.put_supersede(&record, now)?;
+        if let Some(replacement) = record.replacement()
+            && store.record(replacement)?.is_none()
+        {
+            leads.push((replacement, Expect::Author(author)));
+        }
+    }
+    Ok(leads)
 }
 
 /// The most older segments of a followed index one read fetches.
@@ -425,6 +492,9 @@ pub struct DhtReport {
     pub index_errors: Vec<String>,
     /// Signed votes withdrawn, as the full histories show.
     pub signed_votes_withdrawn: usize,
+    /// Edits and deletes read (from followed histories and records' items).
+    #[serde(default)]
+    pub supersedes: usize,
     /// What following the leads did.
     pub leads: Leads,
     /// Whether our own outbox was published.
@@ -505,6 +575,9 @@ pub async fn sync_dht<C: TorrentClient>(
             match read_index(store, &fetch, followed, head, heads.remove(&head), now).await {
                 Ok(full) => {
                     report.indexes += 1;
+                    let listed = supersedes_in_history(store, followed)?;
+                    report.supersedes += listed.len();
+                    leads.extend(take_supersedes(store, followed, listed, now)?);
                     posts = item::merge(&posts, &full.posts);
                     upvotes = item::merge(&upvotes, &full.upvotes);
                     report.signed_votes_withdrawn +=
@@ -554,6 +627,31 @@ pub async fn sync_dht<C: TorrentClient>(
         for hash in store.board_seen(board, &entries, now)? {
             leads.push((hash, Expect::Root(*post)));
         }
+    }
+    // Edits and deletes of what we upvoted from authors we do not follow,
+    // from each record's own item: at most a few a round, oldest checked
+    // first, so that our client stops seeding deleted and replaced versions.
+    let followed: HashSet<PublicKey> = store.follows()?.into_iter().collect();
+    let mut checks = Vec::new();
+    for hash in store.supersede_checks(SUPERSEDE_CHECKS_PER_SYNC * 4)? {
+        if let Some(record) = store.record(hash)?
+            && !followed.contains(&record.author())
+            && key.is_none_or(|k| k.public_key() != record.author())
+            && checks.len() < SUPERSEDE_CHECKS_PER_SYNC
+        {
+            checks.push(record);
+        }
+    }
+    let found = futures_util::future::join_all(
+        checks
+            .iter()
+            .map(|r| dht.read_supersedes(r.author(), r.infohash())),
+    )
+    .await;
+    for (record, found) in checks.iter().zip(found) {
+        store.supersede_checked(record.infohash(), now)?;
+        report.supersedes += found.len();
+        leads.extend(take_supersedes(store, record.author(), found, now)?);
     }
     report.leads = follow_leads(store, &fetch, leads, limit).await?;
     if let Some(key) = key {

@@ -113,6 +113,23 @@ pub enum Error {
         /// Their keys.
         keys: Vec<String>,
     },
+    /// A supersede record was refused.
+    #[error(transparent)]
+    Supersede(#[from] upseed_core::supersede::SupersedeError),
+    /// Only a record's author can edit or delete it.
+    #[error("{0} is someone else's; only its author can edit or delete it")]
+    NotYours(InfoHash),
+    /// The record was deleted, which is final.
+    #[error("{0} was deleted, and a delete is final; post anew instead")]
+    Deleted(InfoHash),
+    /// The reference names a later version, not the record's id.
+    #[error("{version} is a later version of {target}; edit or delete {target} itself")]
+    NotTheFirstVersion {
+        /// The version named.
+        version: InfoHash,
+        /// The record it is a version of.
+        target: InfoHash,
+    },
     /// A reference is neither an infohash, a prefix nor a magnet link.
     #[error("`{0}` is not an infohash, a prefix of 6 or more hex digits, or a magnet link")]
     BadReference(String),

@@ -27,8 +27,53 @@ pub struct FeedItem {
     /// The mute that covers it, when muted posts are shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<MutedBy>,
-    /// The post.
+    /// Its author's edit or delete in force, if any: front ends show the
+    /// latest version (or that it was deleted) under this post's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<EditJson>,
+    /// The post as first published: its id is this record's infohash.
     pub record: RecordJson,
+}
+
+/// What its author did to a post or comment since publishing it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct EditJson {
+    /// Whether its author deleted it.
+    pub deleted: bool,
+    /// How many edits and deletes of it are known.
+    pub versions: usize,
+    /// The latest version's infohash, when edited.
+    pub replacement: Option<InfoHash>,
+    /// The latest version, when edited and fetched.
+    pub latest: Option<RecordJson>,
+}
+
+/// The edit or delete in force for the stored `record`, if any: one its
+/// author signed, with a replacement that fits (PROTOCOL.md §19).
+pub fn edit_of(store: &Store, record: &Record) -> Result<Option<EditJson>, Error> {
+    let history = store.supersede_history(record.infohash())?;
+    let mut current: Option<&upseed_core::supersede::Supersede> = None;
+    for s in history.iter().filter(|s| s.check_target(record).is_ok()) {
+        if s.overrides(current) {
+            current = Some(s);
+        }
+    }
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let latest = match current.replacement() {
+        Some(hash) => store
+            .record(hash)?
+            .filter(|r| current.check_replacement(record, r).is_ok())
+            .map(|r| r.to_json()),
+        None => None,
+    };
+    Ok(Some(EditJson {
+        deleted: current.is_delete(),
+        versions: history.len(),
+        replacement: current.replacement(),
+        latest,
+    }))
 }
 
 /// `upseed feed --json`.
@@ -61,7 +106,10 @@ pub struct ThreadComment {
     /// The mute that covers it, when muted comments are shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<MutedBy>,
-    /// The comment.
+    /// Its author's edit or delete in force, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<EditJson>,
+    /// The comment as first published.
     pub record: RecordJson,
 }
 
@@ -221,6 +269,7 @@ fn item(
         comments: store.comment_count(record.infohash())?,
         author_name: None,
         muted,
+        edit: edit_of(store, record)?,
         record: record.to_json(),
     })
 }
@@ -256,11 +305,21 @@ pub fn build_feed_in(
 ) -> Result<FeedJson, Error> {
     let community_name = community.map(Community::as_str);
     let most = limit.saturating_mul(MUTED_LOOKAHEAD).max(limit);
-    let mut want = limit;
+    // With mutes that may hide posts, rank two pages' worth from the
+    // start: reading the candidates is most of a feed's cost, and a hot
+    // or new feed needs more of them for a longer page.
+    let hiding = !view.mutes.is_empty() && !view.show_muted;
+    let mut want = if hiding { limit.saturating_mul(2).min(most) } else { limit };
+    let mut read: Option<(Option<u64>, Vec<rank::Signals>)> = None;
     loop {
         let nth = store.nth_newest(community_name, want)?;
-        let signals = store.signals(community_name, rank::candidates_since(sort, now, nth))?;
-        let ranked = rank::top_n(&signals, sort, now, want);
+        let since = rank::candidates_since(sort, now, nth);
+        // Read again only when the page needs older candidates.
+        if read.as_ref().is_none_or(|(s, _)| *s != since) {
+            read = Some((since, store.signals(community_name, since)?));
+        }
+        let signals = read.as_ref().map_or(&[][..], |(_, s)| s.as_slice());
+        let ranked = rank::top_n(signals, sort, now, want);
         let mut items = Vec::new();
         let mut hidden = 0;
         for s in &ranked {
@@ -329,6 +388,10 @@ pub fn build_thread_in(
     };
     let mut comments = Vec::new();
     for c in store.thread(post.infohash())? {
+        // A new version shows only in place of the comment it replaces.
+        if store.replaced(c.infohash())?.is_some() {
+            continue;
+        }
         let seeders = store.seeders(c.infohash())?;
         comments.push((c, seeders));
     }
@@ -342,11 +405,8 @@ pub fn build_thread_in(
         }
         .then(a.0.infohash().cmp(&b.0.infohash()))
     };
-    let records: HashMap<InfoHash, &Record> = if view.mutes.is_empty() {
-        HashMap::new()
-    } else {
-        comments.iter().map(|(c, _)| (c.infohash(), c)).collect()
-    };
+    let records: HashMap<InfoHash, &Record> =
+        comments.iter().map(|(c, _)| (c.infohash(), c)).collect();
     let mut hidden = 0;
     let mut shown = Vec::new();
     // The depth of a left-out comment, while walking the replies under it.
@@ -361,6 +421,7 @@ pub fn build_thread_in(
         }
         if let Some(record) = records.get(&comment.record.infohash) {
             comment.muted = view.mutes.check(record, now);
+            comment.edit = edit_of(store, record)?;
         }
         if comment.muted.is_some() {
             hidden += 1;
@@ -410,6 +471,7 @@ pub fn tree(
                 seeders: *seeders,
                 author_name: None,
                 muted: None,
+                edit: None,
                 record: child.to_json(),
             });
             if depth < 64 {

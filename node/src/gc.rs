@@ -68,6 +68,19 @@ pub struct GcReport {
     pub over_bound: usize,
 }
 
+/// Why the retention policy stops seeding a torrent, for people.
+fn stop_reason(reason: &StopReason) -> String {
+    match reason {
+        StopReason::TooOld { max_age } => format!(
+            "seeded for longer than {}",
+            crate::config::duration_text(std::time::Duration::from_secs(*max_age))
+        ),
+        StopReason::OverBound { max_torrents } => {
+            format!("among the oldest beyond {max_torrents} seeded torrents")
+        }
+    }
+}
+
 /// Runs gc on `store` at `now`. The client is asked for (`client`) and
 /// contacted only when something must stop seeding.
 pub async fn gc<'c, C: TorrentClient + 'c>(
@@ -108,18 +121,23 @@ pub async fn gc<'c, C: TorrentClient + 'c>(
         .filter(|s| s.reason == SeedReason::Authored)
         .map(|s| s.infohash)
         .collect();
-    let stop: Vec<(InfoHash, Vote)> = plan
-        .stop
-        .iter()
-        .map(|(h, _)| {
-            let vote = if authored.contains(h) {
-                Vote::Authored
-            } else {
-                Vote::Upvoted
-            };
-            (*h, vote)
-        })
-        .collect();
+    let vote_of = |h: &InfoHash| {
+        if authored.contains(h) {
+            Vote::Authored
+        } else {
+            Vote::Upvoted
+        }
+    };
+    let mut reasons: Vec<String> = plan.stop.iter().map(|(_, r)| stop_reason(r)).collect();
+    let mut stop: Vec<(InfoHash, Vote)> = plan.stop.iter().map(|(h, _)| (*h, vote_of(h))).collect();
+    // Versions their author edited or deleted stop, whatever the bounds.
+    let stale = store.stale_versions()?;
+    for s in &seeded {
+        if stale.contains(&s.infohash) && !stop.iter().any(|(h, _)| *h == s.infohash) {
+            stop.push((s.infohash, vote_of(&s.infohash)));
+            reasons.push("edited or deleted by its author".to_owned());
+        }
+    }
     if !options.dry_run && !stop.is_empty() {
         let client = client()?;
         let bar = events.task(
@@ -131,26 +149,17 @@ pub async fn gc<'c, C: TorrentClient + 'c>(
         crate::vote::stop_seeding(store, config, client, &stop).await?;
         drop(bar);
     }
-    let stopped = plan
-        .stop
+    let stopped = stop
         .iter()
-        .zip(&stop)
-        .map(|((hash, reason), (_, vote))| Stopped {
+        .zip(reasons)
+        .map(|((hash, vote), reason)| Stopped {
             infohash: hash.to_string(),
             vote: match vote {
                 Vote::Authored => "authored",
                 Vote::Upvoted => "upvoted",
             }
             .to_owned(),
-            reason: match reason {
-                StopReason::TooOld { max_age } => format!(
-                    "seeded for longer than {}",
-                    crate::config::duration_text(std::time::Duration::from_secs(*max_age))
-                ),
-                StopReason::OverBound { max_torrents } => {
-                    format!("among the oldest beyond {max_torrents} seeded torrents")
-                }
-            },
+            reason,
         })
         .collect();
     Ok(GcReport {
@@ -167,7 +176,7 @@ pub async fn gc<'c, C: TorrentClient + 'c>(
         history_deleted,
         pruned,
         stopped,
-        seeded: seeded.len() - stop.len(),
+        seeded: seeded.len().saturating_sub(stop.len()),
         over_bound: plan.over_bound,
     })
 }

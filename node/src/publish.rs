@@ -48,7 +48,7 @@ impl<C: TorrentClient> Node<C> {
             draft = draft.community(community)?;
         }
         let record = draft.sign(&key, now())?;
-        self.publish(record).await
+        self.publish(record, true).await
     }
 
     /// Signs a comment on the stored record `reference` names, has the
@@ -61,10 +61,12 @@ impl<C: TorrentClient> Node<C> {
             crate::feed::known(&store, self.resolve_in(&store, reference)?)?
         };
         let record = CommentDraft::reply_to(text, &parent)?.sign(&key, now())?;
-        self.publish(record).await
+        self.publish(record, true).await
     }
 
-    async fn publish(&self, record: Record) -> Result<Posted, Error> {
+    /// Has the client seed our `record`, stores it, and (with `announce`)
+    /// announces it on its board and in our outbox.
+    pub(crate) async fn publish(&self, record: Record, announce: bool) -> Result<Posted, Error> {
         let config = self.config()?;
         let client = self.client()?;
         let mut store = self.store()?;
@@ -102,7 +104,7 @@ impl<C: TorrentClient> Node<C> {
             now(),
             &config.retention.policy(),
         )?;
-        if let Some(dht) = self.join_dht().await {
+        if announce && let Some(dht) = self.join_dht().await {
             let key = self.identity()?;
             let me = Me {
                 key: &key,

@@ -336,7 +336,20 @@ impl<C: TorrentClient> Node<C> {
             };
             if let Some(post) = post {
                 self.read_leads(timeout, async |dht, store| {
-                    crate::discover::reply_leads(dht, store, &post, now()).await
+                    // The replies, and the post's edits and deletes.
+                    let (leads, found) = futures_util::future::join(
+                        crate::discover::reply_leads(dht, store, &post, now()),
+                        dht.read_supersedes(post.author(), post.infohash()),
+                    )
+                    .await;
+                    let mut leads = leads?;
+                    leads.extend(crate::discover::take_supersedes(
+                        store,
+                        post.author(),
+                        found,
+                        now(),
+                    )?);
+                    Ok(leads)
                 })
                 .await;
             }

@@ -169,6 +169,10 @@ pub struct SearchHit {
     /// The mute that covers it, when muted results are shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<upseed_core::mute::MutedBy>,
+    /// Its author's edit or delete in force, if any; the words may have
+    /// matched the latest version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<crate::feed::EditJson>,
     /// The post or comment.
     pub record: RecordJson,
 }
@@ -252,8 +256,14 @@ pub fn run(
         offset,
     })?;
     let mut items = Vec::with_capacity(hits.len());
+    let mut seen = std::collections::HashSet::new();
     for hit in hits {
-        let record = crate::feed::known(store, hit.infohash)?;
+        // A new version is found under the record it replaces, once.
+        let id = store.replaced(hit.infohash)?.unwrap_or(hit.infohash);
+        if !seen.insert(id) {
+            continue;
+        }
+        let record = crate::feed::known(store, id)?;
         let snippet = match &hit.snippet {
             Some(marked) => parts(marked),
             None => {
@@ -267,7 +277,8 @@ pub fn run(
             }
         };
         items.push(SearchHit {
-            seeders: store.current(hit.infohash)?.seeders,
+            edit: crate::feed::edit_of(store, &record)?,
+            seeders: store.current(id)?.seeders,
             author_name: names.get(&record.author()).map(str::to_owned),
             snippet,
             muted: None,

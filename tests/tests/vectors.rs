@@ -374,3 +374,72 @@ fn index_chain_vector_matches() {
         assert_eq!(doc["index_chain"]["expected"], expected, "vectors/dht.json");
     }
 }
+
+/// Supersede records (PROTOCOL.md §19) in `vectors/dht.json`: an edit and
+/// a delete of `1-post` by its author, each with its signed message,
+/// encoded form, item salt and BEP 44 signature.
+#[test]
+fn supersede_vectors_match() {
+    use upseed_core::item;
+    use upseed_core::supersede::{self, Supersede};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/dht.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    if std::env::var_os("UPSEED_TEST_BLESS").is_some() && doc.get("supersede").is_none() {
+        let post = vector_dirs()
+            .into_iter()
+            .find(|d| d.ends_with("1-post"))
+            .unwrap();
+        let input: serde_json::Value =
+            serde_json::from_slice(&fs::read(post.join("input.json")).unwrap()).unwrap();
+        doc["supersede"] = serde_json::json!({
+            "input": {
+                "seed": input["seed"],
+                "target": fs::read_to_string(post.join("infohash")).unwrap().trim(),
+                "replacement": "5c0b8f0d3e2a1f4b6c7d8e9fa0b1c2d3e4f50617",
+                "edit_seq": 1,
+                "delete_seq": 2,
+            }
+        });
+    }
+    let input = &doc["supersede"]["input"];
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(input["seed"].as_str().unwrap(), &mut seed).unwrap();
+    let key = SecretKey::from_seed(&seed);
+    let hash = |v: &serde_json::Value| -> InfoHash { v.as_str().unwrap().parse().unwrap() };
+    let target = hash(&input["target"]);
+    let salt = supersede::item_salt(target);
+    let mut expected = serde_json::Map::new();
+    expected.insert(
+        "public_key".into(),
+        hex::encode(key.public_key().as_bytes()).into(),
+    );
+    expected.insert("salt".into(), String::from_utf8(salt.clone()).unwrap().into());
+    for (name, replacement, seq) in [
+        ("edit", Some(hash(&input["replacement"])), &input["edit_seq"]),
+        ("delete", None, &input["delete_seq"]),
+    ] {
+        let seq = seq.as_u64().unwrap();
+        let record = Supersede::sign(&key, target, replacement, seq).unwrap();
+        let encoded = record.encode();
+        assert_eq!(Supersede::decode(&encoded).unwrap(), record);
+        let item_seq = i64::try_from(seq).unwrap();
+        expected.insert(
+            name.into(),
+            serde_json::json!({
+                "signed_message": hex::encode(record.signed_message()),
+                "encoded": hex::encode(&encoded),
+                "item_signature": hex::encode(item::sign_item(&key, &salt, item_seq, &encoded)),
+            }),
+        );
+    }
+    let expected = serde_json::Value::Object(expected);
+    if std::env::var_os("UPSEED_TEST_BLESS").is_some() {
+        doc["supersede"]["expected"] = expected;
+        let mut text = serde_json::to_string_pretty(&doc).unwrap();
+        text.push('\n');
+        fs::write(&path, text).unwrap();
+    } else {
+        assert_eq!(doc["supersede"]["expected"], expected, "vectors/dht.json: supersede");
+    }
+}

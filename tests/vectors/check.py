@@ -227,6 +227,36 @@ def check_index(doc):
     return problems
 
 
+def check_supersede(doc):
+    """Supersede records (section 19): an edit and a delete."""
+    problems = []
+    s = doc["supersede"]["input"]
+    secret = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(s["seed"]))
+    author = public(secret)
+    target = bytes.fromhex(s["target"])
+    salt = b"upseed/supersede/1/" + s["target"].encode()
+    expected = doc["supersede"]["expected"]
+    if author.hex() != expected["public_key"] or salt.decode() != expected["salt"]:
+        problems.append("supersede key or salt differs")
+    for name, replacement, seq in [
+        ("edit", bytes.fromhex(s["replacement"]), s["edit_seq"]),
+        ("delete", None, s["delete_seq"]),
+    ]:
+        signed = {"author": author, "seq": seq, "target": target, "version": 1}
+        if replacement is not None:
+            signed["replacement"] = replacement
+        message = b"upseed/supersede/v1\0" + benc(signed)
+        encoded = benc(dict(signed, sig=secret.sign(message)))
+        e = expected[name]
+        if message.hex() != e["signed_message"]:
+            problems.append(f"{name}: signed message differs")
+        if encoded.hex() != e["encoded"]:
+            problems.append(f"{name}: encoded form differs")
+        if secret.sign(signable(salt, seq, encoded)).hex() != e["item_signature"]:
+            problems.append(f"{name}: item signature differs")
+    return problems
+
+
 def main():
     root = pathlib.Path(__file__).resolve().parent
     checked = 0
@@ -254,6 +284,10 @@ def main():
     failed += bool(problems)
     problems = check_index(json.loads((root / "dht.json").read_text()))
     print(f"index chain: {'; '.join(problems) or 'ok'} (3 versions, 2 segments)")
+    checked += 1
+    failed += bool(problems)
+    problems = check_supersede(json.loads((root / "dht.json").read_text()))
+    print(f"supersede: {'; '.join(problems) or 'ok'} (an edit and a delete)")
     checked += 1
     failed += bool(problems)
     print(f"vectors: {checked - failed} passed, {failed} failed")

@@ -174,6 +174,9 @@ fn clock(app: &App, path: &str, feed: &FeedJson) -> u64 {
     let mut digest = std::collections::hash_map::DefaultHasher::new();
     for item in &feed.items {
         item.record.infohash.hash(&mut digest);
+        if let Some(edit) = &item.edit {
+            (edit.deleted, edit.replacement, edit.latest.is_some()).hash(&mut digest);
+        }
     }
     app.clocks.changed_at(path, digest.finish(), feed.now)
 }
@@ -263,11 +266,14 @@ fn atom(view: &View) -> String {
         .feed
         .items
         .iter()
-        .map(|item| {
-            let r = &item.record;
+        .filter_map(|item| Some((item, crate::render::latest(&item.record, item.edit.as_ref())?)))
+        .map(|(item, r)| {
+            // The id stays the first version's; the text and the torrent
+            // are the latest's. A deleted post is left out.
+            let id = item.record.infohash.to_string();
             let hash = r.infohash.to_string();
             Entry {
-                id: format!("urn:btih:{hash}"),
+                id: format!("urn:btih:{id}"),
                 title: Text::plain(title_of(r)),
                 updated: date(r.created),
                 published: Some(date(r.created)),
@@ -282,7 +288,7 @@ fn atom(view: &View) -> String {
                 }),
                 links: vec![
                     link(
-                        format!("{}/t/{hash}", view.base),
+                        format!("{}/t/{id}", view.base),
                         "alternate",
                         Some("text/html"),
                     ),
@@ -317,16 +323,17 @@ fn rss(view: &View) -> String {
         .feed
         .items
         .iter()
-        .map(|item| {
-            let r = &item.record;
+        .filter_map(|item| Some((item, crate::render::latest(&item.record, item.edit.as_ref())?)))
+        .map(|(item, r)| {
+            let id = item.record.infohash.to_string();
             let hash = r.infohash.to_string();
             Item {
                 title: Some(title_of(r)),
-                link: Some(format!("{}/t/{hash}", view.base)),
+                link: Some(format!("{}/t/{id}", view.base)),
                 description: r.body.clone(),
                 author: None,
                 guid: Some(Guid {
-                    value: format!("urn:btih:{hash}"),
+                    value: format!("urn:btih:{id}"),
                     permalink: false,
                 }),
                 pub_date: Some(date(r.created).to_rfc2822()),

@@ -180,6 +180,29 @@ fn hidden_note(hidden: usize, what: (&str, &str), show: bool, here: &str) -> Mar
     }
 }
 
+/// The mark on an edited or deleted record.
+fn edited(edit: Option<&upseed_node::EditJson>) -> Markup {
+    html! {
+        @match edit {
+            Some(e) if e.deleted => span.meta { " deleted by its author" },
+            Some(e) if e.latest.is_none() => span.meta { " edited (the new text is not fetched yet)" },
+            Some(e) => span.meta { " edited (" (e.versions) " change" (if e.versions == 1 { "" } else { "s" }) ")" },
+            None => {},
+        }
+    }
+}
+
+/// A record's text as it stands: the latest version's, or nothing for a
+/// deleted one.
+fn body(record: &RecordJson, edit: Option<&upseed_node::EditJson>) -> Markup {
+    html! {
+        @match crate::render::latest(record, edit) {
+            Some(shown) => div.body { bdi { (shown.body.as_deref().unwrap_or("(text not downloaded)")) } },
+            None => div.body.meta { "(deleted by its author; the replies stay)" },
+        }
+    }
+}
+
 /// The mark on a muted record that is shown.
 fn muted_by(muted: Option<&upseed_core::mute::MutedBy>) -> Markup {
     html! {
@@ -277,10 +300,12 @@ fn items(feed: &FeedJson, csrf: &str, here: &str, first: usize) -> Markup {
             ol.feed start=(first) {
                 @for item in &feed.items {
                     @let r = &item.record;
-                    @let title = headline(r, 80);
+                    @let shown = crate::render::latest(r, item.edit.as_ref());
+                    @let title = shown.map_or_else(|| "[deleted]".to_owned(), |s| headline(s, 80));
                     li {
                         (muted_by(item.muted.as_ref()))
                         a.title href={ "/t/" (r.infohash) } { bdi { (title) } }
+                        (edited(item.edit.as_ref()))
                         div.meta {
                             (plural(u64::from(item.seeders), "seeder", "seeders")) " · "
                             (plural(u64::from(item.downloads), "read", "reads")) " · "
@@ -363,9 +388,13 @@ pub(crate) fn search(view: &SearchView<'_>) -> Markup {
                 ol.feed start=(found.offset + 1) {
                     @for item in &found.items {
                         @let r = &item.record;
+                        @let shown = crate::render::latest(r, item.edit.as_ref());
                         li {
                             (muted_by(item.muted.as_ref()))
-                            a.title href={ "/t/" (r.infohash) } { bdi { (headline(r, 80)) } }
+                            a.title href={ "/t/" (r.infohash) } {
+                                bdi { (shown.map_or_else(|| "[deleted]".to_owned(), |s| headline(s, 80))) }
+                            }
+                            (edited(item.edit.as_ref()))
                             div.meta {
                                 @if let Some(root) = &r.root {
                                     "comment in " a href={ "/t/" (root) } { "a thread" }
@@ -378,7 +407,7 @@ pub(crate) fn search(view: &SearchView<'_>) -> Markup {
                                 " · " (relative(r.created, view.now)) " · "
                                 a href=(magnet(r)) title="open in your client" { "magnet" }
                             }
-                            @if !item.snippet.is_empty() {
+                            @if !item.snippet.is_empty() && shown.is_some() {
                                 div.snippet {
                                     bdi {
                                         @for part in &item.snippet {
@@ -432,7 +461,8 @@ fn comment_tree(branch: &Branch<'_>, now: u64, csrf: &str, back: &str, root: &st
                 (plural(u64::from(branch.comment.seeders), "seeder", "seeders")) " · "
                 (relative(c.created, now))
             }
-            div.body { bdi { (c.body.as_deref().unwrap_or("(text not downloaded)")) } }
+            (edited(branch.comment.edit.as_ref()))
+            (body(c, branch.comment.edit.as_ref()))
             div.meta {
                 a href=(magnet(c)) { "magnet" } " " (vote_forms(c, csrf, back)) " "
                 (mute_form("author", &c.author.to_z32(), branch.comment.muted.is_none(), csrf, back))
@@ -458,13 +488,16 @@ pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str
     let root = post.infohash.to_string();
     let back = format!("/t/{root}");
     let now = upseed_node::now();
-    let title = headline(post, 80);
+    let edit = thread.post.edit.as_ref();
+    let title = crate::render::latest(post, edit)
+        .map_or_else(|| "[deleted]".to_owned(), |s| headline(s, 80));
     layout(
         &title,
         html! {
             article {
                 (muted_by(thread.post.muted.as_ref()))
                 h1 { bdi { (title) } }
+                (edited(edit))
                 div.meta {
                     (plural(u64::from(thread.post.seeders), "seeder", "seeders")) " · "
                     (plural(u64::from(thread.post.downloads), "read", "reads")) " · by "
@@ -474,7 +507,7 @@ pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str
                     a href=(magnet(post)) { "magnet" } " " (vote_forms(post, csrf, &back)) " "
                     (mute_form("thread", &root, thread.post.muted.is_none(), csrf, &back))
                 }
-                div.body { bdi { (post.body.as_deref().unwrap_or("(text not downloaded)")) } }
+                (body(post, edit))
             }
             form method="post" action={ "/t/" (root) "/reply" } {
                 (csrf_field(csrf))

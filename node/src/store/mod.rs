@@ -8,7 +8,7 @@
 //! hand-edited database cannot smuggle in a record that does not verify.
 //!
 //! One file per concern: `records`, `counts`, `seeding`,
-//! `schedule`, `social`, `indexes`, `search` and `mutes`, each adding methods to [`Store`].
+//! `schedule`, `social`, `indexes`, `search`, `mutes` and `supersedes`, each adding methods to [`Store`].
 
 mod counts;
 mod indexes;
@@ -19,6 +19,7 @@ mod schedule;
 mod search;
 mod seeding;
 mod social;
+mod supersedes;
 
 use std::path::Path;
 use std::time::Duration;
@@ -247,6 +248,7 @@ DROP INDEX post_stats_by_created;
 DROP INDEX post_stats_by_community_created;
 "#,
     mutes::MIGRATION,
+    supersedes::MIGRATION,
 ];
 
 /// The migration that adds the search index; its hook indexes the records

@@ -169,12 +169,25 @@ impl Store {
         Ok(out)
     }
 
-    /// The matcher over every entry that has not expired by `now`.
+    /// The matcher over every entry that has not expired by `now`. A row
+    /// not in canonical form (edited by hand) is skipped.
     pub fn mute_set(&self, now: u64) -> Result<Mutes, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT kind, value, until FROM mutes WHERE until IS NULL OR until > ?1",
+            )
+            .map_err(self.sqlite())?;
+        let mut rows = statement
+            .query(params![i64::try_from(now).unwrap_or(i64::MAX)])
+            .map_err(self.sqlite())?;
         let mut mutes = Mutes::default();
-        for entry in self.mutes(now)? {
-            if let Ok(target) = MuteTarget::parse(entry.kind, &entry.value) {
-                mutes.insert(target, entry.until);
+        while let Some(row) = rows.next().map_err(self.sqlite())? {
+            let kind = row.get_ref(0).map_err(self.sqlite())?.as_str().ok();
+            let value = row.get_ref(1).map_err(self.sqlite())?.as_str().ok();
+            let until = row.get::<_, Option<i64>>(2).map_err(self.sqlite())?;
+            if let (Some(kind), Some(value)) = (kind.and_then(MuteKind::parse), value) {
+                mutes.insert_canonical(kind, value, until.map(i64::unsigned_abs));
             }
         }
         Ok(mutes)

@@ -36,6 +36,11 @@ pub(super) fn insert_record(
                 now as i64,
             ])?;
     super::search::index_record(tx, record)?;
+    // A new version of another record ranks, and counts as a reply, only
+    // through the record it replaces.
+    if super::supersedes::is_replacement(tx, record.infohash())? {
+        return Ok(());
+    }
     match record.root() {
         None => {
             tx.prepare_cached(

@@ -525,6 +525,7 @@ mod tests {
                      CREATE INDEX post_stats_by_created ON post_stats (created);
                      CREATE INDEX post_stats_by_community_created ON post_stats (community, created);
                      DROP TABLE mutes; DROP TABLE mutes_generation; DROP TABLE muted_records;
+                     DROP TABLE supersedes; DROP TABLE supersede_checks;
                      PRAGMA user_version = {};",
                     super::super::SEARCH_MIGRATION
                 ))
