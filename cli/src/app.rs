@@ -17,8 +17,7 @@ use upseed_node::{Error, FeedQuery, Home, Node, PostInput, SearchOrder, Upvoted,
 
 use crate::args::{
     Cli, Command, ConfigCommand, EditArgs, FeedArgs, FeedSort, IngestArgs, KeyCommand, MuteArgs,
-    PostArgs,
-    SearchOrderArg, ThreadArgs, ThreadSort, UnmuteArgs, WindowArg,
+    PostArgs, SearchOrderArg, ThreadArgs, ThreadSort, UnmuteArgs, WindowArg,
 };
 use crate::client::AnyClient;
 use crate::env::Env;

@@ -1389,3 +1389,169 @@ fn mutes_hide_what_they_cover_and_stop_seeding_it_in_process() {
         serde_json::from_str(&ok(run(home.path(), &client, &["mutes", "--json"])).out).unwrap();
     assert_eq!(list["mutes"].as_array().unwrap().len(), 2, "{list}");
 }
+
+#[test]
+fn edits_and_deletes_keep_the_id_and_show_everywhere_in_process() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let post = first_line(ok(run(
+        home.path(),
+        &client,
+        &[
+            "post",
+            "--title",
+            "Compost",
+            "--community",
+            "garden",
+            "Turn the heap weekly",
+        ],
+    )));
+    let comment = first_line(ok(run(
+        home.path(),
+        &client,
+        &["comment", &post, "Mine is hot"],
+    )));
+    let post_hash: upseed_core::InfoHash = post.parse().unwrap();
+
+    // An edit: same id, community, comments; the new text everywhere.
+    let edited: serde_json::Value = serde_json::from_str(
+        &ok(run(
+            home.path(),
+            &client,
+            &["edit", &post[..10], "Turn the heap daily", "--json"],
+        ))
+        .out,
+    )
+    .unwrap();
+    assert_eq!(
+        (edited["seq"].as_u64(), edited["deleted"].as_bool()),
+        (Some(1), Some(false))
+    );
+    let new: upseed_core::InfoHash = edited["replacement"].as_str().unwrap().parse().unwrap();
+    assert!(client.holds(new), "the new version is seeded");
+    assert!(!client.holds(post_hash), "the old version is not");
+    assert!(
+        home.path().join("posts").read_dir().unwrap().count() >= 3,
+        "every file of ours is kept"
+    );
+    let feed: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["feed", "--json"])).out).unwrap();
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "the new version is not a post of its own: {feed}"
+    );
+    assert_eq!(items[0]["record"]["infohash"], post.as_str());
+    assert_eq!(items[0]["edit"]["latest"]["body"], "Turn the heap daily");
+    assert_eq!(items[0]["edit"]["latest"]["title"], "Compost");
+    assert_eq!(items[0]["edit"]["latest"]["community"], "garden");
+    assert_eq!(items[0]["comments"], 1);
+    let text = ok(run(home.path(), &client, &["feed"])).out;
+    assert!(
+        text.contains("Compost (edited)") && text.contains("daily"),
+        "{text}"
+    );
+    let thread = ok(run(home.path(), &client, &["thread", &post])).out;
+    assert!(
+        thread.contains("Turn the heap daily") && thread.contains("Mine is hot"),
+        "{thread}"
+    );
+    assert!(!thread.contains("weekly"), "{thread}");
+    let found: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["search", "--json", "daily"])).out)
+            .unwrap();
+    assert_eq!(
+        found["items"][0]["record"]["infohash"],
+        post.as_str(),
+        "{found}"
+    );
+
+    // A second edit, then a comment's.
+    ok(run(
+        home.path(),
+        &client,
+        &["edit", &post, "Third words", "--title", "Heaps"],
+    ));
+    let comment_edit = ok(run(
+        home.path(),
+        &client,
+        &["edit", &comment, "Mine is warm"],
+    ));
+    assert!(
+        comment_edit.out.starts_with("edited "),
+        "{}",
+        comment_edit.out
+    );
+    let thread: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["thread", &post, "--json"])).out)
+            .unwrap();
+    assert_eq!(thread["post"]["edit"]["latest"]["title"], "Heaps");
+    assert_eq!(thread["post"]["edit"]["versions"], 2);
+    let comments = thread["comments"].as_array().unwrap();
+    assert_eq!(
+        comments.len(),
+        1,
+        "a new version is not a comment of its own: {thread}"
+    );
+    assert_eq!(comments[0]["edit"]["latest"]["body"], "Mine is warm");
+
+    // A later version is not the record's id.
+    let refused = run(home.path(), &client, &["edit", &new.to_string(), "x"]);
+    assert_eq!(refused.code, 2, "{}", refused.err);
+    assert!(
+        refused.err.contains("is a later version of"),
+        "{}",
+        refused.err
+    );
+
+    // A delete: final, shown as deleted, the comments kept, nothing seeded.
+    let deleted = ok(run(home.path(), &client, &["delete", &post]));
+    assert!(deleted.out.starts_with("deleted "), "{}", deleted.out);
+    let text = ok(run(home.path(), &client, &["feed"])).out;
+    assert!(
+        text.contains("[deleted]") && !text.contains("Heaps"),
+        "{text}"
+    );
+    let thread = ok(run(home.path(), &client, &["thread", &post])).out;
+    assert!(
+        thread.contains("(deleted by its author)") && thread.contains("Mine is warm"),
+        "{thread}"
+    );
+    let held: Vec<upseed_core::InfoHash> = client.torrents().iter().map(|t| t.infohash).collect();
+    assert!(
+        !held.contains(&post_hash) && !held.contains(&new),
+        "{held:?}"
+    );
+    for args in [&["edit", &post, "again"][..], &["delete", &post]] {
+        let refused = run(home.path(), &client, args);
+        assert_eq!(refused.code, 2, "{args:?}");
+        assert!(refused.err.contains("a delete is final"), "{}", refused.err);
+    }
+
+    // Someone else's record cannot be edited.
+    let theirs = PostDraft::new("theirs")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+        .unwrap();
+    client.offer(&theirs.torrent_bytes::<&str>(&[]), b"theirs");
+    ok(run(
+        home.path(),
+        &client,
+        &["show", &theirs.infohash().to_string()],
+    ));
+    let refused = run(
+        home.path(),
+        &client,
+        &["delete", &theirs.infohash().to_string()],
+    );
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused
+            .err
+            .contains("only its author can edit or delete it"),
+        "{}",
+        refused.err
+    );
+}

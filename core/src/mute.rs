@@ -543,7 +543,10 @@ mod tests {
             (MuteKind::Word, "Not Canonical"),
             (MuteKind::Community, ""),
         ] {
-            assert!(!stored.insert_canonical(kind, value, None), "{kind} {value}");
+            assert!(
+                !stored.insert_canonical(kind, value, None),
+                "{kind} {value}"
+            );
         }
         assert!(stored.is_empty());
     }

@@ -88,10 +88,14 @@ impl Supersede {
         seq: u64,
     ) -> Result<Self, SupersedeError> {
         if seq == 0 || i64::try_from(seq).is_err() {
-            return Err(SupersedeError::Invalid("a sequence number from 1 to 2^63 - 1"));
+            return Err(SupersedeError::Invalid(
+                "a sequence number from 1 to 2^63 - 1",
+            ));
         }
         if replacement == Some(target) {
-            return Err(SupersedeError::Invalid("a replacement other than its target"));
+            return Err(SupersedeError::Invalid(
+                "a replacement other than its target",
+            ));
         }
         let mut out = Self {
             author: key.public_key(),
@@ -383,7 +387,10 @@ mod tests {
             flipped[i] ^= 0x01;
             assert!(Supersede::decode(&flipped).is_err(), "byte {i}");
         }
-        let theirs = PostDraft::new("theirs").unwrap().sign(&mallory, NOW).unwrap();
+        let theirs = PostDraft::new("theirs")
+            .unwrap()
+            .sign(&mallory, NOW)
+            .unwrap();
         let edit = Supersede::sign(&alice(), old.infohash(), Some(theirs.infohash()), 1).unwrap();
         assert!(matches!(
             edit.check_replacement(&old, &theirs),

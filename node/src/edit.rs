@@ -84,7 +84,10 @@ impl<C: TorrentClient> Node<C> {
         if target.author() != me {
             return Err(Error::NotYours(target.infohash()));
         }
-        if store.supersede(target.infohash())?.is_some_and(|s| s.is_delete()) {
+        if store
+            .supersede(target.infohash())?
+            .is_some_and(|s| s.is_delete())
+        {
             return Err(Error::Deleted(target.infohash()));
         }
         Ok(target)

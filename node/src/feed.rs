@@ -309,7 +309,11 @@ pub fn build_feed_in(
     // start: reading the candidates is most of a feed's cost, and a hot
     // or new feed needs more of them for a longer page.
     let hiding = !view.mutes.is_empty() && !view.show_muted;
-    let mut want = if hiding { limit.saturating_mul(2).min(most) } else { limit };
+    let mut want = if hiding {
+        limit.saturating_mul(2).min(most)
+    } else {
+        limit
+    };
     let mut read: Option<(Option<u64>, Vec<rank::Signals>)> = None;
     loop {
         let nth = store.nth_newest(community_name, want)?;

@@ -53,11 +53,11 @@ pub mod vote;
 
 pub use api::Node;
 pub use config::{Config, ConfigError, Home, PasswordError, Vars};
+pub use edit::SupersedeReport;
 pub use error::{Error, error_chain};
 pub use events::{Event, Events, Task, TaskHandle, Warning};
 pub use feed::{EditJson, FeedItem, FeedJson, ThreadComment, ThreadJson, ThreadSort, View};
 pub use files::{write_body, write_file};
-pub use edit::SupersedeReport;
 pub use mute::{MuteReport, MutesJson, UnmuteReport};
 pub use publish::{PostInput, Posted};
 pub use read::{Exported, FeedQuery};

@@ -285,3 +285,105 @@ async fn doctor_joins_the_dht_and_names_the_socket() {
         "{dht:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_and_deletes_reach_readers_who_do_not_follow() {
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (alice_client, bob_client) = (FakeClient::new(), FakeClient::new());
+    let alice = node(a.path(), &testnet.bootstrap, &alice_client, Events::none());
+    let bob = node(b.path(), &testnet.bootstrap, &bob_client, Events::none());
+    let posted = alice
+        .post(&PostInput {
+            text: "the first words".into(),
+            title: Some("Draft".into()),
+            community: None,
+        })
+        .await
+        .unwrap();
+    let id = posted.record.infohash();
+    offer(&bob_client, &posted.record);
+    bob.upvote(&id.to_string(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(bob_client.holds(id));
+
+    // Alice edits: bob, reading the thread, finds the edit on the post's
+    // own item and fetches the new version.
+    let edit = alice
+        .edit(&id.to_string(), "the better words", None)
+        .await
+        .unwrap();
+    let new = edit.replacement.unwrap();
+    let replacement = alice.store().unwrap().record(new).unwrap().unwrap();
+    offer(&bob_client, &replacement);
+    let thread = bob
+        .thread(
+            &id.to_string(),
+            ThreadSort::New,
+            Duration::from_secs(20),
+            false,
+        )
+        .await
+        .unwrap();
+    let shown = thread.post.edit.expect("the edit is read from the DHT");
+    assert_eq!(
+        shown.latest.unwrap().body.as_deref(),
+        Some("the better words")
+    );
+    assert_eq!(thread.post.record.infohash, id, "the id stays");
+
+    // A forged delete under another key is never taken.
+    let mallory = SecretKey::generate().unwrap();
+    let forged = upseed_core::supersede::Supersede::sign(&mallory, id, None, 99).unwrap();
+    let taken = upseed_node::discover::take_supersedes(
+        &mut bob.store().unwrap(),
+        posted.record.author(),
+        [forged],
+        upseed_node::now(),
+    )
+    .unwrap();
+    assert!(taken.is_empty());
+    assert!(
+        !bob.store()
+            .unwrap()
+            .supersede(id)
+            .unwrap()
+            .unwrap()
+            .is_delete()
+    );
+
+    // Alice deletes: bob's sync reads it for what he upvoted, and gc
+    // stops seeding the deleted post.
+    alice.delete(&id.to_string()).await.unwrap();
+    let options = upseed_node::sync::SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_secs(2),
+        scrape_timeout: Duration::from_secs(1),
+    };
+    let report = bob.sync(&options).await.unwrap().dht.unwrap();
+    assert!(report.supersedes >= 1, "{report:?}");
+    assert!(
+        bob.store()
+            .unwrap()
+            .supersede(id)
+            .unwrap()
+            .unwrap()
+            .is_delete()
+    );
+    let gc = bob
+        .gc(upseed_node::gc::GcOptions {
+            dry_run: false,
+            include_authored: false,
+        })
+        .await
+        .unwrap();
+    assert!(
+        gc.stopped
+            .iter()
+            .any(|s| s.infohash == id.to_string() && s.reason.contains("deleted")),
+        "{:?}",
+        gc.stopped
+    );
+    assert!(!bob_client.holds(id));
+}

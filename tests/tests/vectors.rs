@@ -414,9 +414,16 @@ fn supersede_vectors_match() {
         "public_key".into(),
         hex::encode(key.public_key().as_bytes()).into(),
     );
-    expected.insert("salt".into(), String::from_utf8(salt.clone()).unwrap().into());
+    expected.insert(
+        "salt".into(),
+        String::from_utf8(salt.clone()).unwrap().into(),
+    );
     for (name, replacement, seq) in [
-        ("edit", Some(hash(&input["replacement"])), &input["edit_seq"]),
+        (
+            "edit",
+            Some(hash(&input["replacement"])),
+            &input["edit_seq"],
+        ),
         ("delete", None, &input["delete_seq"]),
     ] {
         let seq = seq.as_u64().unwrap();
@@ -440,6 +447,9 @@ fn supersede_vectors_match() {
         text.push('\n');
         fs::write(&path, text).unwrap();
     } else {
-        assert_eq!(doc["supersede"]["expected"], expected, "vectors/dht.json: supersede");
+        assert_eq!(
+            doc["supersede"]["expected"], expected,
+            "vectors/dht.json: supersede"
+        );
     }
 }

@@ -266,7 +266,12 @@ fn atom(view: &View) -> String {
         .feed
         .items
         .iter()
-        .filter_map(|item| Some((item, crate::render::latest(&item.record, item.edit.as_ref())?)))
+        .filter_map(|item| {
+            Some((
+                item,
+                crate::render::latest(&item.record, item.edit.as_ref())?,
+            ))
+        })
         .map(|(item, r)| {
             // The id stays the first version's; the text and the torrent
             // are the latest's. A deleted post is left out.
@@ -323,7 +328,12 @@ fn rss(view: &View) -> String {
         .feed
         .items
         .iter()
-        .filter_map(|item| Some((item, crate::render::latest(&item.record, item.edit.as_ref())?)))
+        .filter_map(|item| {
+            Some((
+                item,
+                crate::render::latest(&item.record, item.edit.as_ref())?,
+            ))
+        })
         .map(|(item, r)| {
             let id = item.record.infohash.to_string();
             let hash = r.infohash.to_string();

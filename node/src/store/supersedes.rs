@@ -122,7 +122,9 @@ impl Store {
     pub fn supersedes_by(&self, author: PublicKey) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut statement = self
             .conn
-            .prepare_cached("SELECT encoded FROM supersedes WHERE author = ?1 ORDER BY seen_at, seq")
+            .prepare_cached(
+                "SELECT encoded FROM supersedes WHERE author = ?1 ORDER BY seen_at, seq",
+            )
             .map_err(self.sqlite())?;
         let rows = statement
             .query_map(params![author.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
