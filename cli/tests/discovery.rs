@@ -589,3 +589,89 @@ async fn a_muted_author_is_unseeded_and_never_fetched_until_unmuted() {
     assert!(items(&feed).contains(&boarded), "{feed}");
     assert_eq!(feed["hidden"], 0, "{feed}");
 }
+
+#[tokio::test]
+async fn a_follower_sees_an_edit_and_stops_seeding_a_delete() {
+    if !have("qbittorrent-nox") || !have("opentracker") {
+        return;
+    }
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let net = Net {
+        bootstrap: testnet.bootstrap.join(","),
+    };
+    let TwoUsers {
+        tracker,
+        alice_qb,
+        bob_qb,
+        alice,
+        bob,
+        apw,
+        bpw,
+    } = two_users().await;
+    let (a, b) = (alice.path(), bob.path());
+    let post = publish(
+        &net,
+        a,
+        &alice_qb,
+        &tracker,
+        &["post", "--json", "--title", "Draft", "the first words"],
+    )
+    .await;
+    let out = net.run(b, &bpw, &["follow", &key_of(a)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    until("alice's post in bob's store", || {
+        net.json(b, &bpw, &["sync", "--json"]);
+        Store::open(&b.join("store.db"))
+            .unwrap()
+            .record(post.parse().unwrap())
+            .unwrap()
+            .is_some()
+    });
+    let up = net.run(b, &bpw, &["upvote", &post]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+
+    // Alice edits: the new version and her index are served, and bob's
+    // sync reads the edit from her history and fetches the new text.
+    let edited = net.json(a, &apw, &["edit", "--json", &post, "the better words"]);
+    let new: InfoHash = edited["replacement"].as_str().unwrap().parse().unwrap();
+    let mut serve = common::index_heads(a);
+    serve.push(new);
+    tracker.allow(&serve).await;
+    alice_qb.client().announce_now(&serve).await.unwrap();
+    until("the edit in bob's thread", || {
+        net.json(b, &bpw, &["sync", "--json"]);
+        let thread = net.json(b, &bpw, &["thread", "--json", &post]);
+        thread["post"]["edit"]["latest"]["body"] == "the better words"
+    });
+    let feed = net.json(b, &bpw, &["feed", "--json", "--sort", "new"]);
+    assert_eq!(
+        items(&feed),
+        vec![post.clone()],
+        "one post, under its id: {feed}"
+    );
+
+    // Alice deletes: bob's next sync learns it and his gc stops seeding.
+    let out = net.run(a, &apw, &["delete", &post]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let serve = common::index_heads(a);
+    tracker.allow(&serve).await;
+    alice_qb.client().announce_now(&serve).await.unwrap();
+    until("the delete in bob's store", || {
+        net.json(b, &bpw, &["sync", "--json"]);
+        let thread = net.json(b, &bpw, &["thread", "--json", &post]);
+        thread["post"]["edit"]["deleted"] == true
+    });
+    assert!(common::holds(&bob_qb, post.parse().unwrap()).await);
+    let gc = net.json(b, &bpw, &["gc", "--json"]);
+    assert!(
+        gc["stopped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["infohash"] == post.as_str()),
+        "{gc}"
+    );
+    assert!(!common::holds(&bob_qb, post.parse().unwrap()).await);
+    assert!(!common::holds(&alice_qb, post.parse().unwrap()).await);
+    assert!(!common::holds(&alice_qb, new).await);
+}
