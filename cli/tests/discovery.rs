@@ -28,6 +28,15 @@ struct Net {
     bootstrap: String,
 }
 
+/// A loopback test network of 8 nodes, and the settings that use it.
+fn testnet() -> (mainline::Testnet, Net) {
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let net = Net {
+        bootstrap: testnet.bootstrap.join(","),
+    };
+    (testnet, net)
+}
+
 impl Net {
     fn run(&self, home: &Path, password: &str, args: &[&str]) -> Output {
         upseed_env(
@@ -117,10 +126,7 @@ async fn strangers_and_followed_authors_are_found_on_the_dht() {
     if !have("qbittorrent-nox") || !have("opentracker") {
         return;
     }
-    let testnet = mainline::Testnet::builder(8).build().unwrap();
-    let net = Net {
-        bootstrap: testnet.bootstrap.join(","),
-    };
+    let (testnet, net) = testnet();
     let TwoUsers {
         tracker,
         alice_qb,
@@ -472,10 +478,7 @@ async fn a_muted_author_is_unseeded_and_never_fetched_until_unmuted() {
     if !have("qbittorrent-nox") || !have("opentracker") {
         return;
     }
-    let testnet = mainline::Testnet::builder(8).build().unwrap();
-    let net = Net {
-        bootstrap: testnet.bootstrap.join(","),
-    };
+    let (_testnet, net) = testnet();
     let TwoUsers {
         tracker,
         alice_qb,
@@ -595,10 +598,7 @@ async fn a_follower_sees_an_edit_and_stops_seeding_a_delete() {
     if !have("qbittorrent-nox") || !have("opentracker") {
         return;
     }
-    let testnet = mainline::Testnet::builder(8).build().unwrap();
-    let net = Net {
-        bootstrap: testnet.bootstrap.join(","),
-    };
+    let (_testnet, net) = testnet();
     let TwoUsers {
         tracker,
         alice_qb,

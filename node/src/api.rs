@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use upseed_core::mute::Mutes;
 use upseed_core::{InfoHash, Magnet, SecretKey, TorrentClient};
 
 use crate::config::{Config, Home, Vars};
@@ -44,7 +45,32 @@ pub struct Node<C> {
     /// would otherwise rebuild for every request.
     stores: std::sync::Mutex<Vec<Store>>,
     /// The mutes as last loaded, with the store's generation of them.
-    pub(crate) mutes: crate::mute::MuteCache,
+    pub(crate) mutes: MuteCache,
+}
+
+/// The matcher a node last loaded, and the store generation it reflects.
+#[derive(Debug, Default)]
+pub(crate) struct MuteCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Mutes>)>>);
+
+impl MuteCache {
+    /// The matcher for `store`'s mutes: the cached one while the store's
+    /// generation is unchanged, else loaded again.
+    pub(crate) fn get(&self, store: &Store) -> Result<std::sync::Arc<Mutes>, Error> {
+        let generation = store.mutes_generation()?;
+        if let Ok(cached) = self.0.lock()
+            && let Some((seen, mutes)) = cached.as_ref()
+            && *seen == generation
+        {
+            return Ok(std::sync::Arc::clone(mutes));
+        }
+        // Expired entries match nothing, so loading them all (time zero)
+        // keeps the cache right as entries expire.
+        let mutes = std::sync::Arc::new(store.mute_set(0)?);
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = Some((generation, std::sync::Arc::clone(&mutes)));
+        }
+        Ok(mutes)
+    }
 }
 
 /// How many idle store connections a node keeps.
@@ -114,7 +140,7 @@ impl<C: TorrentClient> Node<C> {
             events: Events::none(),
             dht_failed: std::sync::atomic::AtomicBool::new(false),
             stores: std::sync::Mutex::new(Vec::new()),
-            mutes: crate::mute::MuteCache::default(),
+            mutes: MuteCache::default(),
         }
     }
 

@@ -48,6 +48,27 @@ pub struct EditJson {
     pub latest: Option<RecordJson>,
 }
 
+/// The records with edits or deletes, read once for a page: most records
+/// have none, and need no lookup of their own.
+#[derive(Debug, Clone, Default)]
+pub struct Edited(std::collections::HashSet<InfoHash>);
+
+impl Edited {
+    /// The targets `store` holds supersede records for.
+    pub fn load(store: &Store) -> Result<Self, Error> {
+        Ok(Self(store.supersede_targets()?))
+    }
+
+    /// The edit or delete in force for the stored `record`, if any.
+    pub fn of(&self, store: &Store, record: &Record) -> Result<Option<EditJson>, Error> {
+        if self.0.contains(&record.infohash()) {
+            edit_of(store, record)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 /// The edit or delete in force for the stored `record`, if any: one its
 /// author signed, with a replacement that fits (PROTOCOL.md §19).
 pub fn edit_of(store: &Store, record: &Record) -> Result<Option<EditJson>, Error> {
@@ -204,6 +225,7 @@ pub fn build_author(
 ) -> Result<AuthorJson, Error> {
     let mut items = Vec::new();
     let mut hidden = 0;
+    let edited = Edited::load(store)?;
     for hash in store.posts_by(author, limit)? {
         let record = known(store, hash)?;
         let muted = view.mutes.check(&record, now);
@@ -215,7 +237,13 @@ pub fn build_author(
         }
         let current = store.current(hash)?;
         let counts = (current.seeders, current.downloads);
-        items.push(item(store, items.len() + 1, &record, counts, muted)?);
+        items.push(item(
+            (store, &edited),
+            items.len() + 1,
+            &record,
+            counts,
+            muted,
+        )?);
     }
     Ok(AuthorJson {
         key: author,
@@ -256,7 +284,7 @@ impl View<'static> {
 /// A feed's entry for the stored post `record`, at `rank`, with its
 /// seeders and downloads.
 fn item(
-    store: &Store,
+    (store, edited): (&Store, &Edited),
     rank: usize,
     record: &Record,
     (seeders, downloads): (u32, u32),
@@ -269,7 +297,7 @@ fn item(
         comments: store.comment_count(record.infohash())?,
         author_name: None,
         muted,
-        edit: edit_of(store, record)?,
+        edit: edited.of(store, record)?,
         record: record.to_json(),
     })
 }
@@ -315,6 +343,7 @@ pub fn build_feed_in(
         limit
     };
     let mut read: Option<(Option<u64>, Vec<rank::Signals>)> = None;
+    let edited = Edited::load(store)?;
     loop {
         let nth = store.nth_newest(community_name, want)?;
         let since = rank::candidates_since(sort, now, nth);
@@ -339,7 +368,13 @@ pub fn build_feed_in(
                 }
             }
             let counts = (s.seeders, s.downloads);
-            items.push(item(store, items.len() + 1, &record, counts, muted)?);
+            items.push(item(
+                (store, &edited),
+                items.len() + 1,
+                &record,
+                counts,
+                muted,
+            )?);
         }
         if items.len() == limit || ranked.len() < want || want >= most {
             return Ok(FeedJson {
@@ -411,6 +446,7 @@ pub fn build_thread_in(
     };
     let records: HashMap<InfoHash, &Record> =
         comments.iter().map(|(c, _)| (c.infohash(), c)).collect();
+    let edited = Edited::load(store)?;
     let mut hidden = 0;
     let mut shown = Vec::new();
     // The depth of a left-out comment, while walking the replies under it.
@@ -425,7 +461,7 @@ pub fn build_thread_in(
         }
         if let Some(record) = records.get(&comment.record.infohash) {
             comment.muted = view.mutes.check(record, now);
-            comment.edit = edit_of(store, record)?;
+            comment.edit = edited.of(store, record)?;
         }
         if comment.muted.is_some() {
             hidden += 1;
@@ -439,7 +475,7 @@ pub fn build_thread_in(
     let current = store.current(post.infohash())?;
     let counts = (current.seeders, current.downloads);
     let muted = view.mutes.check(&post, now);
-    let mut head = item(store, 1, &post, counts, muted)?;
+    let mut head = item((store, &edited), 1, &post, counts, muted)?;
     head.comments = comments.len();
     Ok(ThreadJson {
         post: head,

@@ -2,43 +2,18 @@
 //! what the user typed (a key or a display name, a record reference, a
 //! community, a phrase), stores the entry, and stops seeding what it
 //! covers, except the user's own records and pins unless asked. Reads
-//! load the matcher through [`MuteCache`], which reloads it only when the
-//! store's mutes changed.
+//! load the matcher through the node's cache, which reloads it only when
+//! the store's mutes changed.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use upseed_core::mute::{MuteJson, MuteKind, MuteTarget, Mutes};
 use upseed_core::{InfoHash, PublicKey, TorrentClient};
 
 use crate::api::Node;
-use crate::store::{Store, Vote};
+use crate::store::Vote;
 use crate::{Error, now};
-
-/// The matcher a node last loaded, and the store generation it reflects.
-#[derive(Debug, Default)]
-pub(crate) struct MuteCache(Mutex<Option<(i64, Arc<Mutes>)>>);
-
-impl MuteCache {
-    /// The matcher for `store`'s mutes: the cached one while the store's
-    /// generation is unchanged, else loaded again.
-    pub(crate) fn get(&self, store: &Store) -> Result<Arc<Mutes>, Error> {
-        let generation = store.mutes_generation()?;
-        if let Ok(cached) = self.0.lock()
-            && let Some((seen, mutes)) = cached.as_ref()
-            && *seen == generation
-        {
-            return Ok(Arc::clone(mutes));
-        }
-        // Expired entries match nothing, so loading them all (time zero)
-        // keeps the cache right as entries expire.
-        let mutes = Arc::new(store.mute_set(0)?);
-        if let Ok(mut cached) = self.0.lock() {
-            *cached = Some((generation, Arc::clone(&mutes)));
-        }
-        Ok(mutes)
-    }
-}
 
 /// What [`Node::mute`] did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]

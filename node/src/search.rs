@@ -257,6 +257,7 @@ pub fn run(
     })?;
     let mut items = Vec::with_capacity(hits.len());
     let mut seen = std::collections::HashSet::new();
+    let edited = crate::feed::Edited::load(store)?;
     for hit in hits {
         // A new version is found under the record it replaces, once.
         let id = store.replaced(hit.infohash)?.unwrap_or(hit.infohash);
@@ -277,7 +278,7 @@ pub fn run(
             }
         };
         items.push(SearchHit {
-            edit: crate::feed::edit_of(store, &record)?,
+            edit: edited.of(store, &record)?,
             seeders: store.current(id)?.seeders,
             author_name: names.get(&record.author()).map(str::to_owned),
             snippet,

@@ -342,23 +342,16 @@ async fn gc_plans_then_stops_what_the_seeding_bound_leaves_out() {
     assert!(erin.client.holds(second.infohash()));
 }
 
-#[tokio::test]
-async fn the_daemon_survives_a_failing_client_and_stops_when_told() {
-    let frank = user_with(FakeClient::new(), |c| {
-        c.daemon.jitter = Duration::ZERO;
-        c.daemon.seed_followed = Some(upseed_node::config::FollowedRule { dry_run: false });
-    });
-    frank.client.set_down(true);
+/// Runs `node`'s daemon until a step's record satisfies `done` (or 10 s
+/// pass), then stops it, and checks that it stopped cleanly.
+async fn daemon_until(
+    node: &Node<FakeClient>,
+    done: impl Fn(&upseed_node::store::StepRecord) -> bool,
+) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let node = &frank.node;
     let watcher = async {
-        // Wait until the first sync has failed and been scheduled again.
         for _ in 0..200 {
-            let steps = node.status().unwrap().steps;
-            if steps
-                .iter()
-                .any(|s| s.step == "sync" && s.outcome.as_deref() == Some("failed"))
-            {
+            if node.status().unwrap().steps.iter().any(&done) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -367,6 +360,21 @@ async fn the_daemon_survives_a_failing_client_and_stops_when_told() {
     };
     let (ran, ()) = tokio::join!(node.daemon(stopped), watcher);
     ran.unwrap();
+}
+
+#[tokio::test]
+async fn the_daemon_survives_a_failing_client_and_stops_when_told() {
+    let frank = user_with(FakeClient::new(), |c| {
+        c.daemon.jitter = Duration::ZERO;
+        c.daemon.seed_followed = Some(upseed_node::config::FollowedRule { dry_run: false });
+    });
+    frank.client.set_down(true);
+    let node = &frank.node;
+    // Until the first sync has failed and been scheduled again.
+    daemon_until(node, |s| {
+        s.step == "sync" && s.outcome.as_deref() == Some("failed")
+    })
+    .await;
     let status = node.status().unwrap();
     let sync = status.steps.iter().find(|s| s.step == "sync").unwrap();
     assert_eq!(sync.outcome.as_deref(), Some("failed"));
@@ -598,22 +606,7 @@ async fn the_daemons_rules_never_seed_what_is_muted() {
         .await
         .unwrap();
 
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let watcher = async {
-        for _ in 0..200 {
-            let steps = node.status().unwrap().steps;
-            if steps
-                .iter()
-                .any(|s| s.step == "seed" && s.outcome.is_some())
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        stop.send(true).unwrap();
-    };
-    let (ran, ()) = tokio::join!(node.daemon(stopped), watcher);
-    ran.unwrap();
+    daemon_until(node, |s| s.step == "seed" && s.outcome.is_some()).await;
     let status = node.status().unwrap();
     let seed = status.steps.iter().find(|s| s.step == "seed").unwrap();
     // The top feed the rule reads leaves the muted posts out.

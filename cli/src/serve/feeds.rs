@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use upseed_core::RecordJson;
-use upseed_node::{FeedJson, FeedQuery};
+use upseed_node::{FeedItem, FeedJson, FeedQuery};
 
 use super::{App, FeedParams, parse_sort};
 
@@ -266,15 +266,8 @@ fn atom(view: &View) -> String {
         .feed
         .items
         .iter()
-        .filter_map(|item| {
-            Some((
-                item,
-                crate::render::latest(&item.record, item.edit.as_ref())?,
-            ))
-        })
+        .filter_map(shown)
         .map(|(item, r)| {
-            // The id stays the first version's; the text and the torrent
-            // are the latest's. A deleted post is left out.
             let id = item.record.infohash.to_string();
             let hash = r.infohash.to_string();
             Entry {
@@ -322,18 +315,23 @@ fn atom(view: &View) -> String {
     .to_string()
 }
 
+/// A feed entry and the version of it to show: the id stays the first
+/// version's, the text and the torrent are the latest's, and a deleted
+/// post is left out.
+fn shown(item: &FeedItem) -> Option<(&FeedItem, &RecordJson)> {
+    Some((
+        item,
+        crate::render::latest(&item.record, item.edit.as_ref())?,
+    ))
+}
+
 fn rss(view: &View) -> String {
     use rss::{Channel, Enclosure, Guid, Item};
     let items = view
         .feed
         .items
         .iter()
-        .filter_map(|item| {
-            Some((
-                item,
-                crate::render::latest(&item.record, item.edit.as_ref())?,
-            ))
-        })
+        .filter_map(shown)
         .map(|(item, r)| {
             let id = item.record.infohash.to_string();
             let hash = r.infohash.to_string();

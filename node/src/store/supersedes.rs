@@ -8,7 +8,7 @@ use rusqlite::{Transaction, params};
 use upseed_core::supersede::Supersede;
 use upseed_core::{InfoHash, PublicKey};
 
-use super::{Store, StoreError, hash_from};
+use super::{Store, StoreError};
 
 /// The migration that adds supersede records.
 pub(super) const MIGRATION: &str = r#"
@@ -107,6 +107,15 @@ impl Store {
         Ok(current)
     }
 
+    /// Every record with a supersede record: what a page checks its
+    /// records against before reading their edits one by one.
+    pub fn supersede_targets(&self) -> Result<std::collections::HashSet<InfoHash>, StoreError> {
+        Ok(self
+            .hashes("SELECT DISTINCT target FROM supersedes", [])?
+            .into_iter()
+            .collect())
+    }
+
     /// The target `infohash` is a replacement for, if it is one.
     pub fn replaced(&self, infohash: InfoHash) -> Result<Option<InfoHash>, StoreError> {
         Ok(self
@@ -158,18 +167,7 @@ impl Store {
     /// replacement a later edit or a delete replaced. What nobody should
     /// keep seeding.
     pub fn stale_versions(&self) -> Result<Vec<InfoHash>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT DISTINCT target FROM supersedes")
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(self.sqlite())?;
-        let mut targets = Vec::new();
-        for row in rows {
-            targets.extend(hash_from(&row.map_err(self.sqlite())?));
-        }
-        drop(statement);
+        let targets = self.supersede_targets()?;
         let mut out = Vec::new();
         for target in targets {
             let history = self.supersede_history(target)?;
