@@ -962,3 +962,74 @@ async fn mutes_from_the_page_hide_and_come_back() {
     }
     assert!(get(&site, "/mutes").await.body.contains("Nothing muted."));
 }
+
+#[tokio::test]
+async fn own_posts_are_edited_and_deleted_from_their_page() {
+    let site = site();
+    let posted = post(
+        &site,
+        "/submit",
+        &[("title", "Draft"), ("text", "first words")],
+    )
+    .await;
+    let path = posted.location.expect("the new post's page");
+    let hash = path.trim_start_matches("/t/").to_owned();
+    let page = get(&site, &path).await;
+    assert!(page.body.contains("edit or delete"), "{}", page.body);
+
+    let edited = post(
+        &site,
+        &format!("/edit/{hash}"),
+        &[("title", "Final"), ("text", "better words")],
+    )
+    .await;
+    assert_eq!(edited.location.as_deref(), Some(path.as_str()));
+    let page = get(&site, &path).await;
+    assert!(
+        page.body.contains("better words")
+            && page.body.contains("Final")
+            && page.body.contains("edited (1 change)"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("first words"), "{}", page.body);
+    let atom: atom_syndication::Feed = get(&site, "/feed.atom").await.body.parse().unwrap();
+    assert_eq!(atom.entries.len(), 1, "one post, not two");
+    assert_eq!(atom.entries[0].id, format!("urn:btih:{hash}"));
+    assert_eq!(atom.entries[0].title.as_str(), "Final");
+    let enclosure = &atom.entries[0]
+        .links
+        .iter()
+        .find(|l| l.rel == "enclosure")
+        .unwrap()
+        .href;
+    assert!(
+        !enclosure.contains(&hash),
+        "the enclosure is the new version: {enclosure}"
+    );
+
+    let deleted = post(&site, &format!("/delete/{hash}"), &[]).await;
+    assert_eq!(deleted.location.as_deref(), Some(path.as_str()));
+    let page = get(&site, &path).await;
+    assert!(page.body.contains("deleted by its author"), "{}", page.body);
+    assert!(!page.body.contains("better words") && !page.body.contains("edit or delete"));
+    let atom: atom_syndication::Feed = get(&site, "/feed.atom").await.body.parse().unwrap();
+    assert!(atom.entries.is_empty(), "a deleted post leaves the feeds");
+    let again = post(&site, &format!("/edit/{hash}"), &[("text", "undead")]).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.body.contains("a delete is final"), "{}", again.body);
+
+    // A stranger's post has no such forms, and refuses them.
+    let theirs = PostDraft::new("theirs")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+        .unwrap();
+    site.client
+        .offer(&theirs.torrent_bytes::<&str>(&[]), b"theirs");
+    let page = get(&site, &format!("/t/{}", theirs.infohash())).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("edit or delete"), "{}", page.body);
+    let refused = post(&site, &format!("/delete/{}", theirs.infohash()), &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("only its author"), "{}", refused.body);
+}

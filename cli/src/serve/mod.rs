@@ -95,6 +95,8 @@ pub fn router(app: App) -> Router {
         .route("/a/{key}/feed.rss", get(feeds::author_rss))
         .route("/follow/{key}", post(follow))
         .route("/unfollow/{key}", post(unfollow))
+        .route("/edit/{reference}", post(edit))
+        .route("/delete/{reference}", post(delete))
         .route("/mute", post(mute))
         .route("/unmute", post(unmute))
         .route("/mutes", get(mutes))
@@ -238,8 +240,45 @@ async fn thread(
         .thread(&reference, ThreadSort::Top, app.fetch, show)
         .await
     {
-        Ok(thread) => pages::thread(&thread, app.guard.csrf(), None).into_response(),
+        Ok(thread) => {
+            let mine = is_mine(&app, &thread);
+            pages::thread(&thread, app.guard.csrf(), None, mine).into_response()
+        }
         Err(error) => failed(StatusCode::NOT_FOUND, "Not found", &error),
+    }
+}
+
+/// Whether the user wrote the thread's post.
+fn is_mine(app: &App, thread: &upseed_node::ThreadJson) -> bool {
+    app.node
+        .identity()
+        .is_ok_and(|k| k.public_key() == thread.post.record.author)
+}
+
+#[derive(Debug, Deserialize)]
+struct EditForm {
+    text: String,
+    /// The new title; empty keeps none.
+    #[serde(default)]
+    title: String,
+}
+
+async fn edit(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Form(form): Form<EditForm>,
+) -> Response {
+    let title = Some(form.title.trim()).filter(|t| !t.is_empty());
+    match app.node.edit(&reference, &form.text, title).await {
+        Ok(report) => Redirect::to(&format!("/t/{}", report.target)).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not edited", &error),
+    }
+}
+
+async fn delete(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    match app.node.delete(&reference).await {
+        Ok(report) => Redirect::to(&format!("/t/{}", report.target)).into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not deleted", &error),
     }
 }
 
@@ -315,7 +354,12 @@ async fn reply(
             {
                 Ok(thread) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    pages::thread(&thread, app.guard.csrf(), Some((&form.text, &text))),
+                    pages::thread(
+                        &thread,
+                        app.guard.csrf(),
+                        Some((&form.text, &text)),
+                        is_mine(&app, &thread),
+                    ),
                 )
                     .into_response(),
                 Err(_) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not answered", &error),

@@ -483,7 +483,12 @@ fn comment_tree(branch: &Branch<'_>, now: u64, csrf: &str, back: &str, root: &st
 
 /// A post with its comments nested and collapsible; `failed` is a reply
 /// that was refused, with the reason, shown in place.
-pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str)>) -> Markup {
+pub(crate) fn thread(
+    thread: &ThreadJson,
+    csrf: &str,
+    failed: Option<(&str, &str)>,
+    mine: bool,
+) -> Markup {
     let post = &thread.post.record;
     let root = post.infohash.to_string();
     let back = format!("/t/{root}");
@@ -508,6 +513,22 @@ pub(crate) fn thread(thread: &ThreadJson, csrf: &str, failed: Option<(&str, &str
                     (mute_form("thread", &root, thread.post.muted.is_none(), csrf, &back))
                 }
                 (body(post, edit))
+                @if mine && !edit.is_some_and(|e| e.deleted) {
+                    @let shown = crate::render::latest(post, edit).unwrap_or(post);
+                    details.meta {
+                        summary { "edit or delete" }
+                        form method="post" action={ "/edit/" (root) } {
+                            (csrf_field(csrf))
+                            input type="text" name="title" value=(shown.title.as_deref().unwrap_or("")) aria-label="title" placeholder="title";
+                            textarea name="text" required aria-label="text" { (shown.body.as_deref().unwrap_or("")) }
+                            button type="submit" title="readers see the new text under this post's id" { "save the edit" }
+                        }
+                        form method="post" action={ "/delete/" (root) } {
+                            (csrf_field(csrf))
+                            button type="submit" title="for good: readers show it as deleted and stop seeding it" { "delete this post" }
+                        }
+                    }
+                }
             }
             form method="post" action={ "/t/" (root) "/reply" } {
                 (csrf_field(csrf))
