@@ -513,6 +513,13 @@ pub(crate) fn thread(
                     (mute_form("thread", &root, thread.post.muted.is_none(), csrf, &back))
                 }
                 (body(post, edit))
+                @if edit.is_some_and(|e| !e.deleted) {
+                    details.meta {
+                        summary { "the first version" }
+                        @if let Some(title) = &post.title { b { bdi { (title) } } }
+                        div.body { bdi { (post.body.as_deref().unwrap_or("(text not downloaded)")) } }
+                    }
+                }
                 @if mine && !edit.is_some_and(|e| e.deleted) {
                     @let shown = crate::render::latest(post, edit).unwrap_or(post);
                     details.meta {
