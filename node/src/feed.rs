@@ -228,13 +228,9 @@ pub fn build_author(
     let edited = Edited::load(store)?;
     for hash in store.posts_by(author, limit)? {
         let record = known(store, hash)?;
-        let muted = view.mutes.check(&record, now);
-        if muted.is_some() {
-            hidden += 1;
-            if !view.show_muted {
-                continue;
-            }
-        }
+        let Some(muted) = view.screen(&record, now, &mut hidden) else {
+            continue;
+        };
         let current = store.current(hash)?;
         let counts = (current.seeders, current.downloads);
         items.push(item(
@@ -268,6 +264,21 @@ pub struct View<'a> {
     pub mutes: &'a Mutes,
     /// Show muted records, marked, instead of leaving them out.
     pub show_muted: bool,
+}
+
+impl View<'_> {
+    /// Whether `record` shows as of `now` (`None`: left out), with the
+    /// mute that marks it; one a mute covers is counted in `hidden`.
+    fn screen(&self, record: &Record, now: u64, hidden: &mut usize) -> Option<Option<MutedBy>> {
+        let muted = self.mutes.check(record, now);
+        if muted.is_some() {
+            *hidden += 1;
+            if !self.show_muted {
+                return None;
+            }
+        }
+        Some(muted)
+    }
 }
 
 impl View<'static> {
@@ -360,13 +371,9 @@ pub fn build_feed_in(
                 break;
             }
             let record = known(store, s.infohash)?;
-            let muted = view.mutes.check(&record, now);
-            if muted.is_some() {
-                hidden += 1;
-                if !view.show_muted {
-                    continue;
-                }
-            }
+            let Some(muted) = view.screen(&record, now, &mut hidden) else {
+                continue;
+            };
             let counts = (s.seeders, s.downloads);
             items.push(item(
                 (store, &edited),
