@@ -110,8 +110,8 @@ fn search_results_render_with_their_matches() {
         &names,
         "seeds",
         upseed_node::SearchOrder::New,
-        10,
-        0,
+        (10, 0),
+        upseed_node::View::all(),
     )
     .unwrap();
     assert_eq!(found.items.len(), 2, "the post and c2");

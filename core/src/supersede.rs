@@ -312,6 +312,18 @@ impl Supersede {
     }
 }
 
+/// The record in force among `records` (all of one target): folded with
+/// [`Supersede::overrides`], so the order they come in does not matter.
+pub fn in_force<'a>(records: impl IntoIterator<Item = &'a Supersede>) -> Option<&'a Supersede> {
+    records.into_iter().fold(None, |current, record| {
+        if record.overrides(current) {
+            Some(record)
+        } else {
+            current
+        }
+    })
+}
+
 /// The salt of `target`'s supersede item, under its author's key.
 pub fn item_salt(target: InfoHash) -> Vec<u8> {
     let mut salt = SUPERSEDE_SALT_PREFIX.to_vec();
@@ -367,6 +379,14 @@ mod tests {
         let early_delete = sign(None, 1);
         assert!(early_delete.overrides(Some(&late_edit)));
         assert!(!late_edit.overrides(Some(&early_delete)));
+        for order in [
+            [&one, &delete, &two],
+            [&two, &one, &delete],
+            [&delete, &two, &one],
+        ] {
+            assert!(in_force(order).unwrap().is_delete());
+        }
+        assert_eq!(in_force([&two, &one]), Some(&two));
     }
 
     #[test]

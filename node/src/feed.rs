@@ -73,13 +73,8 @@ impl Edited {
 /// author signed, with a replacement that fits (PROTOCOL.md §19).
 pub fn edit_of(store: &Store, record: &Record) -> Result<Option<EditJson>, Error> {
     let history = store.supersede_history(record.infohash())?;
-    let mut current: Option<&upseed_core::supersede::Supersede> = None;
-    for s in history.iter().filter(|s| s.check_target(record).is_ok()) {
-        if s.overrides(current) {
-            current = Some(s);
-        }
-    }
-    let Some(current) = current else {
+    let signed = history.iter().filter(|s| s.check_target(record).is_ok());
+    let Some(current) = upseed_core::supersede::in_force(signed) else {
         return Ok(None);
     };
     let latest = match current.replacement() {
@@ -269,7 +264,12 @@ pub struct View<'a> {
 impl View<'_> {
     /// Whether `record` shows as of `now` (`None`: left out), with the
     /// mute that marks it; one a mute covers is counted in `hidden`.
-    fn screen(&self, record: &Record, now: u64, hidden: &mut usize) -> Option<Option<MutedBy>> {
+    pub(crate) fn screen(
+        &self,
+        record: &Record,
+        now: u64,
+        hidden: &mut usize,
+    ) -> Option<Option<MutedBy>> {
         let muted = self.mutes.check(record, now);
         if muted.is_some() {
             *hidden += 1;

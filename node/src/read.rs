@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use upseed_core::mute::Mutes;
 use upseed_core::rank::{Sort, Window};
 use upseed_core::{Community, InfoHash, PublicKey, Record, TorrentClient};
 
@@ -200,7 +199,7 @@ impl<C: TorrentClient> Node<C> {
             .await;
         }
         let store = self.store()?;
-        let mutes = self.mutes_in(&store)?;
+        let mutes = self.mutes.get(&store)?;
         let view = View {
             mutes: &mutes,
             show_muted: query.show_muted,
@@ -210,11 +209,6 @@ impl<C: TorrentClient> Node<C> {
             crate::feed::build_feed_in(&store, query.sort, community, query.limit, now(), view)?;
         self.names(&store)?.name_feed(&mut feed);
         Ok(feed)
-    }
-
-    /// The matcher over the user's mutes, read through `store`.
-    fn mutes_in(&self, store: &Store) -> Result<std::sync::Arc<Mutes>, Error> {
-        self.mutes.get(store)
     }
 
     /// An author's page: their name, whether we follow or muted them, and
@@ -227,7 +221,7 @@ impl<C: TorrentClient> Node<C> {
         show_muted: bool,
     ) -> Result<crate::feed::AuthorJson, Error> {
         let store = self.store()?;
-        let mutes = self.mutes_in(&store)?;
+        let mutes = self.mutes.get(&store)?;
         let view = View {
             mutes: &mutes,
             show_muted,
@@ -260,7 +254,7 @@ impl<C: TorrentClient> Node<C> {
         sort: ThreadSort,
         show_muted: bool,
     ) -> Result<ThreadJson, Error> {
-        let mutes = self.mutes_in(store)?;
+        let mutes = self.mutes.get(store)?;
         let view = View {
             mutes: &mutes,
             show_muted,
@@ -282,21 +276,12 @@ impl<C: TorrentClient> Node<C> {
     ) -> Result<crate::SearchJson, Error> {
         let store = self.store()?;
         let names = self.names(&store)?;
-        let mut found = crate::search::run(&store, &names, query, order, limit, offset)?;
-        let mutes = self.mutes_in(&store)?;
-        if !mutes.is_empty() {
-            let at = now();
-            for hit in &mut found.items {
-                if let Some(record) = store.record(hit.record.infohash)? {
-                    hit.muted = mutes.check(&record, at);
-                }
-            }
-            found.hidden = found.items.iter().filter(|h| h.muted.is_some()).count();
-            if !show_muted {
-                found.items.retain(|h| h.muted.is_none());
-            }
-        }
-        Ok(found)
+        let mutes = self.mutes.get(&store)?;
+        let view = View {
+            mutes: &mutes,
+            show_muted,
+        };
+        crate::search::run(&store, &names, query, order, (limit, offset), view)
     }
 
     /// Authors' display names, as the store knows them.

@@ -233,14 +233,15 @@ fn opening(text: &str, chars: usize) -> String {
 }
 
 /// The search as [`crate::Node::search`] runs it, on `store`, naming
-/// authors from `names`.
+/// authors from `names`: at most `limit` results after `offset`, of which
+/// `view` leaves out (or marks) the muted ones.
 pub fn run(
     store: &Store,
     names: &Names,
     text: &str,
     order: SearchOrder,
-    limit: usize,
-    offset: usize,
+    (limit, offset): (usize, usize),
+    view: crate::feed::View<'_>,
 ) -> Result<SearchJson, Error> {
     let parsed = ParsedQuery::parse(text)?;
     let authors = match &parsed.author {
@@ -257,6 +258,8 @@ pub fn run(
     })?;
     let mut items = Vec::with_capacity(hits.len());
     let mut seen = std::collections::HashSet::new();
+    let mut hidden = 0;
+    let now = crate::now();
     let edited = crate::feed::Edited::load(store)?;
     for hit in hits {
         // A new version is found under the record it replaces, once.
@@ -265,6 +268,9 @@ pub fn run(
             continue;
         }
         let record = crate::feed::known(store, id)?;
+        let Some(muted) = view.screen(&record, now, &mut hidden) else {
+            continue;
+        };
         let snippet = match &hit.snippet {
             Some(marked) => parts(marked),
             None => {
@@ -282,7 +288,7 @@ pub fn run(
             seeders: store.current(id)?.seeders,
             author_name: names.get(&record.author()).map(str::to_owned),
             snippet,
-            muted: None,
+            muted,
             record: record.to_json(),
         });
     }
@@ -294,7 +300,7 @@ pub fn run(
         }
         .to_owned(),
         offset,
-        hidden: 0,
+        hidden,
         items,
     })
 }

@@ -98,13 +98,8 @@ impl Store {
 
     /// The supersede record in force for `target`, if any.
     pub fn supersede(&self, target: InfoHash) -> Result<Option<Supersede>, StoreError> {
-        let mut current: Option<Supersede> = None;
-        for record in self.supersede_history(target)? {
-            if record.overrides(current.as_ref()) {
-                current = Some(record);
-            }
-        }
-        Ok(current)
+        let history = self.supersede_history(target)?;
+        Ok(upseed_core::supersede::in_force(&history).cloned())
     }
 
     /// Every record with a supersede record: what a page checks its
@@ -171,13 +166,7 @@ impl Store {
         let mut out = Vec::new();
         for target in targets {
             let history = self.supersede_history(target)?;
-            let mut current: Option<&Supersede> = None;
-            for record in &history {
-                if record.overrides(current) {
-                    current = Some(record);
-                }
-            }
-            let kept = current.and_then(Supersede::replacement);
+            let kept = upseed_core::supersede::in_force(&history).and_then(Supersede::replacement);
             out.push(target);
             for record in &history {
                 if let Some(replacement) = record.replacement()
