@@ -63,6 +63,9 @@ pub enum Entry {
     /// `s`: a supersede record the user signed: an edit or a delete of
     /// one of their records (PROTOCOL.md §19), in its encoded form.
     Supersede(Vec<u8>),
+    /// `m`: the user's published mute list from now on (PROTOCOL.md §20):
+    /// the value of their mute list item, the list or its torrent.
+    MuteList(Vec<u8>),
     /// A tag this version does not know, kept for later versions.
     Other {
         /// The tag.
@@ -84,6 +87,7 @@ impl Entry {
             Self::Name(t) => (b"n", t.as_bytes()),
             Self::About(t) => (b"a", t.as_bytes()),
             Self::Supersede(encoded) => (b"s", encoded),
+            Self::MuteList(item) => (b"m", item),
             Self::Other { tag, value } => (tag, value),
         }
     }
@@ -150,6 +154,18 @@ impl Entry {
                 crate::supersede::Supersede::decode(value)
                     .map_err(|e| format!("an `s` entry is not a supersede record: {e}"))?;
                 Self::Supersede(value.to_vec())
+            }
+            b"m" => {
+                if value.len() > crate::item::MAX_ITEM_VALUE {
+                    return Err(format!(
+                        "an `m` entry is {} bytes, over {}",
+                        value.len(),
+                        crate::item::MAX_ITEM_VALUE
+                    ));
+                }
+                crate::mute_list::ListItem::decode(value)
+                    .map_err(|e| format!("an `m` entry is not a mute list item: {e}"))?;
+                Self::MuteList(value.to_vec())
             }
             _ => Self::Other {
                 tag: tag.to_vec(),
@@ -656,7 +672,7 @@ pub fn fold<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Outbox {
             }
             Entry::Name(n) => out.name = Some(n.clone()).filter(|n| !n.is_empty()),
             Entry::About(a) => out.about = Some(a.clone()).filter(|a| !a.is_empty()),
-            Entry::Supersede(_) | Entry::Other { .. } => {}
+            Entry::Supersede(_) | Entry::MuteList(_) | Entry::Other { .. } => {}
         }
     }
     fn newest_first<T: Copy>(map: HashMap<T, u64>) -> Vec<T> {

@@ -33,6 +33,7 @@ mod key;
 pub mod lead;
 mod magnet;
 pub mod mute;
+pub mod mute_list;
 pub mod rank;
 mod record;
 pub mod retention;

@@ -8,7 +8,7 @@
 //! lowercased, and a phrase matches where its words appear in a row. An
 //! entry may expire; an expired entry matches nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::{Community, InfoHash, PublicKey, Record};
@@ -199,13 +199,21 @@ pub struct MutedBy {
     pub kind: MuteKind,
     /// Its value.
     pub value: String,
+    /// The subscribed mute list it came from (its author's key, z-base-32);
+    /// absent for the reader's own mutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
 }
 
 impl fmt::Display for MutedBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            MuteKind::Word => write!(f, "the muted word \"{}\"", self.value),
-            kind => write!(f, "the muted {kind} {}", self.value),
+            MuteKind::Word => write!(f, "the muted word \"{}\"", self.value)?,
+            kind => write!(f, "the muted {kind} {}", self.value)?,
+        }
+        match &self.list {
+            Some(list) => write!(f, " on the mute list of {list}"),
+            None => Ok(()),
         }
     }
 }
@@ -228,20 +236,34 @@ fn words_in(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ 
         })
 }
 
-/// A set of mutes, ready to match records against. Building it is linear
-/// in its entries; matching a record costs a few hash lookups per word of
-/// its text, whatever the number of entries.
+/// One entry of a set: when it expires, and the subscribed list it came
+/// from (an index into [`Mutes::lists`]), if not the reader's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    until: Option<u64>,
+    list: Option<u32>,
+}
+
+/// A set of mutes, ready to match records against: the reader's own and
+/// those of the lists they subscribe to. Building it is linear in its
+/// entries; matching a record costs a few hash lookups per word of its
+/// text, whatever the number of entries. A list's entries never hide a
+/// record by an exempt author (the reader and whoever they follow); the
+/// reader's own entries hide anything.
 #[derive(Debug, Clone, Default)]
 pub struct Mutes {
-    authors: HashMap<[u8; 32], Option<u64>>,
-    threads: HashMap<InfoHash, Option<u64>>,
-    communities: HashMap<String, Option<u64>>,
-    words: HashMap<String, Option<u64>>,
+    authors: HashMap<[u8; 32], Held>,
+    threads: HashMap<InfoHash, Held>,
+    communities: HashMap<String, Held>,
+    words: HashMap<String, Held>,
     longest_phrase: usize,
+    lists: Vec<PublicKey>,
+    exempt: HashSet<[u8; 32]>,
 }
 
 impl Mutes {
-    /// The set of `entries`; each is a target and when it expires.
+    /// The set of `entries`, the reader's own; each is a target and when it
+    /// expires.
     pub fn new(entries: impl IntoIterator<Item = (MuteTarget, Option<u64>)>) -> Self {
         let mut mutes = Self::default();
         for (target, until) in entries {
@@ -250,44 +272,73 @@ impl Mutes {
         mutes
     }
 
-    /// Adds `target`, expiring at `until` (never if `None`).
+    /// Adds the reader's own `target`, expiring at `until` (never if
+    /// `None`). It replaces a list's entry for the same target.
     pub fn insert(&mut self, target: MuteTarget, until: Option<u64>) {
+        let held = Held { until, list: None };
         match target {
             MuteTarget::Author(key) => {
-                self.authors.insert(*key.as_bytes(), until);
+                self.authors.insert(*key.as_bytes(), held);
             }
             MuteTarget::Thread(hash) => {
-                self.threads.insert(hash, until);
+                self.threads.insert(hash, held);
             }
             MuteTarget::Community(c) => {
-                self.communities.insert(c.as_str().to_owned(), until);
+                self.communities.insert(c.as_str().to_owned(), held);
             }
-            MuteTarget::Word(phrase) => self.insert_phrase(phrase, until),
+            MuteTarget::Word(phrase) => self.insert_phrase(phrase, held, true),
         }
     }
 
-    fn insert_phrase(&mut self, phrase: String, until: Option<u64>) {
+    fn insert_phrase(&mut self, phrase: String, held: Held, replace: bool) {
         let n = phrase.split(' ').count();
         self.longest_phrase = self.longest_phrase.max(n);
-        self.words.insert(phrase, until);
+        put(&mut self.words, phrase, held, replace);
     }
 
     /// Adds an entry of `kind` as a store keeps it: `value` already in its
-    /// canonical form ([`MuteTarget::value`]). Cheaper than
-    /// [`MuteTarget::parse`] (a key is not decompressed, a phrase not split
-    /// again); returns `false` for a value that is not in canonical form.
+    /// canonical form ([`MuteTarget::value`]), the reader's own. Cheaper
+    /// than [`MuteTarget::parse`] (a key is not decompressed, a phrase not
+    /// split again); returns `false` for a value that is not in canonical
+    /// form.
     pub fn insert_canonical(&mut self, kind: MuteKind, value: &str, until: Option<u64>) -> bool {
+        self.insert_held(kind, value, Held { until, list: None })
+    }
+
+    /// Adds an entry of the subscribed list `list`, as
+    /// [`Mutes::insert_canonical`] does; an entry the reader holds already
+    /// (their own, or another list's) is kept.
+    pub fn insert_listed(
+        &mut self,
+        list: PublicKey,
+        kind: MuteKind,
+        value: &str,
+        until: Option<u64>,
+    ) -> bool {
+        let index = match self.lists.iter().position(|l| *l == list) {
+            Some(i) => i,
+            None => {
+                self.lists.push(list);
+                self.lists.len() - 1
+            }
+        };
+        let list = Some(u32::try_from(index).unwrap_or(u32::MAX));
+        self.insert_held(kind, value, Held { until, list })
+    }
+
+    fn insert_held(&mut self, kind: MuteKind, value: &str, held: Held) -> bool {
+        let replace = held.list.is_none();
         match kind {
             MuteKind::Author => match PublicKey::z32_bytes(value) {
                 Some(bytes) => {
-                    self.authors.insert(bytes, until);
+                    put(&mut self.authors, bytes, held, replace);
                     true
                 }
                 None => false,
             },
             MuteKind::Thread => match value.parse::<InfoHash>() {
                 Ok(hash) => {
-                    self.threads.insert(hash, until);
+                    put(&mut self.threads, hash, held, replace);
                     true
                 }
                 Err(_) => false,
@@ -295,7 +346,7 @@ impl Mutes {
             MuteKind::Community => {
                 let ok = !value.is_empty() && value.len() <= crate::text::MAX_COMMUNITY;
                 if ok {
-                    self.communities.insert(value.to_owned(), until);
+                    put(&mut self.communities, value.to_owned(), held, replace);
                 }
                 ok
             }
@@ -304,11 +355,23 @@ impl Mutes {
                     && value.len() <= MAX_PHRASE_LEN
                     && words(value).collect::<Vec<_>>().join(" ") == value;
                 if ok {
-                    self.insert_phrase(value.to_owned(), until);
+                    self.insert_phrase(value.to_owned(), held, replace);
                 }
                 ok
             }
         }
+    }
+
+    /// Exempts `key` from the subscribed lists: their entries never hide a
+    /// record `key` wrote, nor `key` itself. For the reader and the keys
+    /// they follow.
+    pub fn exempt(&mut self, key: PublicKey) {
+        self.exempt.insert(*key.as_bytes());
+    }
+
+    /// The subscribed lists whose entries the set holds, by their authors.
+    pub fn lists(&self) -> &[PublicKey] {
+        &self.lists
     }
 
     /// Whether there is no entry at all.
@@ -326,17 +389,18 @@ impl Mutes {
 
     /// Whether `key` is muted as of `now`.
     pub fn author(&self, key: &PublicKey, now: u64) -> bool {
-        live(self.authors.get(key.as_bytes()), now)
+        let exempt = self.exempt.contains(key.as_bytes());
+        hit(self.authors.get(key.as_bytes()), now, exempt).is_some()
     }
 
     /// Whether the thread or record `hash` is muted as of `now`.
     pub fn thread(&self, hash: &InfoHash, now: u64) -> bool {
-        live(self.threads.get(hash), now)
+        hit(self.threads.get(hash), now, false).is_some()
     }
 
     /// Whether `community` is muted as of `now`.
     pub fn community(&self, community: &str, now: u64) -> bool {
-        live(self.communities.get(community), now)
+        hit(self.communities.get(community), now, false).is_some()
     }
 
     /// The entry that mutes `record` as of `now`, if any: its author, its
@@ -346,23 +410,30 @@ impl Mutes {
         if self.is_empty() {
             return None;
         }
-        let by = |kind, value: String| Some(MutedBy { kind, value });
         let author = record.author();
-        if self.author(&author, now) {
-            return by(MuteKind::Author, author.to_z32());
+        let exempt = self.exempt.contains(author.as_bytes());
+        let by = |kind, value: String, held: Held| {
+            let list = held
+                .list
+                .and_then(|i| self.lists.get(i as usize))
+                .map(PublicKey::to_z32);
+            Some(MutedBy { kind, value, list })
+        };
+        if let Some(held) = hit(self.authors.get(author.as_bytes()), now, exempt) {
+            return by(MuteKind::Author, author.to_z32(), held);
         }
         for hash in [Some(record.infohash()), record.parent(), record.root()]
             .into_iter()
             .flatten()
         {
-            if self.thread(&hash, now) {
-                return by(MuteKind::Thread, hash.to_string());
+            if let Some(held) = hit(self.threads.get(&hash), now, exempt) {
+                return by(MuteKind::Thread, hash.to_string(), held);
             }
         }
         if let Some(c) = record.community()
-            && self.community(c.as_str(), now)
+            && let Some(held) = hit(self.communities.get(c.as_str()), now, exempt)
         {
-            return by(MuteKind::Community, c.as_str().to_owned());
+            return by(MuteKind::Community, c.as_str().to_owned(), held);
         }
         if self.words.is_empty() {
             return None;
@@ -371,21 +442,26 @@ impl Mutes {
         let body = record.body().map_or("", |b| b.as_str());
         [title, body]
             .into_iter()
-            .find_map(|text| self.phrase_in(text, now))
-            .and_then(|phrase| by(MuteKind::Word, phrase))
+            .find_map(|text| self.phrase_hit(text, now, exempt))
+            .and_then(|(phrase, held)| by(MuteKind::Word, phrase, held))
     }
 
     /// The first muted phrase in `text`, as of `now`.
     pub fn phrase_in(&self, text: &str, now: u64) -> Option<String> {
+        self.phrase_hit(text, now, false).map(|(phrase, _)| phrase)
+    }
+
+    /// The first phrase in `text` muted as of `now` by an entry that counts
+    /// (the reader's own only, when the author is `exempt`).
+    fn phrase_hit(&self, text: &str, now: u64, exempt: bool) -> Option<(String, Held)> {
         if self.words.is_empty() {
             return None;
         }
         let words: Vec<std::borrow::Cow<'_, str>> = words_in(text).collect();
         if self.longest_phrase <= 1 {
-            return words
-                .iter()
-                .find(|w| live(self.words.get(w.as_ref()), now))
-                .map(|w| w.to_string());
+            return words.iter().find_map(|w| {
+                hit(self.words.get(w.as_ref()), now, exempt).map(|held| (w.to_string(), held))
+            });
         }
         let mut phrase = String::new();
         for start in 0..words.len() {
@@ -395,8 +471,8 @@ impl Mutes {
                     phrase.push(' ');
                 }
                 phrase.push_str(word);
-                if live(self.words.get(phrase.as_str()), now) {
-                    return Some(phrase);
+                if let Some(held) = hit(self.words.get(phrase.as_str()), now, exempt) {
+                    return Some((phrase, held));
                 }
             }
         }
@@ -404,13 +480,23 @@ impl Mutes {
     }
 }
 
-/// Whether an entry found with expiry `until` holds at `now`.
-fn live(until: Option<&Option<u64>>, now: u64) -> bool {
-    match until {
-        Some(Some(until)) => now < *until,
-        Some(None) => true,
-        None => false,
+/// Puts `held` under `key`: always when `replace`, else only where the
+/// set holds nothing yet.
+fn put<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Held>, key: K, held: Held, replace: bool) {
+    if replace {
+        map.insert(key, held);
+    } else {
+        map.entry(key).or_insert(held);
     }
+}
+
+/// The entry found, if it holds at `now` and counts: a list's entry does
+/// not count against an `exempt` author.
+fn hit(found: Option<&Held>, now: u64, exempt: bool) -> Option<Held> {
+    found
+        .filter(|h| h.until.is_none_or(|until| now < until))
+        .filter(|h| !(exempt && h.list.is_some()))
+        .copied()
 }
 
 #[cfg(test)]
@@ -450,7 +536,8 @@ mod tests {
             word("Like   RUST!").check(&record, NOW),
             Some(MutedBy {
                 kind: MuteKind::Word,
-                value: "like rust".to_owned()
+                value: "like rust".to_owned(),
+                list: None,
             })
         );
     }
@@ -493,7 +580,8 @@ mod tests {
             by_community.check(&root, NOW),
             Some(MutedBy {
                 kind: MuteKind::Community,
-                value: "rust".to_owned()
+                value: "rust".to_owned(),
+                list: None,
             })
         );
     }
@@ -549,5 +637,33 @@ mod tests {
             );
         }
         assert!(stored.is_empty());
+    }
+
+    #[test]
+    fn lists_name_themselves_and_never_hide_exempt_authors() {
+        let alice = SecretKey::from_seed(&[1; 32]).public_key();
+        let list = SecretKey::from_seed(&[9; 32]).public_key();
+        let record = post("a post about spoilers", Some("rust"));
+        let mut mutes = Mutes::default();
+        assert!(mutes.insert_listed(list, MuteKind::Word, "spoilers", None));
+        assert!(mutes.insert_listed(list, MuteKind::Author, &alice.to_z32(), None));
+        let by = mutes.check(&record, NOW).expect("muted by the list");
+        assert_eq!(by.list, Some(list.to_z32()));
+        assert!(
+            by.to_string()
+                .ends_with(&format!("on the mute list of {list}")),
+            "{by}"
+        );
+        mutes.exempt(alice);
+        assert_eq!(mutes.check(&record, NOW), None);
+        assert!(!mutes.author(&alice, NOW));
+        // The reader's own entry hides an exempt author, and a list does
+        // not take it over.
+        mutes.insert(MuteTarget::word("post").expect("word"), None);
+        assert!(!mutes.insert_listed(list, MuteKind::Word, "Not Canonical", None));
+        mutes.insert_listed(list, MuteKind::Word, "post", None);
+        let own = mutes.check(&record, NOW).expect("own mute");
+        assert_eq!((own.value.as_str(), own.list), ("post", None));
+        assert_eq!(mutes.lists(), [list]);
     }
 }
