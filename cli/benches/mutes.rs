@@ -83,7 +83,7 @@ fn benches(c: &mut Criterion) {
     let mut listed = Store::open(&dir.path().join("store.db")).unwrap();
     listed.mute_all(&unrelated(), now).unwrap();
     group.bench_function("load 20,000 mutes from a store", |b| {
-        b.iter(|| listed.mute_set(now).unwrap())
+        b.iter(|| listed.mute_set(now, None).unwrap())
     });
     group.finish();
 }

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use upseed_core::mute::Mutes;
-use upseed_core::{InfoHash, Magnet, SecretKey, TorrentClient};
+use upseed_core::{InfoHash, Magnet, PublicKey, SecretKey, TorrentClient};
 
 use crate::config::{Config, Home, Vars};
 use crate::credentials::Guarded;
@@ -55,7 +55,11 @@ pub(crate) struct MuteCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Mutes>)
 impl MuteCache {
     /// The matcher for `store`'s mutes: the cached one while the store's
     /// generation is unchanged, else loaded again.
-    pub(crate) fn get(&self, store: &Store) -> Result<std::sync::Arc<Mutes>, Error> {
+    pub(crate) fn get(
+        &self,
+        store: &Store,
+        me: Option<PublicKey>,
+    ) -> Result<std::sync::Arc<Mutes>, Error> {
         let generation = store.mutes_generation()?;
         if let Ok(cached) = self.0.lock()
             && let Some((seen, mutes)) = cached.as_ref()
@@ -65,7 +69,7 @@ impl MuteCache {
         }
         // Expired entries match nothing, so loading them all (time zero)
         // keeps the cache right as entries expire.
-        let mutes = std::sync::Arc::new(store.mute_set(0)?);
+        let mutes = std::sync::Arc::new(store.mute_set(0, me)?);
         if let Ok(mut cached) = self.0.lock() {
             *cached = Some((generation, std::sync::Arc::clone(&mutes)));
         }

@@ -431,7 +431,7 @@ impl<'a, C: TorrentClient> Daemon<'a, C> {
         let mut seeded = store.seeded()?.len();
         let mut wanted: Vec<(InfoHash, &'static str, bool)> = Vec::new();
         // Nothing muted is seeded by a rule.
-        let mutes = self.node.mutes.get(&store)?;
+        let mutes = self.node.mutes_in(&store)?;
         for rule in &self.config.daemon.seed_top {
             let community = rule
                 .community

@@ -347,7 +347,7 @@ pub async fn follow_leads<C: TorrentClient>(
     // Nothing muted is fetched where the lead tells: a muted author's
     // outbox, a muted community's boards, a muted thread's reply board,
     // and records already found to be by a muted author.
-    let mutes = store.mute_set(now)?;
+    let mutes = store.mute_set(now, None)?;
     let dropped = store.muted_records(now)?;
     let muted = |e: &Expect| match e {
         Expect::Author(key) => mutes.author(key, now),

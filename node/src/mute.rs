@@ -50,7 +50,14 @@ pub struct MutesJson {
 impl<C: TorrentClient> Node<C> {
     /// The matcher over the user's mutes.
     pub fn mute_set(&self) -> Result<Arc<Mutes>, Error> {
-        self.mutes.get(&*self.store()?)
+        self.mutes_in(&*self.store()?)
+    }
+
+    /// The matcher over the user's mutes, read from `store`: their own and
+    /// their subscribed lists', which never mute them.
+    pub(crate) fn mutes_in(&self, store: &crate::store::Store) -> Result<Arc<Mutes>, Error> {
+        let me = self.me()?.map(|k| k.public_key());
+        self.mutes.get(store, me)
     }
 
     /// The entry `value` names as `kind`: an author by key or by a display

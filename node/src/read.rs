@@ -199,7 +199,7 @@ impl<C: TorrentClient> Node<C> {
             .await;
         }
         let store = self.store()?;
-        let mutes = self.mutes.get(&store)?;
+        let mutes = self.mutes_in(&store)?;
         let view = View {
             mutes: &mutes,
             show_muted: query.show_muted,
@@ -221,7 +221,7 @@ impl<C: TorrentClient> Node<C> {
         show_muted: bool,
     ) -> Result<crate::feed::AuthorJson, Error> {
         let store = self.store()?;
-        let mutes = self.mutes.get(&store)?;
+        let mutes = self.mutes_in(&store)?;
         let view = View {
             mutes: &mutes,
             show_muted,
@@ -254,7 +254,7 @@ impl<C: TorrentClient> Node<C> {
         sort: ThreadSort,
         show_muted: bool,
     ) -> Result<ThreadJson, Error> {
-        let mutes = self.mutes.get(store)?;
+        let mutes = self.mutes_in(store)?;
         let view = View {
             mutes: &mutes,
             show_muted,
@@ -276,7 +276,7 @@ impl<C: TorrentClient> Node<C> {
     ) -> Result<crate::SearchJson, Error> {
         let store = self.store()?;
         let names = self.names(&store)?;
-        let mutes = self.mutes.get(&store)?;
+        let mutes = self.mutes_in(&store)?;
         let view = View {
             mutes: &mutes,
             show_muted,

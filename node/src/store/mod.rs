@@ -13,6 +13,7 @@
 mod counts;
 mod indexes;
 mod logins;
+mod mute_lists;
 mod mutes;
 mod records;
 mod schedule;
@@ -33,6 +34,7 @@ pub use records::fetch_backoff;
 pub use schedule::StepRecord;
 pub use search::{HIT_END, HIT_START, RELEVANCE_WINDOW, SearchOrder, StoreSearch, StoredHit};
 pub use seeding::{Expired, Pruned, Vote};
+pub use mute_lists::Subscription;
 pub use social::{MAX_BOARD_ENTRIES, StoredItem};
 pub use upseed_core::counts::{CLIENT_SOURCE, Current, SwarmCount, current_counts};
 
@@ -249,6 +251,7 @@ DROP INDEX post_stats_by_community_created;
 "#,
     mutes::MIGRATION,
     supersedes::MIGRATION,
+    mute_lists::MIGRATION,
 ];
 
 /// The migration that adds the search index; its hook indexes the records

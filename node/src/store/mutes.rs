@@ -169,9 +169,11 @@ impl Store {
         Ok(out)
     }
 
-    /// The matcher over every entry that has not expired by `now`. A row
-    /// not in canonical form (edited by hand) is skipped.
-    pub fn mute_set(&self, now: u64) -> Result<Mutes, StoreError> {
+    /// The matcher over every entry that has not expired by `now`: ours,
+    /// then those of the lists we subscribe to, which never mute `me` or
+    /// the keys we follow. A row not in canonical form (edited by hand) is
+    /// skipped.
+    pub fn mute_set(&self, now: u64, me: Option<PublicKey>) -> Result<Mutes, StoreError> {
         let mut statement = self
             .conn
             .prepare_cached(
@@ -189,6 +191,11 @@ impl Store {
             if let (Some(kind), Some(value)) = (kind.and_then(MuteKind::parse), value) {
                 mutes.insert_canonical(kind, value, until.map(i64::unsigned_abs));
             }
+        }
+        drop(rows);
+        self.add_list_mutes(&mut mutes, now)?;
+        if let Some(me) = me {
+            mutes.exempt(me);
         }
         Ok(mutes)
     }
@@ -226,7 +233,11 @@ impl Store {
             .hashes(
                 "SELECT r.infohash FROM muted_records r JOIN mutes m
                  ON m.kind = 'author' AND m.value = r.author
-                 WHERE m.until IS NULL OR m.until > ?1",
+                 WHERE m.until IS NULL OR m.until > ?1
+                 UNION
+                 SELECT r.infohash FROM muted_records r JOIN list_mutes m
+                 ON m.kind = 'author' AND m.value = r.author
+                 WHERE (m.until IS NULL OR m.until > ?1)",
                 params![i64::try_from(now).unwrap_or(i64::MAX)],
             )?
             .into_iter()
@@ -275,7 +286,7 @@ mod tests {
             .expect("sign");
         assert!(
             store
-                .mute_set(NOW)
+                .mute_set(NOW, None)
                 .expect("set")
                 .check(&post, NOW)
                 .is_some()
@@ -284,7 +295,7 @@ mod tests {
         assert_eq!(store.mutes(NOW + 120).expect("list").len(), 1);
         assert_eq!(
             store
-                .mute_set(NOW + 120)
+                .mute_set(NOW + 120, None)
                 .expect("set")
                 .check(&post, NOW + 120),
             None

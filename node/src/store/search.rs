@@ -526,6 +526,8 @@ mod tests {
                      CREATE INDEX post_stats_by_community_created ON post_stats (community, created);
                      DROP TABLE mutes; DROP TABLE mutes_generation; DROP TABLE muted_records;
                      DROP TABLE supersedes; DROP TABLE supersede_checks;
+                     DROP TABLE mute_subscriptions; DROP TABLE list_mutes; DROP TABLE own_mute_list;
+                     DROP TRIGGER follows_added; DROP TRIGGER follows_removed;
                      PRAGMA user_version = {};",
                     super::super::SEARCH_MIGRATION
                 ))

@@ -26,8 +26,16 @@ pub struct StoredItem {
 
 /// Follows, boards, outboxes and signed votes.
 impl Store {
-    /// Follows `key`; returns whether it was new.
+    /// Follows `key`; returns whether it was new. Records dropped because a
+    /// mute list muted `key` may be fetched again: lists never mute whom we
+    /// follow.
     pub fn follow(&mut self, key: PublicKey, now: u64) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM muted_records WHERE author = ?1",
+                params![key.to_z32()],
+            )
+            .map_err(self.sqlite())?;
         self.set_member("follows", "key", key.as_bytes(), Some(now))
     }
 
