@@ -12,6 +12,7 @@ use mainline::{Dht as Mainline, MutableItem, SigningKey};
 #[cfg(test)]
 use upseed_core::item::BOARD_SALT;
 use upseed_core::item::{self, ItemError, MAX_ITEM_VALUE, OUTBOX_SALT, Outbox};
+use upseed_core::mute_list::{ListItem, MUTE_LIST_SALT, MuteList};
 use upseed_core::supersede::Supersede;
 use upseed_core::{InfoHash, PublicKey, SecretKey};
 
@@ -244,6 +245,29 @@ impl Dht {
             .collect()
     }
 
+    /// Puts our mute list's item under our key (PROTOCOL.md §20), with the
+    /// list's `created` as `seq`. A node that holds a later one keeps it.
+    pub async fn put_mute_list(&self, key: &SecretKey, list: &MuteList) -> Result<(), DhtError> {
+        let seq = i64::try_from(list.created()).unwrap_or(i64::MAX);
+        let value = list.item().encode();
+        let item = MutableItem::new(signer(key), &value, seq, Some(MUTE_LIST_SALT));
+        let _turn = self.queries.acquire().await;
+        match self.inner.put_mutable(item, None).await {
+            Ok(_) | Err(PutMutableError::Concurrency(_)) => Ok(()),
+            Err(e) => Err(self.put_error(e)),
+        }
+    }
+
+    /// The newest well-formed mute list item under `author`'s key, with the
+    /// signed item to put again; `None` if nodes have none. The list it
+    /// holds or names is checked by the caller.
+    pub async fn read_mute_list(&self, author: &PublicKey) -> Option<(ListItem, MutableItem)> {
+        self.versions(author, MUTE_LIST_SALT)
+            .await
+            .into_iter()
+            .find_map(|v| ListItem::decode(v.value()).ok().map(|i| (i, v)))
+    }
+
     /// Stores a signed item again, as anyone may, so that it does not
     /// expire. An item nodes hold a newer version of is left alone.
     pub async fn republish(&self, item: MutableItem) -> Result<(), DhtError> {
@@ -254,14 +278,23 @@ impl Dht {
         }
     }
 
-    /// Puts a kept copy of a signed item back.
+    /// Puts a kept copy of a signed outbox item back.
     pub async fn republish_stored(&self, item: &crate::store::StoredItem) -> Result<(), DhtError> {
+        self.republish_at(item, OUTBOX_SALT).await
+    }
+
+    /// Puts a kept copy of a signed item of salt `salt` back.
+    pub async fn republish_at(
+        &self,
+        item: &crate::store::StoredItem,
+        salt: &[u8],
+    ) -> Result<(), DhtError> {
         self.republish(MutableItem::new_signed_unchecked(
             *item.key.as_bytes(),
             item.signature,
             &item.value,
             item.seq,
-            Some(OUTBOX_SALT),
+            Some(salt),
         ))
         .await
     }

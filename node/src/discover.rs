@@ -135,6 +135,7 @@ pub async fn update_index<C: TorrentClient>(
             .filter(|e| !listed.contains(e))
             .map(index::Entry::Supersede),
     );
+    entries.extend(crate::mute_list::index_entry(store, &chain, now)?);
     let versions = Index::append(me.key, head.as_ref(), &entries, now)?;
     let Some(newest) = versions.last() else {
         // Nothing new: make sure the client still seeds what followers
@@ -495,6 +496,9 @@ pub struct DhtReport {
     /// Edits and deletes read (from followed histories and records' items).
     #[serde(default)]
     pub supersedes: usize,
+    /// What reading the subscribed mute lists did.
+    #[serde(default)]
+    pub mute_lists: crate::mute_list::ListsRead,
     /// What following the leads did.
     pub leads: Leads,
     /// Whether our own outbox was published.
@@ -653,6 +657,11 @@ pub async fn sync_dht<C: TorrentClient>(
         report.supersedes += found.len();
         leads.extend(take_supersedes(store, record.author(), found, now)?);
     }
+    // The subscribed mute lists, before the leads: a list may mute some.
+    let lists = store.subscribed_lists()?;
+    if !lists.is_empty() {
+        report.mute_lists = crate::mute_list::read_lists(dht, store, &fetch, &lists).await?;
+    }
     report.leads = follow_leads(store, &fetch, leads, limit).await?;
     if let Some(key) = key {
         // Boards may drop items after 2 hours: our records of the last
@@ -663,6 +672,15 @@ pub async fn sync_dht<C: TorrentClient>(
             config,
             client,
         };
+        // Our mute list, signed again if our mutes changed, and put back.
+        if store.own_mute_list()?.0 {
+            let list = crate::mute_list::sign_own(store, &me, now).await?;
+            if let Err(e) = dht.put_mute_list(key, &list).await {
+                report
+                    .index_errors
+                    .push(format!("our mute list: {}", crate::error_chain(&Error::from(e))));
+            }
+        }
         let (_, _, published) = futures_util::future::join3(
             futures_util::future::join_all(to_board.iter().map(|r| announce_on_board(dht, r))),
             futures_util::future::join_all(republish.iter().map(|k| dht.republish_stored(k))),

@@ -116,6 +116,22 @@ pub enum Error {
     /// A supersede record was refused.
     #[error(transparent)]
     Supersede(#[from] upseed_core::supersede::SupersedeError),
+    /// A mute list was refused.
+    #[error(transparent)]
+    MuteList(#[from] upseed_core::mute_list::MuteListError),
+    /// A mute list held or named by a key's item is signed by another key.
+    #[error(
+        "the mute list under {key}'s item is signed by {signer}; it is not {key}'s list and was refused"
+    )]
+    MuteListSigner {
+        /// The key subscribed to.
+        key: String,
+        /// Who signed the list.
+        signer: String,
+    },
+    /// Subscribing to one's own list.
+    #[error("{0} is your own key; your own mutes apply already")]
+    OwnMuteList(String),
     /// Only a record's author can edit or delete it.
     #[error("{0} is someone else's; only its author can edit or delete it")]
     NotYours(InfoHash),

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use upseed_core::index::{Index, IndexError, MAX_INDEX_BODY};
+use upseed_core::mute_list::{MAX_MUTE_LIST_LEN, MuteList, MuteListError};
 use upseed_core::text::MAX_POST_BODY;
 use upseed_core::{
     AddTorrent, Added, ClientError, InfoHash, Magnet, Metainfo, Record, Torrent, TorrentClient,
@@ -70,6 +71,14 @@ pub enum FetchError {
         /// Why (in the message, so not a source: it would print twice).
         reason: IndexError,
     },
+    /// The metainfo or body is not a valid mute list.
+    #[error("{infohash} is not a valid mute list: {reason}")]
+    InvalidMuteList {
+        /// The torrent.
+        infohash: InfoHash,
+        /// Why (in the message, so not a source: it would print twice).
+        reason: MuteListError,
+    },
     /// A file the client wrote cannot be read here.
     #[error(
         "cannot read {path} ({reason}), which the client reported for {infohash}; if the client runs elsewhere, map its folders in [paths]"
@@ -111,7 +120,10 @@ impl FetchError {
     pub fn is_foreign(&self) -> bool {
         matches!(
             self,
-            Self::TooLarge { .. } | Self::Invalid { .. } | Self::InvalidIndex { .. }
+            Self::TooLarge { .. }
+                | Self::Invalid { .. }
+                | Self::InvalidIndex { .. }
+                | Self::InvalidMuteList { .. }
         )
     }
 }
@@ -167,6 +179,25 @@ impl Readable for Index {
     ) -> Result<Self, FetchError> {
         Self::verify(metainfo, body, now)
             .map_err(|reason| FetchError::InvalidIndex { infohash, reason })
+    }
+
+    fn infohash(&self) -> InfoHash {
+        Self::infohash(self)
+    }
+}
+
+impl Readable for MuteList {
+    const WHAT: &'static str = "mute list";
+    const MAX_SIZE: u64 = MAX_MUTE_LIST_LEN as u64;
+
+    fn verify(
+        infohash: InfoHash,
+        metainfo: &[u8],
+        body: &[u8],
+        now: u64,
+    ) -> Result<Self, FetchError> {
+        Self::verify_torrent(metainfo, body, now)
+            .map_err(|reason| FetchError::InvalidMuteList { infohash, reason })
     }
 
     fn infohash(&self) -> InfoHash {

@@ -45,6 +45,12 @@ pub struct UnmuteReport {
 pub struct MutesJson {
     /// The entries in force, by kind then value.
     pub mutes: Vec<MuteJson>,
+    /// Whether they are published as a mute list (`upseed mutes publish`).
+    #[serde(default)]
+    pub published: bool,
+    /// The mute lists subscribed to, oldest first.
+    #[serde(default)]
+    pub lists: Vec<crate::store::Subscription>,
 }
 
 impl<C: TorrentClient> Node<C> {
@@ -158,8 +164,11 @@ impl<C: TorrentClient> Node<C> {
 
     /// The entries in force, by kind then value.
     pub fn mutes(&self) -> Result<MutesJson, Error> {
+        let store = self.store()?;
         Ok(MutesJson {
-            mutes: self.store()?.mutes(now())?,
+            mutes: store.mutes(now())?,
+            published: store.own_mute_list()?.0,
+            lists: store.mute_subscriptions(now())?,
         })
     }
 }

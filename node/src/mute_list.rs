@@ -1,0 +1,380 @@
+//! `upseed mutes publish`, `unpublish`, `subscribe` and `unsubscribe`:
+//! mute lists shared over the DHT (PROTOCOL.md §20).
+//!
+//! Publishing signs the user's mutes as one list and puts it as an item
+//! under their key (a long list as a torrent their client seeds, which the
+//! item names), and appends it to their outbox index. Every sync signs it
+//! again when the mutes changed, and puts it back. Subscribing reads a
+//! key's list on every sync: a newer version replaces the held one whole,
+//! so removals are honoured, and an older one (a replay) is ignored.
+
+use futures_util::future::join_all;
+use upseed_core::index::{self, Index};
+use upseed_core::mute::MuteTarget;
+use upseed_core::mute_list::{ListEntry, ListItem, MUTE_LIST_SALT, MuteList};
+use upseed_core::{AddTorrent, InfoHash, PublicKey, TorrentClient};
+
+use crate::api::Node;
+use crate::dht::Dht;
+use crate::discover::Me;
+use crate::fetch::{Fetch, FetchError};
+use crate::store::{Store, StoredItem, Subscription};
+use crate::{Error, error_chain, now};
+
+/// The tag on the torrent of our long mute list.
+pub const MUTES_TAG: &str = "upseed-mutes";
+
+/// What publishing our mute list did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct MuteListReport {
+    /// Our key, z-base-32.
+    pub author: String,
+    /// Whether we publish our mutes from now on.
+    pub published: bool,
+    /// When the list was signed, unix seconds.
+    pub created: u64,
+    /// Its entries.
+    pub entries: usize,
+    /// The torrent that holds it, for a list too long for the item.
+    pub torrent: Option<InfoHash>,
+    /// Whether the DHT took the item; `false` with the DHT off or away.
+    pub announced: bool,
+}
+
+/// What [`Node::subscribe_mutes`] did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct SubscribeReport {
+    /// Whether the subscription is new.
+    pub new: bool,
+    /// The subscription after its first read.
+    pub list: Subscription,
+}
+
+/// What [`Node::unsubscribe_mutes`] did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct UnsubscribeReport {
+    /// The list's author, z-base-32.
+    pub author: String,
+    /// Whether we were subscribed.
+    pub removed: bool,
+}
+
+/// What one sync did with the subscribed lists.
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct ListsRead {
+    /// Lists found.
+    pub read: usize,
+    /// Lists that changed: a newer version replaced the held one.
+    pub updated: usize,
+    /// Why a list could not be read or was refused, one line each.
+    pub errors: Vec<String>,
+}
+
+impl<C: TorrentClient> Node<C> {
+    /// Publishes our mutes as a signed list, now and at every sync from now
+    /// on.
+    pub async fn publish_mutes(&self) -> Result<MuteListReport, Error> {
+        self.share_mutes(true).await
+    }
+
+    /// Publishes an empty list, so that subscribers drop every entry of
+    /// ours, and stops publishing.
+    pub async fn unpublish_mutes(&self) -> Result<MuteListReport, Error> {
+        self.share_mutes(false).await
+    }
+
+    async fn share_mutes(&self, on: bool) -> Result<MuteListReport, Error> {
+        let config = self.config()?;
+        let key = self.identity()?;
+        let client = self.client()?;
+        let me = Me {
+            key: &key,
+            config,
+            client,
+        };
+        let dht = self.join_dht().await;
+        let now = now();
+        let list = {
+            let mut store = self.store()?;
+            let held = store.own_mute_list()?.1;
+            store.set_own_mute_list(on, held.as_deref())?;
+            sign_own(&mut store, &me, now).await?
+        };
+        let announced = match &dht {
+            Some(dht) => {
+                let put = dht.put_mute_list(&key, &list).await;
+                self.republish().await?;
+                put.is_ok()
+            }
+            None => false,
+        };
+        Ok(MuteListReport {
+            author: key.public_key().to_z32(),
+            published: on,
+            created: list.created(),
+            entries: list.entries().len(),
+            torrent: match list.item() {
+                ListItem::Torrent { infohash, .. } => Some(infohash),
+                ListItem::Inline(_) => None,
+            },
+            announced,
+        })
+    }
+
+    /// Subscribes to `author`'s mute list and reads it now when the DHT is
+    /// on: its entries hide what they name, except from whom we follow.
+    pub async fn subscribe_mutes(&self, author: PublicKey) -> Result<SubscribeReport, Error> {
+        let config = self.config()?;
+        if self.me()?.is_some_and(|k| k.public_key() == author) {
+            return Err(Error::OwnMuteList(author.to_z32()));
+        }
+        let new = self.store()?.subscribe_mutes(author, now())?;
+        if let Some(dht) = self.join_dht().await {
+            let client = self.client()?;
+            let fetch = Fetch::quiet(client, config, config.daemon.fetch_timeout, now());
+            let mut store = self.store()?;
+            read_lists(&dht, &mut store, &fetch, &[author]).await?;
+        }
+        let list = self
+            .store()?
+            .mute_subscriptions(now())?
+            .into_iter()
+            .find(|s| s.author == author.to_z32())
+            .ok_or(Error::OwnMuteList(author.to_z32()))?;
+        Ok(SubscribeReport { new, list })
+    }
+
+    /// Unsubscribes from `author`'s list: its entries stop hiding anything.
+    pub fn unsubscribe_mutes(&self, author: PublicKey) -> Result<UnsubscribeReport, Error> {
+        Ok(UnsubscribeReport {
+            author: author.to_z32(),
+            removed: self.store()?.unsubscribe_mutes(author)?,
+        })
+    }
+}
+
+/// Our mutes as entries of a list.
+fn own_entries(store: &Store, now: u64) -> Result<Vec<ListEntry>, Error> {
+    Ok(store
+        .mutes(now)?
+        .into_iter()
+        .filter_map(|m| {
+            MuteTarget::parse(m.kind, &m.value)
+                .ok()
+                .map(|target| ListEntry {
+                    target,
+                    until: m.until,
+                })
+        })
+        .collect())
+}
+
+/// Our list as it should be published: the one held when our mutes have
+/// not changed (and we still publish), else a new one (empty when we
+/// stopped), signed later than the one before, stored, and seeded when it
+/// needs a torrent.
+pub(crate) async fn sign_own<C: TorrentClient>(
+    store: &mut Store,
+    me: &Me<'_, C>,
+    now: u64,
+) -> Result<MuteList, Error> {
+    let (published, held) = store.own_mute_list()?;
+    let held = held.and_then(|b| MuteList::decode(&b, now).ok());
+    let entries = if published {
+        own_entries(store, now)?
+    } else {
+        Vec::new()
+    };
+    let created = held
+        .as_ref()
+        .map_or(now, |h| now.max(h.created().saturating_add(1)));
+    let fresh = MuteList::sign(me.key, created, entries)?;
+    let list = match held {
+        Some(held) if held.entries() == fresh.entries() => held,
+        _ => fresh,
+    };
+    store.set_own_mute_list(published, Some(list.encoded()))?;
+    seed_own(me, &list).await?;
+    Ok(list)
+}
+
+/// Has the client seed our list's torrent, when it needs one, and stop
+/// seeding the torrents of our earlier lists.
+async fn seed_own<C: TorrentClient>(me: &Me<'_, C>, list: &MuteList) -> Result<(), Error> {
+    let current = match list.item() {
+        ListItem::Torrent { infohash, .. } => Some(infohash),
+        ListItem::Inline(_) => None,
+    };
+    let held = me.client.list(None).await?;
+    let stale: Vec<InfoHash> = held
+        .iter()
+        .filter(|t| t.tags.iter().any(|tag| tag == MUTES_TAG))
+        .map(|t| t.infohash)
+        .filter(|h| Some(*h) != current)
+        .collect();
+    if !stale.is_empty() {
+        me.client.remove(&stale, true).await?;
+    }
+    if current.is_some_and(|c| !held.iter().any(|t| t.infohash == c)) {
+        let dir = &me.config.posts.dir;
+        crate::files::write_file(dir, &list.file_name(), list.encoded())?;
+        me.client
+            .add(&[AddTorrent::from_torrent(
+                list.torrent_bytes(&me.config.trackers.urls),
+                me.config.client_path(dir),
+            )?
+            .with_tags([MUTES_TAG])
+            .with_data_present()])
+            .await?;
+    }
+    Ok(())
+}
+
+/// The `m` entry our index should gain: our last published list's item,
+/// unless the history ends with it already.
+pub(crate) fn index_entry(
+    store: &Store,
+    chain: &[Index],
+    now: u64,
+) -> Result<Option<index::Entry>, Error> {
+    let Some(list) = store
+        .own_mute_list()?
+        .1
+        .and_then(|b| MuteList::decode(&b, now).ok())
+    else {
+        return Ok(None);
+    };
+    let value = list.item().encode();
+    let last = chain
+        .iter()
+        .flat_map(Index::entries)
+        .filter_map(|e| match e {
+            index::Entry::MuteList(v) => Some(v),
+            _ => None,
+        })
+        .last();
+    Ok((last != Some(&value)).then_some(index::Entry::MuteList(value)))
+}
+
+/// The last mute list item in the outbox history we keep of `author`.
+fn item_in_history(store: &Store, author: PublicKey) -> Result<Option<ListItem>, Error> {
+    let Some(head) = store.index_head(author)? else {
+        return Ok(None);
+    };
+    let (chain, _) = store.index_chain(head)?;
+    Ok(chain
+        .iter()
+        .flat_map(Index::entries)
+        .filter_map(|e| match e {
+            index::Entry::MuteList(v) => ListItem::decode(v).ok(),
+            _ => None,
+        })
+        .last())
+}
+
+/// Reads the lists of `authors`: the newest of their DHT item and of their
+/// outbox history (when we keep it), a long one fetched through the
+/// client. A newer list replaces the one held; each kept item is put
+/// back, as anyone may, so that it does not expire.
+pub(crate) async fn read_lists<C: TorrentClient>(
+    dht: &Dht,
+    store: &mut Store,
+    fetch: &Fetch<'_, C>,
+    authors: &[PublicKey],
+) -> Result<ListsRead, Error> {
+    let now = fetch.now;
+    let mut report = ListsRead::default();
+    let read = join_all(authors.iter().map(|a| dht.read_mute_list(a))).await;
+    // For each author, the newest list item found and its signed copy.
+    let mut found = Vec::with_capacity(authors.len());
+    for (author, read) in authors.iter().zip(read) {
+        let from_dht = read.map(|(item, signed)| {
+            let stored = StoredItem {
+                key: *author,
+                seq: signed.seq(),
+                signature: *signed.signature(),
+                value: signed.value().to_vec(),
+            };
+            (item, Some(stored))
+        });
+        let from_history = item_in_history(store, *author)?.map(|i| (i, None));
+        let newest = [from_dht, from_history]
+            .into_iter()
+            .flatten()
+            .max_by_key(|(item, _)| item.created(now));
+        found.push(newest);
+    }
+    // The long lists newer than the ones held, fetched together.
+    let mut wanted = Vec::new();
+    for (author, newest) in authors.iter().zip(&found) {
+        if let Some((ListItem::Torrent { created, infohash }, _)) = newest
+            && store.mute_list_created(*author)?.is_none_or(|h| *created > h)
+        {
+            wanted.push(*infohash);
+        }
+    }
+    let mut fetched: std::collections::HashMap<InfoHash, Result<MuteList, FetchError>> =
+        if wanted.is_empty() {
+            Default::default()
+        } else {
+            fetch.run(&wanted).await?.into_iter().collect()
+        };
+    let mut republish = Vec::new();
+    for (author, newest) in authors.iter().zip(found) {
+        let Some((item, signed)) = newest else {
+            let error = format!("{author}: no mute list found on the DHT; the list held stays");
+            store.mute_list_read(*author, Some(&error), now)?;
+            report.errors.push(error);
+            republish.extend(store.mute_list_item(*author)?);
+            continue;
+        };
+        report.read += 1;
+        let list = match item {
+            ListItem::Inline(bytes) => MuteList::decode(&bytes, now).map_err(Error::from),
+            ListItem::Torrent { created, infohash } => match fetched.remove(&infohash) {
+                Some(Ok(list)) if list.created() == created => Ok(list),
+                Some(Ok(_)) => Err(Error::MuteList(
+                    upseed_core::mute_list::MuteListError::Torrent(format!(
+                        "{infohash} holds a list made at another time than its item says"
+                    )),
+                )),
+                Some(Err(e)) => Err(e.into()),
+                // Not newer than the one held: nothing to fetch.
+                None => {
+                    store.mute_list_read(*author, None, now)?;
+                    republish.extend(store.mute_list_item(*author)?);
+                    continue;
+                }
+            },
+        };
+        let outcome = list.and_then(|list| {
+            if list.author() == *author {
+                Ok(list)
+            } else {
+                Err(Error::MuteListSigner {
+                    key: author.to_z32(),
+                    signer: list.author().to_z32(),
+                })
+            }
+        });
+        match outcome {
+            Ok(list) => {
+                if store.put_mute_list(&list, signed.as_ref(), now)? {
+                    report.updated += 1;
+                } else {
+                    store.mute_list_read(*author, None, now)?;
+                }
+            }
+            Err(e) => {
+                let error = format!("{author}: {}", error_chain(&e));
+                store.mute_list_read(*author, Some(&error), now)?;
+                report.errors.push(error);
+            }
+        }
+        republish.extend(store.mute_list_item(*author)?);
+    }
+    join_all(republish.iter().map(|i| dht.republish_at(i, MUTE_LIST_SALT))).await;
+    Ok(report)
+}
