@@ -676,9 +676,10 @@ pub async fn sync_dht<C: TorrentClient>(
         if store.own_mute_list()?.0 {
             let list = crate::mute_list::sign_own(store, &me, now).await?;
             if let Err(e) = dht.put_mute_list(key, &list).await {
-                report
-                    .index_errors
-                    .push(format!("our mute list: {}", crate::error_chain(&Error::from(e))));
+                report.index_errors.push(format!(
+                    "our mute list: {}",
+                    crate::error_chain(&Error::from(e))
+                ));
             }
         }
         let (_, _, published) = futures_util::future::join3(

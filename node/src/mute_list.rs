@@ -310,7 +310,9 @@ pub(crate) async fn read_lists<C: TorrentClient>(
     let mut wanted = Vec::new();
     for (author, newest) in authors.iter().zip(&found) {
         if let Some((ListItem::Torrent { created, infohash }, _)) = newest
-            && store.mute_list_created(*author)?.is_none_or(|h| *created > h)
+            && store
+                .mute_list_created(*author)?
+                .is_none_or(|h| *created > h)
         {
             wanted.push(*infohash);
         }
@@ -375,6 +377,11 @@ pub(crate) async fn read_lists<C: TorrentClient>(
         }
         republish.extend(store.mute_list_item(*author)?);
     }
-    join_all(republish.iter().map(|i| dht.republish_at(i, MUTE_LIST_SALT))).await;
+    join_all(
+        republish
+            .iter()
+            .map(|i| dht.republish_at(i, MUTE_LIST_SALT)),
+    )
+    .await;
     Ok(report)
 }

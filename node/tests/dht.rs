@@ -387,3 +387,123 @@ async fn edits_and_deletes_reach_readers_who_do_not_follow() {
     );
     assert!(!bob_client.holds(id));
 }
+
+/// The bodies in `node`'s feed, and how many posts its mutes hid.
+async fn feed_of(node: &Node<FakeClient>, show_muted: bool) -> (Vec<String>, usize) {
+    let feed = node
+        .feed(&FeedQuery {
+            sort: upseed_core::rank::Sort::New,
+            show_muted,
+            ..FeedQuery::default()
+        })
+        .await
+        .unwrap();
+    let bodies = feed
+        .items
+        .iter()
+        .map(|i| i.record.body.clone().unwrap_or_default())
+        .collect();
+    (bodies, feed.hidden)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscribed_mute_list_hides_updates_and_spares_whom_you_follow() {
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let clients: Vec<FakeClient> = (0..3).map(|_| FakeClient::new()).collect();
+    let [bob, carol, dave] = [0, 1, 2].map(|i| {
+        node(
+            dirs[i].path(),
+            &testnet.bootstrap,
+            &clients[i],
+            Events::none(),
+        )
+    });
+    let dave_client = &clients[2];
+    let bob_key = bob.identity().unwrap().public_key();
+    let carol_key = carol.identity().unwrap().public_key();
+    let posted = bob
+        .post(&PostInput {
+            text: "bob speaks".into(),
+            title: None,
+            community: None,
+        })
+        .await
+        .unwrap();
+    offer(dave_client, &posted.record);
+    dave.upvote(
+        &posted.record.infohash().to_string(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(feed_of(&dave, false).await, (vec!["bob speaks".into()], 0));
+
+    // Carol mutes bob and publishes her list; dave subscribes.
+    let target = carol
+        .mute_target(upseed_core::mute::MuteKind::Author, &bob_key.to_z32())
+        .unwrap();
+    carol.mute(&target, None, false).await.unwrap();
+    let published = carol.publish_mutes().await.unwrap();
+    assert!(published.announced && published.published, "{published:?}");
+    assert_eq!((published.entries, published.torrent), (1, None));
+    let subscribed = dave.subscribe_mutes(carol_key).await.unwrap();
+    assert!(subscribed.new);
+    assert_eq!(subscribed.list.entries, 1, "{subscribed:?}");
+    assert_eq!(feed_of(&dave, false).await, (vec![], 1));
+    let shown = dave
+        .feed(&FeedQuery {
+            show_muted: true,
+            ..FeedQuery::default()
+        })
+        .await
+        .unwrap();
+    let by = shown.items[0].muted.clone().expect("marked muted");
+    assert_eq!(by.list, Some(carol_key.to_z32()), "says which list hid it");
+
+    // Carol unmutes bob: after her sync and his, the removal reaches dave.
+    let options = upseed_node::sync::SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_secs(2),
+        scrape_timeout: Duration::from_secs(1),
+    };
+    carol.unmute(&target).unwrap();
+    carol.sync(&options).await.unwrap();
+    let report = dave.sync(&options).await.unwrap().dht.unwrap();
+    assert_eq!(report.mute_lists.updated, 1, "{:?}", report.mute_lists);
+    assert_eq!(feed_of(&dave, false).await, (vec!["bob speaks".into()], 0));
+
+    // Muted again, in a list too long for an item: dave fetches its
+    // torrent through his client.
+    let strangers: Vec<_> = (0..100)
+        .map(|_| {
+            let key = SecretKey::generate().unwrap().public_key();
+            (upseed_core::mute::MuteTarget::Author(key), None)
+        })
+        .collect();
+    carol
+        .store()
+        .unwrap()
+        .mute_all(&strangers, upseed_node::now())
+        .unwrap();
+    carol.mute(&target, None, false).await.unwrap();
+    carol.sync(&options).await.unwrap();
+    let encoded = carol.store().unwrap().own_mute_list().unwrap().1.unwrap();
+    let list = upseed_core::mute_list::MuteList::decode(&encoded, upseed_node::now()).unwrap();
+    assert_eq!(list.entries().len(), 101);
+    assert!(
+        clients[1].holds(list.infohash()),
+        "carol's client seeds her long list"
+    );
+    dave_client.offer(&list.torrent_bytes::<&str>(&[]), list.encoded());
+    let report = dave.sync(&options).await.unwrap().dht.unwrap();
+    assert_eq!(report.mute_lists.updated, 1, "{:?}", report.mute_lists);
+    assert_eq!(feed_of(&dave, false).await, (vec![], 1));
+
+    // Dave follows bob: carol's list no longer hides him.
+    dave.follow(bob_key, true).await.unwrap();
+    assert_eq!(feed_of(&dave, false).await, (vec!["bob speaks".into()], 0));
+    // Unsubscribing drops the list.
+    assert!(dave.unsubscribe_mutes(carol_key).unwrap().removed);
+    assert!(dave.mutes().unwrap().lists.is_empty());
+}

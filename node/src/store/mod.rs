@@ -30,11 +30,11 @@ use rusqlite_migration::{M, Migrations};
 use upseed_core::InfoHash;
 
 pub use counts::CountsWritten;
+pub use mute_lists::Subscription;
 pub use records::fetch_backoff;
 pub use schedule::StepRecord;
 pub use search::{HIT_END, HIT_START, RELEVANCE_WINDOW, SearchOrder, StoreSearch, StoredHit};
 pub use seeding::{Expired, Pruned, Vote};
-pub use mute_lists::Subscription;
 pub use social::{MAX_BOARD_ENTRIES, StoredItem};
 pub use upseed_core::counts::{CLIENT_SOURCE, Current, SwarmCount, current_counts};
 

@@ -7,7 +7,7 @@ use upseed_core::PublicKey;
 use upseed_core::mute::{MuteJson, MuteKind, Mutes};
 use upseed_core::mute_list::MuteList;
 
-use super::{StoredItem, Store, StoreError};
+use super::{Store, StoreError, StoredItem};
 
 /// The migration that adds mute lists.
 pub(super) const MIGRATION: &str = r#"
@@ -339,7 +339,9 @@ impl Store {
                  WHERE until IS NULL OR until > ?1 ORDER BY list",
             )
             .map_err(self.sqlite())?;
-        let mut rows = statement.query(params![stamp(now)]).map_err(self.sqlite())?;
+        let mut rows = statement
+            .query(params![stamp(now)])
+            .map_err(self.sqlite())?;
         let mut list: Option<(Vec<u8>, Option<PublicKey>)> = None;
         while let Some(row) = rows.next().map_err(self.sqlite())? {
             let raw = row.get_ref(0).map_err(self.sqlite())?.as_blob().ok();
@@ -430,10 +432,22 @@ mod tests {
         assert!(!store.put_mute_list(&list(NOW, &["a"]), None, NOW).unwrap());
         assert!(store.subscribe_mutes(author, NOW).unwrap());
         let before = store.mutes_generation().unwrap();
-        assert!(store.put_mute_list(&list(NOW, &["a", "b"]), None, NOW).unwrap());
+        assert!(
+            store
+                .put_mute_list(&list(NOW, &["a", "b"]), None, NOW)
+                .unwrap()
+        );
         assert!(store.mutes_generation().unwrap() > before);
-        assert!(store.put_mute_list(&list(NOW + 5, &["b"]), None, NOW).unwrap());
-        assert!(!store.put_mute_list(&list(NOW + 1, &["a"]), None, NOW).unwrap());
+        assert!(
+            store
+                .put_mute_list(&list(NOW + 5, &["b"]), None, NOW)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_mute_list(&list(NOW + 1, &["a"]), None, NOW)
+                .unwrap()
+        );
         let held: Vec<String> = store
             .list_mutes(author, NOW)
             .unwrap()
