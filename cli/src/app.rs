@@ -17,7 +17,8 @@ use upseed_node::{Error, FeedQuery, Home, Node, PostInput, SearchOrder, Upvoted,
 
 use crate::args::{
     Cli, Command, ConfigCommand, EditArgs, FeedArgs, FeedSort, IngestArgs, KeyCommand, MuteArgs,
-    PostArgs, SearchOrderArg, ThreadArgs, ThreadSort, UnmuteArgs, WindowArg,
+    MutesAction, MutesArgs, PostArgs, SearchOrderArg, ThreadArgs, ThreadSort, UnmuteArgs,
+    WindowArg,
 };
 use crate::client::AnyClient;
 use crate::env::Env;
@@ -272,6 +273,65 @@ fn unmute(env: &mut Env, node: &Node<AnyClient>, args: UnmuteArgs) -> Result<()>
     Ok(())
 }
 
+async fn mutes(env: &mut Env, node: &Node<AnyClient>, args: MutesArgs) -> Result<()> {
+    let author = |value: &str| -> Result<upseed_core::PublicKey> {
+        match node.mute_target(upseed_core::mute::MuteKind::Author, value)? {
+            upseed_core::mute::MuteTarget::Author(key) => Ok(key),
+            other => Err(Usage(format!("{} is not an author", other.value())).into()),
+        }
+    };
+    match args.action {
+        None => {
+            let mutes = node.mutes()?;
+            if args.json {
+                return json(env, &mutes);
+            }
+            write!(env.out, "{}", render::clean(&render::mutes_text(&mutes)))?;
+        }
+        Some(MutesAction::Publish(flag)) => {
+            let report = node.publish_mutes().await?;
+            if flag.json {
+                return json(env, &report);
+            }
+            write!(env.out, "{}", render::mute_list_text(&report))?;
+        }
+        Some(MutesAction::Unpublish(flag)) => {
+            let report = node.unpublish_mutes().await?;
+            if flag.json {
+                return json(env, &report);
+            }
+            write!(env.out, "{}", render::mute_list_text(&report))?;
+        }
+        Some(MutesAction::Subscribe(args)) => {
+            let report = node.subscribe_mutes(author(&args.author)?).await?;
+            if args.json {
+                return json(env, &report);
+            }
+            write!(
+                env.out,
+                "{}",
+                render::clean(&render::subscribed_text(&report))
+            )?;
+        }
+        Some(MutesAction::Unsubscribe(args)) => {
+            let report = node.unsubscribe_mutes(author(&args.author)?)?;
+            if args.json {
+                return json(env, &report);
+            }
+            if report.removed {
+                out!(env, "unsubscribed from the mute list of {}", report.author);
+            } else {
+                out!(
+                    env,
+                    "you were not subscribed to the mute list of {}",
+                    report.author
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn post(env: &mut Env, node: &Node<AnyClient>, args: PostArgs) -> Result<()> {
     node.identity()?;
     let text = read_text(env, args.text)?;
@@ -299,7 +359,7 @@ fn needs_config(command: &Command) -> bool {
             | Command::Export(_)
             | Command::Mute(_)
             | Command::Unmute(_)
-            | Command::Mutes(_)
+            | Command::Mutes(MutesArgs { action: None, .. })
     ) && !ignores_config(command)
 }
 
@@ -550,14 +610,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             print_superseded(env, &report, args.json)?;
         }
         Command::Unmute(args) => unmute(env, &node, args)?,
-        Command::Mutes(args) => {
-            let mutes = node.mutes()?;
-            if args.json {
-                json(env, &mutes)?;
-            } else {
-                write!(env.out, "{}", render::clean(&render::mutes_text(&mutes)))?;
-            }
-        }
+        Command::Mutes(args) => mutes(env, &node, args).await?,
         Command::Ingest(args) => ingest(env, &node, args).await?,
         Command::Search(args) => {
             let order = match args.order {
@@ -819,6 +872,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                     | Error::NotTheFirstVersion { .. }
                     | Error::NoAuthorNamed(_)
                     | Error::AmbiguousName { .. }
+                    | Error::OwnMuteList(_)
             ) {
                 return exit::USAGE;
             }

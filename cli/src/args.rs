@@ -74,7 +74,8 @@ pub(crate) enum Command {
     Mute(MuteArgs),
     /// Undo `mute`.
     Unmute(UnmuteArgs),
-    /// List what you muted.
+    /// List what you muted and the mute lists you subscribe to; publish
+    /// your list, or subscribe to someone else's.
     Mutes(MutesArgs),
     /// Ranked posts from your store.
     Feed(FeedArgs),
@@ -353,7 +354,43 @@ pub(crate) struct UnmuteArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct MutesArgs {
+    /// What to do; with none, list your mutes and subscriptions.
+    #[command(subcommand)]
+    pub(crate) action: Option<MutesAction>,
     /// Print one JSON document (schema: docs/schema/mutes.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MutesAction {
+    /// Sign your mutes as a list and publish it on the DHT, now and at
+    /// every sync, so that others can subscribe to it.
+    Publish(JsonFlag),
+    /// Publish an empty list, so that subscribers drop your entries, and
+    /// stop publishing.
+    Unpublish(JsonFlag),
+    /// Subscribe to someone's mute list: it hides what it names, except
+    /// from people you follow, and is read again at every sync.
+    Subscribe(ListKeyArgs),
+    /// Stop using someone's mute list.
+    Unsubscribe(ListKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonFlag {
+    /// Print one JSON document (schema: docs/schema/mutes-publish.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListKeyArgs {
+    /// The list's author: their key, or a display name only one author you
+    /// know has.
+    pub(crate) author: String,
+    /// Print one JSON document (schemas: docs/schema/mutes-subscribe.schema.json,
+    /// docs/schema/mutes-unsubscribe.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
 }

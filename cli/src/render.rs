@@ -199,17 +199,78 @@ pub fn mute_label(kind: MuteKind, value: &str) -> String {
 
 /// `upseed mutes` for people.
 pub fn mutes_text(list: &upseed_node::MutesJson) -> String {
-    if list.mutes.is_empty() {
-        return "nothing muted\n".into();
-    }
     let now = upseed_node::now();
     let mut out = String::new();
+    if list.mutes.is_empty() {
+        out.push_str("nothing muted\n");
+    }
     for m in &list.mutes {
         let until = match m.until {
             Some(until) => format!(" (until {})", date(until, now)),
             None => String::new(),
         };
         out.push_str(&format!("{}{until}\n", mute_label(m.kind, &m.value)));
+    }
+    if list.published {
+        out.push_str("published as your mute list (`upseed mutes unpublish` stops)\n");
+    }
+    for l in &list.lists {
+        let state = match (&l.created, &l.error) {
+            (_, Some(error)) => format!("; last read failed: {}", one_line(error)),
+            (None, None) => "; not read yet".to_owned(),
+            (Some(_), None) => String::new(),
+        };
+        out.push_str(&format!(
+            "subscribed to the mute list of {}: {}{state}\n",
+            l.author,
+            plural(l.entries, "entry", "entries")
+        ));
+    }
+    out
+}
+
+/// `upseed mutes publish` and `unpublish` for people.
+pub fn mute_list_text(report: &upseed_node::MuteListReport) -> String {
+    let mut out = if report.published {
+        format!(
+            "published your mute list: {}; it is signed again at each sync when your mutes change\n",
+            plural(report.entries, "entry", "entries")
+        )
+    } else {
+        "published an empty mute list: subscribers drop your entries at their next sync; your mutes are private again\n".to_owned()
+    };
+    if let Some(torrent) = report.torrent {
+        out.push_str(&format!(
+            "it is too long for one DHT item: your client seeds it as {torrent}\n"
+        ));
+    }
+    if !report.announced {
+        out.push_str("the DHT is off or did not answer: the next sync with the DHT publishes it\n");
+    }
+    out
+}
+
+/// `upseed mutes subscribe` for people.
+pub fn subscribed_text(report: &upseed_node::SubscribeReport) -> String {
+    let list = &report.list;
+    let again = if report.new {
+        ""
+    } else {
+        " (already subscribed)"
+    };
+    let mut out = format!("subscribed to the mute list of {}{again}\n", list.author);
+    match (&list.created, &list.error) {
+        (Some(_), _) => out.push_str(&format!(
+            "it hides {}, except from people you follow\n",
+            plural(list.entries, "entry", "entries")
+        )),
+        (None, Some(error)) => out.push_str(&format!(
+            "not read yet ({}); each sync tries again\n",
+            one_line(error)
+        )),
+        (None, None) => {
+            out.push_str("not read yet: the DHT is off; each sync with the DHT reads it\n")
+        }
     }
     out
 }

@@ -110,6 +110,8 @@ fn help_texts() {
         &["mute", "--help"],
         &["unmute", "--help"],
         &["mutes", "--help"],
+        &["mutes", "publish", "--help"],
+        &["mutes", "subscribe", "--help"],
         &["edit", "--help"],
         &["delete", "--help"],
     ] {

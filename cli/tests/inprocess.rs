@@ -1555,3 +1555,97 @@ fn edits_and_deletes_keep_the_id_and_show_everywhere_in_process() {
         refused.err
     );
 }
+
+#[test]
+fn mute_lists_are_published_and_subscribed_in_process() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    ok(run(home.path(), &client, &["mute", "word", "spoilers"]));
+    let published = ok(run(home.path(), &client, &["mutes", "publish"])).out;
+    assert!(
+        published.contains("published your mute list: 1 entry"),
+        "{published}"
+    );
+    assert!(published.contains("the DHT is off"), "{published}");
+
+    // A list too long for one item is a torrent the client seeds; a
+    // shorter one later stops it.
+    for i in 0..60 {
+        ok(run(
+            home.path(),
+            &client,
+            &["mute", "word", &format!("noise{i}")],
+        ));
+    }
+    let long: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["mutes", "publish", "--json"])).out)
+            .unwrap();
+    assert_eq!(long["entries"], 61);
+    let torrent: upseed_core::InfoHash = long["torrent"].as_str().unwrap().parse().unwrap();
+    assert!(client.holds(torrent));
+    for i in 0..60 {
+        ok(run(
+            home.path(),
+            &client,
+            &["unmute", "word", &format!("noise{i}")],
+        ));
+    }
+    let short: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["mutes", "publish", "--json"])).out)
+            .unwrap();
+    assert_eq!(
+        (short["entries"].as_u64(), short["torrent"].is_null()),
+        (Some(1), true)
+    );
+    assert!(!client.holds(torrent), "the old list's torrent stops");
+
+    // Subscribing with the DHT off waits for a sync with it.
+    let other = SecretKey::generate().unwrap().public_key().to_z32();
+    let subscribed = ok(run(home.path(), &client, &["mutes", "subscribe", &other])).out;
+    assert!(subscribed.contains("not read yet"), "{subscribed}");
+    let again = ok(run(home.path(), &client, &["mutes", "subscribe", &other])).out;
+    assert!(again.contains("(already subscribed)"), "{again}");
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["mutes", "--json"])).out).unwrap();
+    assert_eq!(listed["published"], true);
+    assert_eq!(listed["lists"][0]["author"], other.as_str());
+    assert!(listed["lists"][0]["created"].is_null());
+    let text = ok(run(home.path(), &client, &["mutes"])).out;
+    assert!(
+        text.contains(&format!(
+            "subscribed to the mute list of {other}: 0 entries; not read yet"
+        )),
+        "{text}"
+    );
+
+    // Bad input: a usage error that says the fix.
+    let me = ok(run(home.path(), &client, &["key", "show"])).out;
+    for (args, says) in [
+        (vec!["mutes", "subscribe", me.trim()], "is your own key"),
+        (
+            vec!["mutes", "subscribe", "nobody"],
+            "no author you know is named `nobody`",
+        ),
+    ] {
+        let refused = run(home.path(), &client, &args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.err);
+        assert!(refused.err.contains(says), "{args:?}: {}", refused.err);
+    }
+
+    let gone = ok(run(home.path(), &client, &["mutes", "unsubscribe", &other])).out;
+    assert!(gone.starts_with("unsubscribed from"), "{gone}");
+    let gone = ok(run(home.path(), &client, &["mutes", "unsubscribe", &other])).out;
+    assert!(gone.contains("were not subscribed"), "{gone}");
+    let stopped: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["mutes", "unpublish", "--json"])).out)
+            .unwrap();
+    assert_eq!(
+        (stopped["published"].as_bool(), stopped["entries"].as_u64()),
+        (Some(false), Some(0))
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["mutes", "--json"])).out).unwrap();
+    assert_eq!(listed["published"], false);
+    assert_eq!(listed["mutes"].as_array().unwrap().len(), 1, "mutes stay");
+}

@@ -192,4 +192,16 @@ fn committed_schemas_are_current() {
     check_schema("unmute", schemars::schema_for!(upseed_node::UnmuteReport));
     check_schema("mutes", schemars::schema_for!(upseed_node::MutesJson));
     check_schema("edit", schemars::schema_for!(upseed_node::SupersedeReport));
+    check_schema(
+        "mutes-publish",
+        schemars::schema_for!(upseed_node::MuteListReport),
+    );
+    check_schema(
+        "mutes-subscribe",
+        schemars::schema_for!(upseed_node::SubscribeReport),
+    );
+    check_schema(
+        "mutes-unsubscribe",
+        schemars::schema_for!(upseed_node::UnsubscribeReport),
+    );
 }
