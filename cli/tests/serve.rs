@@ -1038,3 +1038,84 @@ async fn own_posts_are_edited_and_deleted_from_their_page() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("only its author"), "{}", refused.body);
 }
+
+#[tokio::test]
+async fn mute_lists_are_published_subscribed_and_named_on_what_they_hide() {
+    let site = site();
+    let bob = SecretKey::generate().unwrap();
+    let theirs = PostDraft::new("bob's heap")
+        .unwrap()
+        .title("Bob on heaps")
+        .unwrap()
+        .sign(&bob, upseed_node::now())
+        .unwrap();
+    site.client
+        .offer(&theirs.torrent_bytes::<&str>(&[]), b"bob's heap");
+    get(&site, &format!("/t/{}", theirs.infohash())).await;
+
+    let page = get(&site, "/mutes").await;
+    assert!(
+        page.body.contains("publish my mutes as a list"),
+        "{}",
+        page.body
+    );
+    let published = post(&site, "/mutes/publish", &[]).await;
+    assert_eq!(published.location.as_deref(), Some("/mutes"));
+    assert!(get(&site, "/mutes").await.body.contains("stop publishing"));
+
+    // Carol's list, as a sync would have stored it, mutes bob.
+    let carol = SecretKey::generate().unwrap();
+    let list = upseed_core::mute_list::MuteList::sign(
+        &carol,
+        upseed_node::now(),
+        [upseed_core::mute_list::ListEntry {
+            target: upseed_core::mute::MuteTarget::Author(bob.public_key()),
+            until: None,
+        }],
+    )
+    .unwrap();
+    let carol_key = carol.public_key().to_z32();
+    let subscribed = post(&site, "/mutes/subscribe", &[("author", &carol_key)]).await;
+    assert_eq!(subscribed.location.as_deref(), Some("/mutes"));
+    {
+        let home = Home::in_dir(site._dir.path());
+        let mut store = upseed_node::store::Store::open(&home.store).unwrap();
+        assert!(
+            store
+                .put_mute_list(&list, None, upseed_node::now())
+                .unwrap()
+        );
+    }
+    let page = get(&site, "/mutes").await;
+    assert!(
+        page.body.contains(&carol_key) && page.body.contains("1 entry"),
+        "{}",
+        page.body
+    );
+    let feed = get(&site, "/").await;
+    assert!(!feed.body.contains("Bob on heaps"), "{}", feed.body);
+    let shown = get(&site, "/?sort=hot&muted=show").await;
+    assert!(
+        shown.body.contains(&format!(
+            "on the mute list of <a href=\"/a/{carol_key}\">{}</a>",
+            &carol_key[..12]
+        )),
+        "{}",
+        shown.body
+    );
+
+    let refused = post(&site, "/mutes/subscribe", &[("author", "nobody")]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("nobody"), "{}", refused.body);
+
+    let gone = post(&site, "/mutes/unsubscribe", &[("author", &carol_key)]).await;
+    assert_eq!(gone.location.as_deref(), Some("/mutes"));
+    assert!(get(&site, "/").await.body.contains("Bob on heaps"));
+    post(&site, "/mutes/unpublish", &[]).await;
+    let page = get(&site, "/mutes").await;
+    assert!(
+        page.body.contains("publish my mutes as a list") && page.body.contains("None."),
+        "{}",
+        page.body
+    );
+}

@@ -100,6 +100,10 @@ pub fn router(app: App) -> Router {
         .route("/mute", post(mute))
         .route("/unmute", post(unmute))
         .route("/mutes", get(mutes))
+        .route("/mutes/publish", post(mutes_publish))
+        .route("/mutes/unpublish", post(mutes_unpublish))
+        .route("/mutes/subscribe", post(mutes_subscribe))
+        .route("/mutes/unsubscribe", post(mutes_unsubscribe))
         .route("/style.css", get(style))
         .layer(axum::middleware::from_fn_with_state(
             app.pages.clone(),
@@ -692,6 +696,70 @@ async fn unmute(State(app): State<App>, Form(form): Form<MuteForm>) -> Response 
     match app.node.unmute(&target) {
         Ok(_) => Redirect::to(&form.back()).into_response(),
         Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not unmuted", &error),
+    }
+}
+
+async fn mutes_publish(State(app): State<App>) -> Response {
+    match app.node.publish_mutes().await {
+        Ok(_) => Redirect::to("/mutes").into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not published", &error),
+    }
+}
+
+async fn mutes_unpublish(State(app): State<App>) -> Response {
+    match app.node.unpublish_mutes().await {
+        Ok(_) => Redirect::to("/mutes").into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not changed", &error),
+    }
+}
+
+/// The form that names a mute list by its author.
+#[derive(serde::Deserialize)]
+struct ListForm {
+    /// The author's key, or a name only one known author has.
+    author: String,
+}
+
+impl ListForm {
+    fn key(&self, app: &App) -> Result<upseed_core::PublicKey, String> {
+        match app
+            .node
+            .mute_target(upseed_core::mute::MuteKind::Author, &self.author)
+        {
+            Ok(upseed_core::mute::MuteTarget::Author(key)) => Ok(key),
+            Ok(_) => Err(format!("`{}` is not an author", self.author)),
+            Err(e) => Err(upseed_node::error_chain(&e)),
+        }
+    }
+}
+
+async fn mutes_subscribe(State(app): State<App>, Form(form): Form<ListForm>) -> Response {
+    let key = match form.key(&app) {
+        Ok(key) => key,
+        Err(why) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                pages::message("Not subscribed", &why),
+            )
+                .into_response();
+        }
+    };
+    match app.node.subscribe_mutes(key).await {
+        Ok(_) => Redirect::to("/mutes").into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not subscribed", &error),
+    }
+}
+
+async fn mutes_unsubscribe(State(app): State<App>, Form(form): Form<ListForm>) -> Response {
+    let key = match form.key(&app) {
+        Ok(key) => key,
+        Err(why) => {
+            return (StatusCode::BAD_REQUEST, pages::message("Not changed", &why)).into_response();
+        }
+    };
+    match app.node.unsubscribe_mutes(key) {
+        Ok(_) => Redirect::to("/mutes").into_response(),
+        Err(error) => failed(StatusCode::UNPROCESSABLE_ENTITY, "Not changed", &error),
     }
 }
 

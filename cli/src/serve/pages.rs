@@ -207,7 +207,12 @@ fn body(record: &RecordJson, edit: Option<&upseed_node::EditJson>) -> Markup {
 fn muted_by(muted: Option<&upseed_core::mute::MutedBy>) -> Markup {
     html! {
         @if let Some(by) = muted {
-            span.mark { "[muted: " (by.to_string()) "] " }
+            @if let Some(list) = &by.list {
+                @let own = upseed_core::mute::MutedBy { list: None, ..by.clone() };
+                span.mark { "[muted: " (own.to_string()) " on the mute list of " a href={ "/a/" (list) } { (list.get(..12).unwrap_or(list)) } "] " }
+            } @else {
+                span.mark { "[muted: " (by.to_string()) "] " }
+            }
         }
     }
 }
@@ -731,15 +736,27 @@ pub(crate) fn author_page(
     )
 }
 
-/// The reader's mutes, each with its unmute button, and a form to mute a
-/// word.
+/// A button that posts to `action` and comes back to the mutes page,
+/// with `author` as a field when given.
+fn list_form(action: &str, author: Option<&str>, label: &str, csrf: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            (csrf_field(csrf))
+            @if let Some(author) = author { input type="hidden" name="author" value=(author); }
+            button type="submit" { (label) }
+        }
+    }
+}
+
+/// The reader's mutes, each with its unmute button, a form to mute a
+/// word, whether they are published, and the lists they subscribe to.
 pub(crate) fn mutes(list: &upseed_node::MutesJson, csrf: &str) -> Markup {
     let now = upseed_node::now();
     layout(
         "Mutes",
         html! {
             h1 { "Mutes" }
-            p.meta { "What you mute leaves every feed, thread, search and page, and your client stops seeding it (your own posts and pins excepted). Your mutes are private: nothing here is published." }
+            p.meta { "What you mute leaves every feed, thread, search and page, and your client stops seeding it (your own posts and pins excepted). Your mutes are private unless you publish them as a list." }
             form method="post" action="/mute" {
                 (csrf_field(csrf))
                 input type="hidden" name="kind" value="word";
@@ -767,6 +784,38 @@ pub(crate) fn mutes(list: &upseed_node::MutesJson, csrf: &str) -> Markup {
                         }
                         @if let Some(until) = m.until { span.meta { " until " (crate::render::date(until, now)) } }
                         " " (mute_form(m.kind.as_str(), &m.value, false, csrf, "/mutes"))
+                    }
+                }
+            }
+            h2 { "Your list" }
+            @if list.published {
+                p { "Published: anyone can subscribe to your mutes with your key, and each sync publishes your changes. "
+                    (list_form("/mutes/unpublish", None, "stop publishing", csrf)) }
+            } @else {
+                p { "Private. "
+                    (list_form("/mutes/publish", None, "publish my mutes as a list", csrf)) }
+            }
+            h2 { "Lists you subscribe to" }
+            p.meta { "A list hides what it names, except from people you follow, and says so on what it hides. Each sync reads it again; what its author removed comes back." }
+            form method="post" action="/mutes/subscribe" {
+                (csrf_field(csrf))
+                input type="text" name="author" required placeholder="the list author's key" aria-label="the list author's key";
+                " " button type="submit" { "subscribe" }
+            }
+            @if list.lists.is_empty() { p { "None." } }
+            ul {
+                @for l in &list.lists {
+                    li {
+                        a href={ "/a/" (l.author) } { (l.author) }
+                        span.meta {
+                            " " (plural(l.entries as u64, "entry", "entries"))
+                            @match (&l.created, &l.error) {
+                                (_, Some(error)) => { "; last read failed: " (error) },
+                                (None, None) => { "; not read yet" },
+                                (Some(_), None) => {},
+                            }
+                        }
+                        " " (list_form("/mutes/unsubscribe", Some(&l.author), "unsubscribe", csrf))
                     }
                 }
             }
