@@ -313,6 +313,17 @@ impl MuteList {
         })
     }
 
+    /// The message its author signed: the domain, then the dict without
+    /// `sig`.
+    pub fn signed_message(&self) -> Vec<u8> {
+        let raw = bencode::decode_dict_keeping_raw(&self.encoded, b"entries")
+            .ok()
+            .flatten()
+            .and_then(|d| d.raw)
+            .unwrap_or(b"le");
+        signed_message(&self.author, self.created, raw)
+    }
+
     /// Who signed it.
     pub fn author(&self) -> PublicKey {
         self.author

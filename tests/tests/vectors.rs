@@ -9,6 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use upseed_core::{CommentDraft, InfoHash, PostDraft, Record, SecretKey, Torrent};
 
 #[derive(Debug, serde::Deserialize)]
@@ -450,6 +451,119 @@ fn supersede_vectors_match() {
         assert_eq!(
             doc["supersede"]["expected"], expected,
             "vectors/dht.json: supersede"
+        );
+    }
+}
+
+/// Mute lists (PROTOCOL.md §20) in `vectors/dht.json`: a short list by the
+/// author of `1-post` (one entry of each kind, one with an expiry), held
+/// in its item, and a long one that its item names as a torrent.
+#[test]
+fn mute_list_vectors_match() {
+    use upseed_core::item;
+    use upseed_core::mute::MuteTarget;
+    use upseed_core::mute_list::{ListEntry, ListItem, MUTE_LIST_SALT, MuteList};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/dht.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    if std::env::var_os("UPSEED_TEST_BLESS").is_some() && doc.get("mute_list").is_none() {
+        let dir = |name: &str| {
+            vector_dirs()
+                .into_iter()
+                .find(|d| d.ends_with(name))
+                .unwrap()
+        };
+        let input: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir("1-post").join("input.json")).unwrap()).unwrap();
+        let comment: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir("2-comment").join("input.json")).unwrap())
+                .unwrap();
+        let mut other = [0u8; 32];
+        hex::decode_to_slice(comment["seed"].as_str().unwrap(), &mut other).unwrap();
+        doc["mute_list"] = serde_json::json!({
+            "input": {
+                "seed": input["seed"],
+                "created": 1_763_683_200u64,
+                "author": hex::encode(SecretKey::from_seed(&other).public_key().as_bytes()),
+                "thread": fs::read_to_string(dir("1-post").join("infohash")).unwrap().trim(),
+                "community": "rust",
+                "word": "spoilers",
+                "word_until": 1_764_288_000u64,
+                "long_words": 60,
+            }
+        });
+    }
+    let input = &doc["mute_list"]["input"];
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(input["seed"].as_str().unwrap(), &mut seed).unwrap();
+    let key = SecretKey::from_seed(&seed);
+    let created = input["created"].as_u64().unwrap();
+    let text = |name: &str| input[name].as_str().unwrap().to_owned();
+    let mut author = [0u8; 32];
+    hex::decode_to_slice(text("author"), &mut author).unwrap();
+    let entry = |target, until| ListEntry { target, until };
+    let short = MuteList::sign(
+        &key,
+        created,
+        [
+            entry(
+                MuteTarget::word(&text("word")).unwrap(),
+                input["word_until"].as_u64(),
+            ),
+            entry(MuteTarget::Thread(text("thread").parse().unwrap()), None),
+            entry(
+                MuteTarget::Community(
+                    upseed_core::Community::normalize(&text("community")).unwrap(),
+                ),
+                None,
+            ),
+            entry(
+                MuteTarget::Author(upseed_core::PublicKey::from_bytes(&author).unwrap()),
+                None,
+            ),
+        ],
+    )
+    .unwrap();
+    let words = (0..input["long_words"].as_u64().unwrap())
+        .map(|i| entry(MuteTarget::word(&format!("word{i:03}")).unwrap(), None));
+    let long = MuteList::sign(&key, created, words).unwrap();
+    let seq = i64::try_from(created).unwrap();
+    let item_of = |list: &MuteList| {
+        let value = list.item().encode();
+        serde_json::json!({
+            "item_value": hex::encode(&value),
+            "item_signature": hex::encode(item::sign_item(&key, MUTE_LIST_SALT, seq, &value)),
+        })
+    };
+    assert!(matches!(short.item(), ListItem::Inline(_)));
+    assert!(matches!(long.item(), ListItem::Torrent { .. }));
+    for list in [&short, &long] {
+        assert_eq!(&MuteList::decode(list.encoded(), created).unwrap(), list);
+    }
+    let mut short_json = item_of(&short);
+    short_json["signed_message"] = hex::encode(short.signed_message()).into();
+    short_json["encoded"] = hex::encode(short.encoded()).into();
+    let mut long_json = item_of(&long);
+    long_json["encoded_sha256"] = hex::encode(Sha256::digest(long.encoded())).into();
+    long_json["infohash"] = long.infohash().to_hex().into();
+    long_json["name"] = long.file_name().into();
+    long_json["torrent_sha256"] =
+        hex::encode(Sha256::digest(long.torrent_bytes::<&str>(&[]))).into();
+    let expected = serde_json::json!({
+        "public_key": hex::encode(key.public_key().as_bytes()),
+        "salt": String::from_utf8(MUTE_LIST_SALT.to_vec()).unwrap(),
+        "short": short_json,
+        "long": long_json,
+    });
+    if std::env::var_os("UPSEED_TEST_BLESS").is_some() {
+        doc["mute_list"]["expected"] = expected;
+        let mut text = serde_json::to_string_pretty(&doc).unwrap();
+        text.push('\n');
+        fs::write(&path, text).unwrap();
+    } else {
+        assert_eq!(
+            doc["mute_list"]["expected"], expected,
+            "vectors/dht.json: mute_list"
         );
     }
 }

@@ -257,6 +257,75 @@ def check_supersede(doc):
     return problems
 
 
+def check_mute_list(doc):
+    """Mute lists (section 20): a short list in its item, a long one as a torrent."""
+    problems = []
+    m = doc["mute_list"]["input"]
+    secret = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(m["seed"]))
+    author = public(secret)
+    salt = b"upseed/mutes/1"
+    created = m["created"]
+    expected = doc["mute_list"]["expected"]
+    if author.hex() != expected["public_key"] or salt.decode() != expected["salt"]:
+        problems.append("mute list key or salt differs")
+
+    def signed_list(entries):
+        entries = sorted(entries, key=lambda e: (e[0], e[1]))
+        signed = {"author": author, "created": created, "entries": entries, "version": 1}
+        message = b"upseed/mutes/v1\0" + benc(signed)
+        return message, benc(dict(signed, sig=secret.sign(message)))
+
+    def torrent_info(encoded):
+        """The list torrent's info dict, built from the list, and its file name."""
+        pieces = b"".join(
+            hashlib.sha1(encoded[i:i + PIECE]).digest() for i in range(0, len(encoded), PIECE))
+        name = "upseed-mutes-" + hashlib.sha256(encoded).hexdigest()[:32] + ".bin"
+        return benc({"length": len(encoded), "name": name, "piece length": PIECE,
+                     "pieces": pieces}), name
+
+    def item_value(encoded):
+        """The list itself when it fits in an item, else its torrent's infohash."""
+        inline = benc({"l": encoded})
+        if len(inline) <= 996:
+            return inline
+        return benc({"c": created, "t": hashlib.sha1(torrent_info(encoded)[0]).digest()})
+
+    short = [
+        [b"a", bytes.fromhex(m["author"])],
+        [b"c", m["community"].encode()],
+        [b"t", bytes.fromhex(m["thread"])],
+        [b"w", m["word"].encode(), m["word_until"]],
+    ]
+    message, encoded = signed_list(short)
+    e = expected["short"]
+    value = item_value(encoded)
+    if message.hex() != e["signed_message"]:
+        problems.append("short list: signed message differs")
+    if encoded.hex() != e["encoded"]:
+        problems.append("short list: encoded form differs")
+    if value.hex() != e["item_value"]:
+        problems.append("short list: item value differs")
+    if secret.sign(signable(salt, created, value)).hex() != e["item_signature"]:
+        problems.append("short list: item signature differs")
+
+    _, encoded = signed_list([[b"w", b"word%03d" % i] for i in range(m["long_words"])])
+    e = expected["long"]
+    info, name = torrent_info(encoded)
+    value = item_value(encoded)
+    got = {
+        "encoded_sha256": hashlib.sha256(encoded).hexdigest(),
+        "infohash": hashlib.sha1(info).hexdigest(),
+        "name": name,
+        "torrent_sha256": hashlib.sha256(b"d4:info" + info + b"e").hexdigest(),
+        "item_value": value.hex(),
+        "item_signature": secret.sign(signable(salt, created, value)).hex(),
+    }
+    for key, v in got.items():
+        if e[key] != v:
+            problems.append(f"long list: {key} differs")
+    return problems
+
+
 def main():
     root = pathlib.Path(__file__).resolve().parent
     checked = 0
@@ -288,6 +357,10 @@ def main():
     failed += bool(problems)
     problems = check_supersede(json.loads((root / "dht.json").read_text()))
     print(f"supersede: {'; '.join(problems) or 'ok'} (an edit and a delete)")
+    checked += 1
+    failed += bool(problems)
+    problems = check_mute_list(json.loads((root / "dht.json").read_text()))
+    print(f"mute list: {'; '.join(problems) or 'ok'} (one in its item, one as a torrent)")
     checked += 1
     failed += bool(problems)
     print(f"vectors: {checked - failed} passed, {failed} failed")
