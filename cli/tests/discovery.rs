@@ -593,6 +593,118 @@ async fn a_muted_author_is_unseeded_and_never_fetched_until_unmuted() {
     assert_eq!(feed["hidden"], 0, "{feed}");
 }
 
+/// `home`'s rust feed, newest first, as JSON; with `show`, muted posts
+/// are shown marked.
+fn rust_feed(net: &Net, home: &Path, password: &str, show: bool) -> Value {
+    let mut args = vec!["feed", "--community", "rust", "--sort", "new", "--json"];
+    if show {
+        args.push("--show-muted");
+    }
+    net.json(home, password, &args)
+}
+
+#[tokio::test]
+async fn a_subscribed_mute_list_hides_until_its_author_drops_the_entry() {
+    if !have("qbittorrent-nox") || !have("opentracker") {
+        return;
+    }
+    let (_testnet, net) = testnet();
+    // Alice plays carol, who publishes her list; dave subscribes to it.
+    let TwoUsers {
+        tracker,
+        alice_qb: carol_qb,
+        bob_qb,
+        alice: carol,
+        bob,
+        apw: cpw,
+        bpw: _,
+    } = two_users().await;
+    let dave_qb = QbDaemon::start(QbOptions::default()).await;
+    let dave = tempfile::tempdir().unwrap();
+    let dpw = dave_qb.password().to_owned();
+    let url = dave_qb.url().to_string();
+    init(
+        dave.path(),
+        &dave_qb,
+        "qbittorrent",
+        &url,
+        &dpw,
+        &tracker,
+        &[],
+    );
+    let (c, b, d) = (carol.path(), bob.path(), dave.path());
+    let (bob_key, carol_key) = (key_of(b), key_of(c));
+
+    let post = publish(
+        &net,
+        b,
+        &bob_qb,
+        &tracker,
+        &["post", "--json", "--community", "rust", "bob on lists"],
+    )
+    .await;
+    until("bob's post in dave's rust feed", || {
+        items(&rust_feed(&net, d, &dpw, false)).contains(&post)
+    });
+
+    // Carol mutes bob and publishes; dave subscribes, and bob is gone.
+    net.json(c, &cpw, &["mute", "author", &bob_key, "--json"]);
+    let published = net.json(c, &cpw, &["mutes", "publish", "--json"]);
+    assert_eq!(
+        (&published["announced"], &published["entries"]),
+        (&Value::Bool(true), &Value::from(1)),
+        "{published}"
+    );
+    let subscribed = net.json(d, &dpw, &["mutes", "subscribe", &carol_key, "--json"]);
+    assert_eq!(subscribed["list"]["entries"], 1, "{subscribed}");
+    let feed = rust_feed(&net, d, &dpw, false);
+    assert!(!items(&feed).contains(&post), "{feed}");
+    assert_eq!(feed["hidden"], 1, "{feed}");
+    let shown = rust_feed(&net, d, &dpw, true);
+    assert_eq!(
+        shown["items"][0]["muted"]["list"],
+        carol_key.as_str(),
+        "{shown}"
+    );
+
+    // Carol unmutes bob: after her sync, dave's brings him back.
+    net.json(c, &cpw, &["unmute", "author", &bob_key, "--json"]);
+    let out = net.run(c, &cpw, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    until("carol's unmute reaches dave", || {
+        net.json(d, &dpw, &["sync", "--json"]);
+        rust_feed(&net, d, &dpw, false)["hidden"] == 0
+    });
+    assert!(items(&rust_feed(&net, d, &dpw, false)).contains(&post));
+
+    // Muted again, in a list too long for an item: carol's qBittorrent
+    // seeds it and dave's fetches it.
+    for i in 0..60 {
+        let word = format!("noise{i}");
+        let out = net.run(c, &cpw, &["mute", "word", &word]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    net.json(c, &cpw, &["mute", "author", &bob_key, "--json"]);
+    let published = net.json(c, &cpw, &["mutes", "publish", "--json"]);
+    let torrent: InfoHash = published["torrent"].as_str().unwrap().parse().unwrap();
+    tracker.allow(&[torrent]).await;
+    carol_qb.client().announce_now(&[torrent]).await.unwrap();
+    until("carol's long list reaches dave", || {
+        let report = net.json(d, &dpw, &["sync", "--json"]);
+        eprintln!("{}", report["dht"]["mute_lists"]);
+        rust_feed(&net, d, &dpw, false)["hidden"] == 1
+    });
+    let lists = net.json(d, &dpw, &["mutes", "--json"]);
+    assert_eq!(lists["lists"][0]["entries"], 61, "{lists}");
+
+    // Dave follows bob: carol's list no longer hides him from dave.
+    let out = net.run(d, &dpw, &["follow", &bob_key]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let feed = rust_feed(&net, d, &dpw, false);
+    assert!(items(&feed).contains(&post), "{feed}");
+    assert_eq!(feed["hidden"], 0, "{feed}");
+}
+
 #[tokio::test]
 async fn a_follower_sees_an_edit_and_stops_seeding_a_delete() {
     if !have("qbittorrent-nox") || !have("opentracker") {
