@@ -1459,6 +1459,18 @@ fn edits_and_deletes_keep_the_id_and_show_everywhere_in_process() {
         "{thread}"
     );
     assert!(!thread.contains("weekly"), "{thread}");
+    // A muted word that only the new text holds hides the post.
+    ok(run(home.path(), &client, &["mute", "word", "daily"]));
+    let feed: serde_json::Value =
+        serde_json::from_str(&ok(run(home.path(), &client, &["feed", "--json"])).out).unwrap();
+    assert_eq!(
+        (
+            feed["items"].as_array().unwrap().len(),
+            feed["hidden"].as_u64()
+        ),
+        (0, Some(1))
+    );
+    ok(run(home.path(), &client, &["unmute", "word", "daily"]));
     let found: serde_json::Value =
         serde_json::from_str(&ok(run(home.path(), &client, &["search", "--json", "daily"])).out)
             .unwrap();
@@ -1489,6 +1501,10 @@ fn edits_and_deletes_keep_the_id_and_show_everywhere_in_process() {
             .unwrap();
     assert_eq!(thread["post"]["edit"]["latest"]["title"], "Heaps");
     assert_eq!(thread["post"]["edit"]["versions"], 2);
+    assert_eq!(
+        thread["post"]["edit"]["earlier"][0]["body"], "Turn the heap daily",
+        "the history between the first and the latest: {thread}"
+    );
     let comments = thread["comments"].as_array().unwrap();
     assert_eq!(
         comments.len(),

@@ -46,6 +46,10 @@ pub struct EditJson {
     pub replacement: Option<InfoHash>,
     /// The latest version, when edited and fetched.
     pub latest: Option<RecordJson>,
+    /// The versions between the first and the latest that the store holds,
+    /// oldest first.
+    #[serde(default)]
+    pub earlier: Vec<RecordJson>,
 }
 
 /// The records with edits or deletes, read once for a page: most records
@@ -61,10 +65,23 @@ impl Edited {
 
     /// The edit or delete in force for the stored `record`, if any.
     pub fn of(&self, store: &Store, record: &Record) -> Result<Option<EditJson>, Error> {
+        Ok(self.with_latest(store, record)?.0)
+    }
+
+    /// [`Edited::of`], with the latest version's record when it is stored:
+    /// what mutes check besides the first version.
+    pub(crate) fn with_latest(
+        &self,
+        store: &Store,
+        record: &Record,
+    ) -> Result<(Option<EditJson>, Option<Record>), Error> {
         if self.0.contains(&record.infohash()) {
-            edit_of(store, record)
+            Ok(match edit_in_force(store, record)? {
+                Some((edit, latest)) => (Some(edit), latest),
+                None => (None, None),
+            })
         } else {
-            Ok(None)
+            Ok((None, None))
         }
     }
 }
@@ -72,6 +89,14 @@ impl Edited {
 /// The edit or delete in force for the stored `record`, if any: one its
 /// author signed, with a replacement that fits (PROTOCOL.md §19).
 pub fn edit_of(store: &Store, record: &Record) -> Result<Option<EditJson>, Error> {
+    Ok(edit_in_force(store, record)?.map(|(edit, _)| edit))
+}
+
+/// [`edit_of`], with the latest version's record when stored.
+fn edit_in_force(
+    store: &Store,
+    record: &Record,
+) -> Result<Option<(EditJson, Option<Record>)>, Error> {
     let history = store.supersede_history(record.infohash())?;
     let signed = history.iter().filter(|s| s.check_target(record).is_ok());
     let Some(current) = upseed_core::supersede::in_force(signed) else {
@@ -80,16 +105,29 @@ pub fn edit_of(store: &Store, record: &Record) -> Result<Option<EditJson>, Error
     let latest = match current.replacement() {
         Some(hash) => store
             .record(hash)?
-            .filter(|r| current.check_replacement(record, r).is_ok())
-            .map(|r| r.to_json()),
+            .filter(|r| current.check_replacement(record, r).is_ok()),
         None => None,
     };
-    Ok(Some(EditJson {
+    let mut earlier = Vec::new();
+    for step in &history {
+        if let Some(hash) = step.replacement()
+            && Some(hash) != current.replacement()
+            && step.check_target(record).is_ok()
+            && let Some(version) = store.record(hash)?
+            && step.check_replacement(record, &version).is_ok()
+            && !earlier.iter().any(|e: &RecordJson| e.infohash == hash)
+        {
+            earlier.push(version.to_json());
+        }
+    }
+    let edit = EditJson {
         deleted: current.is_delete(),
         versions: history.len(),
         replacement: current.replacement(),
-        latest,
-    }))
+        latest: latest.as_ref().map(Record::to_json),
+        earlier,
+    };
+    Ok(Some((edit, latest)))
 }
 
 /// `upseed feed --json`.
@@ -223,17 +261,18 @@ pub fn build_author(
     let edited = Edited::load(store)?;
     for hash in store.posts_by(author, limit)? {
         let record = known(store, hash)?;
-        let Some(muted) = view.screen(&record, now, &mut hidden) else {
+        let (edit, latest) = edited.with_latest(store, &record)?;
+        let Some(muted) = view.screen((&record, latest.as_ref()), now, &mut hidden) else {
             continue;
         };
         let current = store.current(hash)?;
         let counts = (current.seeders, current.downloads);
         items.push(item(
-            (store, &edited),
+            store,
             items.len() + 1,
             &record,
             counts,
-            muted,
+            (muted, edit),
         )?);
     }
     Ok(AuthorJson {
@@ -262,15 +301,28 @@ pub struct View<'a> {
 }
 
 impl View<'_> {
+    /// The mute that covers `record` as of `now`, in its first version or
+    /// in its `latest` edit.
+    pub(crate) fn muted_by(
+        &self,
+        (record, latest): (&Record, Option<&Record>),
+        now: u64,
+    ) -> Option<MutedBy> {
+        self.mutes
+            .check(record, now)
+            .or_else(|| latest.and_then(|l| self.mutes.check(l, now)))
+    }
+
     /// Whether `record` shows as of `now` (`None`: left out), with the
-    /// mute that marks it; one a mute covers is counted in `hidden`.
+    /// mute that marks it; one a mute covers, in its first version or in
+    /// its `latest` edit, is counted in `hidden`.
     pub(crate) fn screen(
         &self,
-        record: &Record,
+        (record, latest): (&Record, Option<&Record>),
         now: u64,
         hidden: &mut usize,
     ) -> Option<Option<MutedBy>> {
-        let muted = self.mutes.check(record, now);
+        let muted = self.muted_by((record, latest), now);
         if muted.is_some() {
             *hidden += 1;
             if !self.show_muted {
@@ -295,11 +347,11 @@ impl View<'static> {
 /// A feed's entry for the stored post `record`, at `rank`, with its
 /// seeders and downloads.
 fn item(
-    (store, edited): (&Store, &Edited),
+    store: &Store,
     rank: usize,
     record: &Record,
     (seeders, downloads): (u32, u32),
-    muted: Option<MutedBy>,
+    (muted, edit): (Option<MutedBy>, Option<EditJson>),
 ) -> Result<FeedItem, Error> {
     Ok(FeedItem {
         rank,
@@ -308,7 +360,7 @@ fn item(
         comments: store.comment_count(record.infohash())?,
         author_name: None,
         muted,
-        edit: edited.of(store, record)?,
+        edit,
         record: record.to_json(),
     })
 }
@@ -371,16 +423,17 @@ pub fn build_feed_in(
                 break;
             }
             let record = known(store, s.infohash)?;
-            let Some(muted) = view.screen(&record, now, &mut hidden) else {
+            let (edit, latest) = edited.with_latest(store, &record)?;
+            let Some(muted) = view.screen((&record, latest.as_ref()), now, &mut hidden) else {
                 continue;
             };
             let counts = (s.seeders, s.downloads);
             items.push(item(
-                (store, &edited),
+                store,
                 items.len() + 1,
                 &record,
                 counts,
-                muted,
+                (muted, edit),
             )?);
         }
         if items.len() == limit || ranked.len() < want || want >= most {
@@ -467,8 +520,9 @@ pub fn build_thread_in(
             under = None;
         }
         if let Some(record) = records.get(&comment.record.infohash) {
-            comment.muted = view.mutes.check(record, now);
-            comment.edit = edited.of(store, record)?;
+            let (edit, latest) = edited.with_latest(store, record)?;
+            comment.muted = view.muted_by((record, latest.as_ref()), now);
+            comment.edit = edit;
         }
         if comment.muted.is_some() {
             hidden += 1;
@@ -481,8 +535,9 @@ pub fn build_thread_in(
     }
     let current = store.current(post.infohash())?;
     let counts = (current.seeders, current.downloads);
-    let muted = view.mutes.check(&post, now);
-    let mut head = item((store, &edited), 1, &post, counts, muted)?;
+    let (edit, latest) = edited.with_latest(store, &post)?;
+    let muted = view.muted_by((&post, latest.as_ref()), now);
+    let mut head = item(store, 1, &post, counts, (muted, edit))?;
     head.comments = comments.len();
     Ok(ThreadJson {
         post: head,

@@ -268,7 +268,8 @@ pub fn run(
             continue;
         }
         let record = crate::feed::known(store, id)?;
-        let Some(muted) = view.screen(&record, now, &mut hidden) else {
+        let (edit, latest) = edited.with_latest(store, &record)?;
+        let Some(muted) = view.screen((&record, latest.as_ref()), now, &mut hidden) else {
             continue;
         };
         let snippet = match &hit.snippet {
@@ -284,7 +285,7 @@ pub fn run(
             }
         };
         items.push(SearchHit {
-            edit: edited.of(store, &record)?,
+            edit,
             seeders: store.current(id)?.seeders,
             author_name: names.get(&record.author()).map(str::to_owned),
             snippet,

@@ -518,11 +518,14 @@ pub(crate) fn thread(
                     (mute_form("thread", &root, thread.post.muted.is_none(), csrf, &back))
                 }
                 (body(post, edit))
-                @if edit.is_some_and(|e| !e.deleted) {
+                @if let Some(e) = edit.filter(|e| !e.deleted) {
                     details.meta {
-                        summary { "the first version" }
-                        @if let Some(title) = &post.title { b { bdi { (title) } } }
-                        div.body { bdi { (post.body.as_deref().unwrap_or("(text not downloaded)")) } }
+                        summary { (if e.earlier.is_empty() { "the first version" } else { "earlier versions" }) }
+                        @for (n, version) in std::iter::once(post).chain(&e.earlier).enumerate() {
+                            p { (if n == 0 { "first".to_owned() } else { format!("edit {n}") }) }
+                            @if let Some(title) = &version.title { b { bdi { (title) } } }
+                            div.body { bdi { (version.body.as_deref().unwrap_or("(text not downloaded)")) } }
+                        }
                     }
                 }
                 @if mine && !edit.is_some_and(|e| e.deleted) {
