@@ -233,7 +233,7 @@ async fn seed_own<C: TorrentClient>(me: &Me<'_, C>, list: &MuteList) -> Result<(
 }
 
 /// The `m` entry our index should gain: our last published list's item,
-/// unless the history ends with it already.
+/// unless the history ends with it already. `chain` is newest first.
 pub(crate) fn index_entry(
     store: &Store,
     chain: &[Index],
@@ -249,12 +249,11 @@ pub(crate) fn index_entry(
     let value = list.item().encode();
     let last = chain
         .iter()
-        .flat_map(Index::entries)
-        .filter_map(|e| match e {
+        .flat_map(|v| v.entries().iter().rev())
+        .find_map(|e| match e {
             index::Entry::MuteList(v) => Some(v),
             _ => None,
-        })
-        .last();
+        });
     Ok((last != Some(&value)).then_some(index::Entry::MuteList(value)))
 }
 
@@ -266,12 +265,11 @@ fn item_in_history(store: &Store, author: PublicKey) -> Result<Option<ListItem>,
     let (chain, _) = store.index_chain(head)?;
     Ok(chain
         .iter()
-        .flat_map(Index::entries)
-        .filter_map(|e| match e {
+        .flat_map(|v| v.entries().iter().rev())
+        .find_map(|e| match e {
             index::Entry::MuteList(v) => ListItem::decode(v).ok(),
             _ => None,
-        })
-        .last())
+        }))
 }
 
 /// Reads the lists of `authors`: the newest of their DHT item and of their
@@ -384,4 +382,54 @@ pub(crate) async fn read_lists<C: TorrentClient>(
     )
     .await;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upseed_core::SecretKey;
+
+    const NOW: u64 = 1_763_683_200;
+
+    fn list(key: &SecretKey, created: u64, words: &[&str]) -> MuteList {
+        let entries = words.iter().map(|w| ListEntry {
+            target: MuteTarget::word(w).unwrap(),
+            until: None,
+        });
+        MuteList::sign(key, created, entries).unwrap()
+    }
+
+    #[test]
+    fn the_history_gives_the_last_published_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("store.db")).unwrap();
+        let key = SecretKey::from_seed(&[5; 32]);
+        let author = key.public_key();
+        let (first, second) = (list(&key, NOW, &["a"]), list(&key, NOW + 1, &["b"]));
+        let mut head: Option<Index> = None;
+        for (at, published) in [(NOW, &first), (NOW + 1, &second)] {
+            store
+                .set_own_mute_list(true, Some(published.encoded()))
+                .unwrap();
+            let chain = match &head {
+                Some(h) => store.index_chain(h.clone()).unwrap().0,
+                None => Vec::new(),
+            };
+            let entry = index_entry(&store, &chain, at).unwrap().expect("a new m");
+            let versions = Index::append(&key, head.as_ref(), &[entry], at).unwrap();
+            for v in &versions {
+                store.put_index(v, at).unwrap();
+            }
+            let newest = versions.last().unwrap().clone();
+            store.set_index_head(&newest).unwrap();
+            head = Some(newest);
+        }
+        let chain = store.index_chain(head.unwrap()).unwrap().0;
+        assert_eq!(index_entry(&store, &chain, NOW + 1).unwrap(), None);
+        assert_eq!(
+            item_in_history(&store, author).unwrap(),
+            Some(second.item()),
+            "the latest m holds"
+        );
+    }
 }

@@ -271,7 +271,7 @@ impl Store {
 
     /// The signed item kept of `author`'s list, to put it again.
     pub fn mute_list_item(&self, author: PublicKey) -> Result<Option<StoredItem>, StoreError> {
-        let row: Option<(Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>)> = self
+        let row: Option<ItemRow> = self
             .conn
             .query_row(
                 "SELECT seq, signature, value FROM mute_subscriptions WHERE author = ?1",
@@ -400,6 +400,9 @@ impl Store {
             .map_err(self.sqlite())
     }
 }
+
+/// A kept item's `seq`, signature and value, each absent before a read.
+type ItemRow = (Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
 
 fn key_of(bytes: &[u8]) -> Option<PublicKey> {
     <[u8; 32]>::try_from(bytes)
