@@ -259,6 +259,12 @@ pub fn subscribed_text(report: &upseed_node::SubscribeReport) -> String {
         " (already subscribed)"
     };
     let mut out = format!("subscribed to the mute list of {}{again}\n", list.author);
+    if !report.unseeded.is_empty() {
+        out.push_str(&format!(
+            "stopped seeding {} it covers\n",
+            plural(report.unseeded.len(), "upvoted post", "upvoted posts")
+        ));
+    }
     match (&list.created, &list.error) {
         (Some(_), _) => out.push_str(&format!(
             "it hides {}, except from people you follow\n",

@@ -48,6 +48,9 @@ pub struct SubscribeReport {
     pub new: bool,
     /// The subscription after its first read.
     pub list: Subscription,
+    /// Upvotes the list covers, which the client stopped seeding.
+    #[serde(default)]
+    pub unseeded: Vec<InfoHash>,
 }
 
 /// What [`Node::unsubscribe_mutes`] did.
@@ -70,6 +73,10 @@ pub struct ListsRead {
     pub updated: usize,
     /// Why a list could not be read or was refused, one line each.
     pub errors: Vec<String>,
+    /// Upvotes that an updated list now covers, which the client stopped
+    /// seeding (the user's own records and pins are kept).
+    #[serde(default)]
+    pub unseeded: Vec<InfoHash>,
 }
 
 impl<C: TorrentClient> Node<C> {
@@ -131,11 +138,14 @@ impl<C: TorrentClient> Node<C> {
             return Err(Error::OwnMuteList(author.to_z32()));
         }
         let new = self.store()?.subscribe_mutes(author, now())?;
+        let mut unseeded = Vec::new();
         if let Some(dht) = self.join_dht().await {
             let client = self.client()?;
             let fetch = Fetch::quiet(client, config, config.daemon.fetch_timeout, now());
             let mut store = self.store()?;
-            read_lists(&dht, &mut store, &fetch, &[author]).await?;
+            unseeded = read_lists(&dht, &mut store, &fetch, &[author])
+                .await?
+                .unseeded;
         }
         let list = self
             .store()?
@@ -143,7 +153,11 @@ impl<C: TorrentClient> Node<C> {
             .into_iter()
             .find(|s| s.author == author.to_z32())
             .ok_or(Error::OwnMuteList(author.to_z32()))?;
-        Ok(SubscribeReport { new, list })
+        Ok(SubscribeReport {
+            new,
+            list,
+            unseeded,
+        })
     }
 
     /// Unsubscribes from `author`'s list: its entries stop hiding anything.
@@ -381,7 +395,37 @@ pub(crate) async fn read_lists<C: TorrentClient>(
             .map(|i| dht.republish_at(i, MUTE_LIST_SALT)),
     )
     .await;
+    if report.updated > 0 {
+        report.unseeded = unseed_listed(store, fetch).await?;
+    }
     Ok(report)
+}
+
+/// Stops seeding the upvotes that a subscribed list's entry covers: what
+/// the reader mutes, through a list or not, is not seeded by upseed's own
+/// choice. Own records and pins stay.
+async fn unseed_listed<C: TorrentClient>(
+    store: &mut Store,
+    fetch: &Fetch<'_, C>,
+) -> Result<Vec<InfoHash>, Error> {
+    let mutes = store.mute_set(fetch.now, None)?;
+    let mut stop = Vec::new();
+    for (hash, vote) in store.votes()? {
+        if vote != crate::store::Vote::Upvoted || store.pinned(hash)? {
+            continue;
+        }
+        if let Some(record) = store.record(hash)?
+            && mutes
+                .check(&record, fetch.now)
+                .is_some_and(|by| by.list.is_some())
+        {
+            stop.push((hash, vote));
+        }
+    }
+    if !stop.is_empty() {
+        crate::vote::stop_seeding(store, fetch.config, fetch.client, &stop).await?;
+    }
+    Ok(stop.into_iter().map(|(h, _)| h).collect())
 }
 
 #[cfg(test)]

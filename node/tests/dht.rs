@@ -450,6 +450,11 @@ async fn a_subscribed_mute_list_hides_updates_and_spares_whom_you_follow() {
     let subscribed = dave.subscribe_mutes(carol_key).await.unwrap();
     assert!(subscribed.new);
     assert_eq!(subscribed.list.entries, 1, "{subscribed:?}");
+    assert_eq!(subscribed.unseeded, [posted.record.infohash()]);
+    assert!(
+        !dave_client.holds(posted.record.infohash()),
+        "what a list mutes is not seeded"
+    );
     assert_eq!(feed_of(&dave, false).await, (vec![], 1));
     let shown = dave
         .feed(&FeedQuery {
