@@ -42,6 +42,7 @@ mod secret;
 pub mod supersede;
 pub mod text;
 mod torrent;
+pub mod trust;
 mod verify;
 
 pub use bencode::{BencodeError, MAX_DEPTH, check_canonical};
