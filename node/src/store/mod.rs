@@ -21,6 +21,7 @@ mod search;
 mod seeding;
 mod social;
 mod supersedes;
+mod trust;
 
 use std::path::Path;
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub use schedule::StepRecord;
 pub use search::{HIT_END, HIT_START, RELEVANCE_WINDOW, SearchOrder, StoreSearch, StoredHit};
 pub use seeding::{Expired, Pruned, Vote};
 pub use social::{MAX_BOARD_ENTRIES, StoredItem};
+pub use trust::TrustSize;
 pub use upseed_core::counts::{CLIENT_SOURCE, Current, SwarmCount, current_counts};
 
 /// Schema versions, oldest first. Never edit one that has shipped: add another.
@@ -252,6 +254,7 @@ DROP INDEX post_stats_by_community_created;
     mutes::MIGRATION,
     supersedes::MIGRATION,
     mute_lists::MIGRATION,
+    trust::MIGRATION,
 ];
 
 /// The migration that adds the search index; its hook indexes the records
