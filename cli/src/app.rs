@@ -167,6 +167,7 @@ fn feed_query(args: &FeedArgs) -> Result<FeedQuery, Usage> {
         limit: args.limit,
         timeout: Duration::from_secs(args.timeout),
         show_muted: args.show_muted,
+        by: args.by.map(Into::into),
     })
 }
 

@@ -464,9 +464,31 @@ pub(crate) struct FeedArgs {
     /// Show what your mutes hide, marked, instead of leaving it out.
     #[arg(long)]
     pub(crate) show_muted: bool,
+    /// Rank by `trusted` count (upvotes from you, the keys you follow and
+    /// keys enough of them follow) or by `seeders` [default: trusted once
+    /// you follow 3 keys, see [trust] in the config; else seeders].
+    #[arg(long, value_enum)]
+    pub(crate) by: Option<BasisArg>,
     /// Print one JSON document (schema: docs/schema/feed.schema.json).
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum BasisArg {
+    /// Distinct keys of your web of trust that upvote it.
+    Trusted,
+    /// Who seeds it now, as the swarm says.
+    Seeders,
+}
+
+impl From<BasisArg> for upseed_core::rank::Basis {
+    fn from(by: BasisArg) -> Self {
+        match by {
+            BasisArg::Trusted => Self::Trusted,
+            BasisArg::Seeders => Self::Seeders,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -187,6 +187,7 @@ fn placeholder() -> Config {
         seeding: config::SeedingSection::default(),
         daemon: config::DaemonSection::default(),
         dht: config::DhtSection::default(),
+        trust: config::TrustSection::default(),
     }
 }
 

@@ -305,6 +305,17 @@ fn muted_mark(muted: Option<&MutedBy>, indent: &str, style: Style) -> String {
     }
 }
 
+/// A post's counts: its seeders, after its trusted count when the feed
+/// ranks by it or any trusted key upvotes it.
+pub fn counts(item: &FeedItem, by: upseed_core::rank::Basis) -> String {
+    let seeders = plural(item.seeders as usize, "seeder", "seeders");
+    if by == upseed_core::rank::Basis::Trusted || item.trusted > 0 {
+        format!("{} trusted · {seeders}", item.trusted)
+    } else {
+        seeders
+    }
+}
+
 /// A feed for people.
 pub fn feed_text(feed: &FeedJson, style: Style) -> String {
     let shown = feed.items.iter().any(|i| i.muted.is_some());
@@ -336,7 +347,7 @@ pub fn feed_text(feed: &FeedJson, style: Style) -> String {
         };
         out.push_str(&style.dim(&format!(
             "     {}{reads} · {} · by {}{} · {} · {}",
-            plural(item.seeders as usize, "seeder", "seeders"),
+            counts(item, feed.by),
             plural(item.comments, "comment", "comments"),
             author(r, item.author_name.as_deref()),
             community,

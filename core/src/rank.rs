@@ -95,6 +95,40 @@ pub enum Sort {
     Best,
 }
 
+/// Which count a feed ranks by: the swarm's seeders, which a seedbox can
+/// inflate, or the trusted count, the distinct keys of the reader's web
+/// of trust that upvote the post (PROTOCOL.md §15).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// Who seeds it now.
+    #[default]
+    Seeders,
+    /// How many trusted keys upvote it.
+    Trusted,
+}
+
+impl Basis {
+    /// Its name: `seeders` or `trusted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Seeders => "seeders",
+            Self::Trusted => "trusted",
+        }
+    }
+}
+
 /// What ranking knows of one post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Signals {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use upseed_core::retention::{FadePolicy, SeedPolicy};
+use upseed_core::trust::TrustRule;
 use upseed_core::{ClientKind, Password};
 
 use crate::settings::{self, Source};
@@ -326,6 +327,36 @@ impl RetentionSection {
     }
 }
 
+/// `[trust]`: whose upvotes count in trusted counts (PROTOCOL.md §15).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustSection {
+    /// How many of your follows must follow a key for its upvotes to count.
+    pub min_followers: usize,
+    /// Feeds rank by trusted count once you follow at least this many keys
+    /// (and by seeders before); 0 ranks by trusted count from the start.
+    pub rank_after_follows: usize,
+}
+
+impl Default for TrustSection {
+    fn default() -> Self {
+        Self {
+            min_followers: TrustRule::default().min_followers,
+            rank_after_follows: 3,
+        }
+    }
+}
+
+impl TrustSection {
+    /// The section as core's rule.
+    pub fn rule(&self) -> TrustRule {
+        TrustRule {
+            min_followers: self.min_followers.max(1),
+            ..TrustRule::default()
+        }
+    }
+}
+
 /// `[seeding]`: how much of other people's work the user keeps seeding.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -408,6 +439,9 @@ pub struct SeedTopRule {
     pub window: upseed_core::rank::Window,
     /// How many posts.
     pub count: usize,
+    /// Rank by `seeders` (the default) or by `trusted` count.
+    #[serde(default)]
+    pub by: upseed_core::rank::Basis,
     /// Only log what the rule would seed.
     #[serde(default)]
     pub dry_run: bool,
@@ -489,6 +523,9 @@ pub struct Config {
     /// The DHT.
     #[serde(default)]
     pub dht: DhtSection,
+    /// The web of trust.
+    #[serde(default)]
+    pub trust: TrustSection,
 }
 
 impl Config {
@@ -823,6 +860,7 @@ fetch_limit = {fetch_limit}
 # community = "rust"
 # window = "week"
 # count = 10
+# by = "trusted"     # rank by trusted count, not by seeders
 # dry_run = false
 
 # Seed posts you have read that fewer than `below` people seed, so they do not
@@ -849,6 +887,13 @@ bootstrap = [{dht_bootstrap}]
 port = {dht_port}
 # How long to wait for one DHT node's answer, in milliseconds.
 request_timeout_ms = {dht_timeout}
+
+[trust]
+# The upvotes that count in a post's trusted count: yours, those of the keys you
+# follow, and those of keys at least min_followers of your follows follow.
+min_followers = {trust_min_followers}
+# Feeds rank by trusted count once you follow this many keys (by seeders before).
+rank_after_follows = {trust_rank_after}
 "#,
         url = toml_string(config.client.url.as_str()),
         category = toml_string(&config.client.category),
@@ -867,6 +912,8 @@ request_timeout_ms = {dht_timeout}
         fetch_timeout = duration_string(config.daemon.fetch_timeout),
         fetch_limit = config.daemon.fetch_limit,
         dht_enabled = config.dht.enabled,
+        trust_min_followers = config.trust.min_followers,
+        trust_rank_after = config.trust.rank_after_follows,
         dht_bind = config.dht.bind.map_or_else(
             || "# bind = \"0.0.0.0\"".to_owned(),
             |b| format!("bind = \"{b}\""),

@@ -444,7 +444,7 @@ impl<'a, C: TorrentClient> Daemon<'a, C> {
             };
             let feed = crate::feed::build_feed_in(
                 &store,
-                Sort::Top(rule.window),
+                (Sort::Top(rule.window), rule.by),
                 community.as_ref(),
                 rule.count,
                 now(),

@@ -499,6 +499,9 @@ pub struct DhtReport {
     /// What reading the subscribed mute lists did.
     #[serde(default)]
     pub mute_lists: crate::mute_list::ListsRead,
+    /// What the web of trust holds, and the second-hop outboxes read.
+    #[serde(default)]
+    pub trust: crate::trust::TrustReport,
     /// What following the leads did.
     pub leads: Leads,
     /// Whether our own outbox was published.
@@ -575,10 +578,15 @@ pub async fn sync_dht<C: TorrentClient>(
             )?;
         }
         let (mut posts, mut upvotes) = (outbox.posts.clone(), outbox.upvotes.clone());
+        if outbox.index.is_none() {
+            // The item holds the whole list: nothing was cut into a history.
+            store.set_follow_list(followed, &outbox.follows)?;
+        }
         if let Some(head) = outbox.index {
             match read_index(store, &fetch, followed, head, heads.remove(&head), now).await {
                 Ok(full) => {
                     report.indexes += 1;
+                    store.set_follow_list(followed, &full.follows)?;
                     let listed = supersedes_in_history(store, followed)?;
                     report.supersedes += listed.len();
                     leads.extend(take_supersedes(store, followed, listed, now)?);
@@ -587,9 +595,23 @@ pub async fn sync_dht<C: TorrentClient>(
                     report.signed_votes_withdrawn +=
                         store.retract_signed_votes(followed, &upvotes)?;
                 }
-                Err(e) => report
-                    .index_errors
-                    .push(format!("{followed}: {}", crate::error_chain(&e))),
+                Err(e) => {
+                    report
+                        .index_errors
+                        .push(format!("{followed}: {}", crate::error_chain(&e)));
+                    // Without the history, the item's follows (its newest)
+                    // join the list kept.
+                    let mut kept = store
+                        .follow_lists(&[followed])?
+                        .remove(&followed)
+                        .unwrap_or_default();
+                    for key in &outbox.follows {
+                        if !kept.contains(key) {
+                            kept.push(*key);
+                        }
+                    }
+                    store.set_follow_list(followed, &kept)?;
+                }
             }
         }
         store.put_signed_votes(followed, &upvotes, now)?;
@@ -662,6 +684,10 @@ pub async fn sync_dht<C: TorrentClient>(
     if !lists.is_empty() {
         report.mute_lists = crate::mute_list::read_lists(dht, store, &fetch, &lists).await?;
     }
+    // The web of trust, from the follow lists just read, less what the
+    // lists mute.
+    report.trust =
+        crate::trust::refresh(dht, store, config, key.map(SecretKey::public_key), now).await?;
     report.leads = follow_leads(store, &fetch, leads, limit).await?;
     if let Some(key) = key {
         // Boards may drop items after 2 hours: our records of the last

@@ -49,6 +49,7 @@ pub fn config(dir: &std::path::Path) -> crate::Config {
             enabled: false,
             ..DhtSection::default()
         },
+        trust: crate::config::TrustSection::default(),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use upseed_core::mute::{MutedBy, Mutes};
-use upseed_core::rank::{self, Sort};
+use upseed_core::rank::{self, Basis, Sort};
 use upseed_core::{Community, InfoHash, PublicKey, Record, RecordJson};
 
 use crate::Error;
@@ -17,6 +17,10 @@ pub struct FeedItem {
     pub rank: usize,
     /// Who seeds it now, the author included: its upvotes.
     pub seeders: u32,
+    /// How many keys of the reader's web of trust upvote it, its author
+    /// included when trusted.
+    #[serde(default)]
+    pub trusted: u32,
     /// How many finished downloading it: its reads.
     pub downloads: u32,
     /// Comments known in its thread.
@@ -138,6 +142,9 @@ pub struct FeedJson {
     pub sort: Sort,
     /// The community, when the feed is one community's.
     pub community: Option<String>,
+    /// Which count it ranks by: `seeders` or `trusted`.
+    #[serde(default)]
+    pub by: Basis,
     /// When the feed was ranked, unix seconds.
     pub now: u64,
     /// How many muted posts ranked among these: left out, or shown
@@ -282,6 +289,7 @@ pub fn build_author(
         muted: view.mutes.author(&author, now),
         feed: FeedJson {
             sort: Sort::New,
+            by: Basis::Seeders,
             community: None,
             now,
             hidden,
@@ -356,6 +364,7 @@ fn item(
     Ok(FeedItem {
         rank,
         seeders,
+        trusted: store.trusted_count(record.infohash())?,
         downloads,
         comments: store.comment_count(record.infohash())?,
         author_name: None,
@@ -379,7 +388,14 @@ pub fn build_feed(
     limit: usize,
     now: u64,
 ) -> Result<FeedJson, Error> {
-    build_feed_in(store, sort, community, limit, now, View::all())
+    build_feed_in(
+        store,
+        (sort, Basis::Seeders),
+        community,
+        limit,
+        now,
+        View::all(),
+    )
 }
 
 /// The feed of `sort` as of `now` as `view` sees it: the best `limit`
@@ -388,13 +404,19 @@ pub fn build_feed(
 /// [`MUTED_LOOKAHEAD`] times the page.
 pub fn build_feed_in(
     store: &Store,
-    sort: Sort,
+    (sort, by): (Sort, Basis),
     community: Option<&Community>,
     limit: usize,
     now: u64,
     view: View<'_>,
 ) -> Result<FeedJson, Error> {
     let community_name = community.map(Community::as_str);
+    // By trusted count, the count ranked is the trusted one; the seeders
+    // shown stay the swarm's.
+    let trusted = match by {
+        Basis::Trusted => Some(store.trusted_counts()?),
+        Basis::Seeders => None,
+    };
     let most = limit.saturating_mul(MUTED_LOOKAHEAD).max(limit);
     // With mutes that may hide posts, rank two pages' worth from the
     // start: reading the candidates is most of a feed's cost, and a hot
@@ -412,7 +434,13 @@ pub fn build_feed_in(
         let since = rank::candidates_since(sort, now, nth);
         // Read again only when the page needs older candidates.
         if read.as_ref().is_none_or(|(s, _)| *s != since) {
-            read = Some((since, store.signals(community_name, since)?));
+            let mut signals = store.signals(community_name, since)?;
+            if let Some(trusted) = &trusted {
+                for s in &mut signals {
+                    s.seeders = trusted.get(&s.infohash).copied().unwrap_or(0);
+                }
+            }
+            read = Some((since, signals));
         }
         let signals = read.as_ref().map_or(&[][..], |(_, s)| s.as_slice());
         let ranked = rank::top_n(signals, sort, now, want);
@@ -427,18 +455,22 @@ pub fn build_feed_in(
             let Some(muted) = view.screen((&record, latest.as_ref()), now, &mut hidden) else {
                 continue;
             };
-            let counts = (s.seeders, s.downloads);
+            let seeders = match by {
+                Basis::Seeders => s.seeders,
+                Basis::Trusted => store.current(s.infohash)?.seeders,
+            };
             items.push(item(
                 store,
                 items.len() + 1,
                 &record,
-                counts,
+                (seeders, s.downloads),
                 (muted, edit),
             )?);
         }
         if items.len() == limit || ranked.len() < want || want >= most {
             return Ok(FeedJson {
                 sort,
+                by,
                 community: community.map(|c| c.as_str().to_owned()),
                 now,
                 hidden,

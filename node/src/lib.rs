@@ -50,6 +50,7 @@ pub mod settings;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod trust;
 pub mod vote;
 
 pub use api::Node;

@@ -115,6 +115,7 @@ impl<C: TorrentClient> Node<C> {
         let mut store = self.store()?;
         let new = store.mute(target, at, until)?;
         store.prune_mutes(at)?;
+        self.trust_after_mutes(&mut store, target, at)?;
         let only = Mutes::new([(target.clone(), until)]);
         let mut stop = Vec::new();
         let mut kept = Vec::new();
@@ -154,12 +155,29 @@ impl<C: TorrentClient> Node<C> {
 
     /// Unmutes `target`.
     pub fn unmute(&self, target: &MuteTarget) -> Result<UnmuteReport, Error> {
-        let removed = self.store()?.unmute(target)?;
+        let mut store = self.store()?;
+        let removed = store.unmute(target)?;
+        self.trust_after_mutes(&mut store, target, now())?;
         Ok(UnmuteReport {
             kind: target.kind(),
             value: target.value(),
             removed,
         })
+    }
+
+    /// Computes the web of trust again after a mute of an author changed:
+    /// a muted key is not trusted.
+    fn trust_after_mutes(
+        &self,
+        store: &mut crate::store::Store,
+        target: &MuteTarget,
+        now: u64,
+    ) -> Result<(), Error> {
+        if let (MuteTarget::Author(_), Some(config)) = (target, self.config_if_any()) {
+            let me = self.me()?.map(|k| k.public_key());
+            crate::trust::recompute(store, config, me, now)?;
+        }
+        Ok(())
     }
 
     /// The entries in force, by kind then value.

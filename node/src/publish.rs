@@ -130,6 +130,8 @@ impl<C: TorrentClient> Node<C> {
         } else {
             store.unfollow(key)?
         };
+        let me = self.me()?.map(|k| k.public_key());
+        crate::trust::recompute(&mut store, self.config()?, me, now())?;
         drop(store);
         self.republish().await?;
         Ok(changed)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use upseed_core::rank::{Sort, Window};
+use upseed_core::rank::{Basis, Sort, Window};
 use upseed_core::{Community, InfoHash, PublicKey, Record, TorrentClient};
 
 use crate::api::Node;
@@ -34,11 +34,15 @@ pub struct FeedQuery {
     pub timeout: Duration,
     /// Show muted posts, marked, instead of leaving them out.
     pub show_muted: bool,
+    /// Rank by seeders or by trusted count; `None`: by trusted count once
+    /// the user follows `[trust] rank_after_follows` keys, else by seeders.
+    pub by: Option<Basis>,
 }
 
 impl Default for FeedQuery {
     fn default() -> Self {
         Self {
+            by: None,
             sort: Sort::Hot,
             community: None,
             limit: 25,
@@ -205,10 +209,32 @@ impl<C: TorrentClient> Node<C> {
             show_muted: query.show_muted,
         };
         let community = community.as_ref();
-        let mut feed =
-            crate::feed::build_feed_in(&store, query.sort, community, query.limit, now(), view)?;
+        let by = match query.by {
+            Some(by) => by,
+            None => self.default_basis(&store)?,
+        };
+        let mut feed = crate::feed::build_feed_in(
+            &store,
+            (query.sort, by),
+            community,
+            query.limit,
+            now(),
+            view,
+        )?;
         self.names(&store)?.name_feed(&mut feed);
         Ok(feed)
+    }
+
+    /// What feeds rank by when not told: trusted counts once the user
+    /// follows `[trust] rank_after_follows` keys (3 by default), seeders
+    /// before, and without a config.
+    pub fn default_basis(&self, store: &Store) -> Result<Basis, Error> {
+        Ok(match self.config_if_any() {
+            Some(config) if store.follows()?.len() >= config.trust.rank_after_follows => {
+                Basis::Trusted
+            }
+            _ => Basis::Seeders,
+        })
     }
 
     /// An author's page: their name, whether we follow or muted them, and

@@ -512,3 +512,96 @@ async fn a_subscribed_mute_list_hides_updates_and_spares_whom_you_follow() {
     assert!(dave.unsubscribe_mutes(carol_key).unwrap().removed);
     assert!(dave.mutes().unwrap().lists.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_counts_take_votes_from_follows_of_follows_and_not_a_lone_sybil() {
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let dirs: Vec<_> = (0..5).map(|_| tempfile::tempdir().unwrap()).collect();
+    let clients: Vec<FakeClient> = (0..5).map(|_| FakeClient::new()).collect();
+    let [alice, bob, carol, dave, mallory] = [0, 1, 2, 3, 4].map(|i| {
+        node(
+            dirs[i].path(),
+            &testnet.bootstrap,
+            &clients[i],
+            Events::none(),
+        )
+    });
+    let key = |n: &Node<FakeClient>| n.identity().unwrap().public_key();
+    let sign = |text: &str| {
+        PostDraft::new(text)
+            .unwrap()
+            .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+            .unwrap()
+    };
+    let (liked, pushed) = (sign("dave likes this"), sign("mallory pushes this"));
+    for client in &clients {
+        offer(client, &liked);
+        offer(client, &pushed);
+    }
+    // Bob and carol both follow dave; only carol follows mallory.
+    bob.follow(key(&dave), true).await.unwrap();
+    carol.follow(key(&dave), true).await.unwrap();
+    carol.follow(key(&mallory), true).await.unwrap();
+    dave.upvote(&liked.infohash().to_string(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    mallory
+        .upvote(&pushed.infohash().to_string(), Duration::from_secs(5))
+        .await
+        .unwrap();
+
+    alice.follow(key(&bob), true).await.unwrap();
+    alice.follow(key(&carol), true).await.unwrap();
+    for post in [&liked, &pushed] {
+        alice
+            .show(&post.infohash().to_string(), Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
+    let options = upseed_node::sync::SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_secs(2),
+        scrape_timeout: Duration::from_secs(1),
+    };
+    let report = alice.sync(&options).await.unwrap().dht.unwrap();
+    assert_eq!(
+        (report.trust.size.follows, report.trust.size.second_hop),
+        (2, 1),
+        "{:?}",
+        report.trust
+    );
+    assert_eq!(report.trust.outboxes_read, 1, "dave's outbox is read");
+    let store = alice.store().unwrap();
+    assert_eq!(store.trusted_count(liked.infohash()).unwrap(), 1);
+    assert_eq!(
+        store.trusted_count(pushed.infohash()).unwrap(),
+        0,
+        "one follow of mallory is not enough"
+    );
+    drop(store);
+    let feed = alice
+        .feed(&FeedQuery {
+            by: Some(upseed_core::rank::Basis::Trusted),
+            sort: upseed_core::rank::Sort::Top(upseed_core::rank::Window::Day),
+            ..FeedQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(feed.by, upseed_core::rank::Basis::Trusted);
+    assert_eq!(feed.items[0].record.infohash, liked.infohash(), "{feed:?}");
+    assert_eq!(feed.items[0].trusted, 1);
+
+    // Alice mutes dave: his vote stops counting.
+    let target = alice
+        .mute_target(upseed_core::mute::MuteKind::Author, &key(&dave).to_z32())
+        .unwrap();
+    alice.mute(&target, None, false).await.unwrap();
+    assert_eq!(
+        alice
+            .store()
+            .unwrap()
+            .trusted_count(liked.infohash())
+            .unwrap(),
+        0
+    );
+}

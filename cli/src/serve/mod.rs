@@ -155,6 +155,21 @@ struct FeedParams {
     page: Option<usize>,
     /// `show` shows muted posts, marked.
     muted: Option<String>,
+    /// `trusted` or `seeders`; unset: the node's default.
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// The ranking basis a page's `by` parameter names, if any.
+fn parse_by(by: Option<&str>) -> Result<Option<upseed_core::rank::Basis>, String> {
+    match by {
+        None | Some("") => Ok(None),
+        Some("trusted") => Ok(Some(upseed_core::rank::Basis::Trusted)),
+        Some("seeders") => Ok(Some(upseed_core::rank::Basis::Seeders)),
+        Some(other) => Err(format!(
+            "`{other}` is not a count to rank by: trusted or seeders"
+        )),
+    }
 }
 
 /// Whether a page's `muted` parameter asks to show muted records.
@@ -196,6 +211,12 @@ async fn feed(State(app): State<App>, Query(params): Query<FeedParams>) -> Respo
             return (StatusCode::BAD_REQUEST, pages::message("Not a feed", &why)).into_response();
         }
     };
+    let by = match parse_by(params.by.as_deref()) {
+        Ok(by) => by,
+        Err(why) => {
+            return (StatusCode::BAD_REQUEST, pages::message("Not a feed", &why)).into_response();
+        }
+    };
     let page = params.page.unwrap_or(1).clamp(1, 1000);
     let community = params.community.clone().filter(|c| !c.trim().is_empty());
     let show = show_muted(params.muted.as_deref());
@@ -204,6 +225,7 @@ async fn feed(State(app): State<App>, Query(params): Query<FeedParams>) -> Respo
         community: community.clone(),
         limit: page * PAGE,
         show_muted: show,
+        by,
         ..FeedQuery::default()
     };
     match app.node.feed(&query).await {
@@ -460,6 +482,7 @@ async fn subscribe(
         community: form.community.filter(|c| !c.trim().is_empty()),
         page: None,
         muted: None,
+        by: None,
     };
     if let Err(why) = parse_sort(&params) {
         return (

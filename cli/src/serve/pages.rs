@@ -6,7 +6,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 use upseed_core::RecordJson;
-use upseed_core::rank::{Sort, Window};
+use upseed_core::rank::{Basis, Sort, Window};
 use upseed_node::{FeedJson, ThreadComment, ThreadJson};
 
 use crate::render::{headline, relative};
@@ -270,6 +270,11 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
             @if let Some(c) = community {
                 h2 { "in " bdi { (c) } " " (mute_form("community", c, !view.community_muted, view.csrf, &here)) }
             }
+            @let other = match feed.by { Basis::Trusted => Basis::Seeders, Basis::Seeders => Basis::Trusted };
+            p.meta {
+                "ranked by " (match feed.by { Basis::Trusted => "trusted count: upvotes from you, the people you follow, and people enough of them follow", Basis::Seeders => "seeders" })
+                " · " a href={ (here) (if here.contains('?') { "&" } else { "?" }) "by=" (other.as_str()) } { "rank by " (other.as_str()) }
+            }
             p.meta {
                 "Follow this view: "
                 a href={ "/feed.atom" (here.trim_start_matches('/')) } { "Atom" } " · "
@@ -312,7 +317,7 @@ fn items(feed: &FeedJson, csrf: &str, here: &str, first: usize) -> Markup {
                         a.title href={ "/t/" (r.infohash) } { bdi { (title) } }
                         (edited(item.edit.as_ref()))
                         div.meta {
-                            (plural(u64::from(item.seeders), "seeder", "seeders")) " · "
+                            (crate::render::counts(item, feed.by)) " · "
                             (plural(u64::from(item.downloads), "read", "reads")) " · "
                             a href={ "/t/" (r.infohash) } { (plural(item.comments as u64, "comment", "comments")) }
                             " · by " (author(r, item.author_name.as_deref()))
@@ -509,7 +514,7 @@ pub(crate) fn thread(
                 h1 { bdi { (title) } }
                 (edited(edit))
                 div.meta {
-                    (plural(u64::from(thread.post.seeders), "seeder", "seeders")) " · "
+                    (crate::render::counts(&thread.post, upseed_core::rank::Basis::Seeders)) " · "
                     (plural(u64::from(thread.post.downloads), "read", "reads")) " · by "
                     (author(post, thread.post.author_name.as_deref()))
                     @if let Some(c) = &post.community { " in " bdi { (c) } }

@@ -241,21 +241,22 @@ impl Store {
     }
 
     /// Records that the outbox of the second-hop key `key` was read at
-    /// `now`, holding `upvotes` (its newest): they replace its signed votes.
+    /// `now`, holding `upvotes` (its newest), which replace its signed
+    /// votes; `None` when it was not found, which keeps them.
     pub fn put_second_hop_votes(
         &mut self,
         key: PublicKey,
-        upvotes: &[InfoHash],
+        upvotes: Option<&[InfoHash]>,
         now: u64,
     ) -> Result<(), StoreError> {
         let sqlite = super::sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&sqlite)?;
-        tx.execute(
-            "DELETE FROM signed_votes WHERE voter = ?1",
-            params![key.as_bytes()],
-        )
-        .map_err(&sqlite)?;
-        {
+        if let Some(upvotes) = upvotes {
+            tx.execute(
+                "DELETE FROM signed_votes WHERE voter = ?1",
+                params![key.as_bytes()],
+            )
+            .map_err(&sqlite)?;
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO signed_votes (voter, infohash, seen_at)
@@ -356,7 +357,9 @@ mod tests {
             }
         );
         assert_eq!(store.second_hop_to_read(5).unwrap(), [dave]);
-        store.put_second_hop_votes(dave, &[hash], NOW).unwrap();
+        store
+            .put_second_hop_votes(dave, Some(&[hash]), NOW)
+            .unwrap();
         store.count_trusted().unwrap();
         assert_eq!(store.trusted_count(hash).unwrap(), 2, "a key counts once");
         assert_eq!(store.trusted_counts().unwrap().get(&hash), Some(&2));
