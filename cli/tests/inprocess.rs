@@ -1665,3 +1665,73 @@ fn mute_lists_are_published_and_subscribed_in_process() {
     assert_eq!(listed["published"], false);
     assert_eq!(listed["mutes"].as_array().unwrap().len(), 1, "mutes stay");
 }
+
+#[test]
+fn feeds_rank_by_trusted_count_once_you_follow_a_few_in_process() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    init(home.path(), &client);
+    let mine = first_line(ok(run(
+        home.path(),
+        &client,
+        &["post", "--title", "Mine", "my own words"],
+    )));
+    let theirs = PostDraft::new("a crowd seeds this")
+        .unwrap()
+        .title("Crowded")
+        .unwrap()
+        .sign(&SecretKey::generate().unwrap(), upseed_node::now())
+        .unwrap();
+    client.offer(&theirs.torrent_bytes::<&str>(&[]), b"a crowd seeds this");
+    let hash = theirs.infohash().to_string();
+    ok(run(home.path(), &client, &["upvote", &hash]));
+    client.set_counts(theirs.infohash(), 50, 50);
+    ok(run(home.path(), &client, &["sync"]));
+    let order = |args: &[&str]| -> (String, Vec<String>, Vec<u64>) {
+        let mut all = vec!["feed", "--json", "--sort", "top"];
+        all.extend_from_slice(args);
+        let feed: serde_json::Value =
+            serde_json::from_str(&ok(run(home.path(), &client, &all)).out).unwrap();
+        let items = feed["items"].as_array().unwrap();
+        (
+            feed["by"].as_str().unwrap().to_owned(),
+            items
+                .iter()
+                .map(|i| i["record"]["infohash"].as_str().unwrap().to_owned())
+                .collect(),
+            items
+                .iter()
+                .map(|i| i["trusted"].as_u64().unwrap())
+                .collect(),
+        )
+    };
+    assert_eq!(
+        order(&[]),
+        (
+            "seeders".into(),
+            vec![hash.clone(), mine.clone()],
+            vec![0, 1]
+        )
+    );
+    assert_eq!(
+        order(&["--by", "trusted"]),
+        (
+            "trusted".into(),
+            vec![mine.clone(), hash.clone()],
+            vec![1, 0]
+        ),
+        "your own post counts you; the crowd counts for nothing"
+    );
+    let text = ok(run(home.path(), &client, &["feed", "--by", "trusted"])).out;
+    assert!(text.contains("1 trusted · "), "{text}");
+    assert!(text.contains("0 trusted · 50 seeders"), "{text}");
+    // Following three keys makes trusted counts the default.
+    for _ in 0..3 {
+        let key = SecretKey::generate().unwrap().public_key().to_z32();
+        ok(run(home.path(), &client, &["follow", &key]));
+    }
+    assert_eq!(order(&[]).0, "trusted");
+    assert_eq!(order(&["--by", "seeders"]).0, "seeders");
+    let refused = run(home.path(), &client, &["feed", "--by", "crowd"]);
+    assert_eq!(refused.code, 2, "{}", refused.err);
+}

@@ -967,6 +967,10 @@ mod tests {
             seeding: SeedingSection::default(),
             daemon: DaemonSection::default(),
             dht: DhtSection::default(),
+            trust: TrustSection {
+                min_followers: 3,
+                rank_after_follows: 5,
+            },
         }
     }
 

@@ -70,6 +70,11 @@ impl<C: TorrentClient> Node<C> {
         let config = self.config()?;
         let client = self.client()?;
         let mut store = self.store()?;
+        // We are in our own web of trust from our first post on: our posts
+        // count us.
+        if !store.trusts(record.author())? {
+            crate::trust::recompute(&mut store, config, Some(record.author()), now())?;
+        }
         // The intent first, in one transaction: a crash after it leaves a
         // post that the next sync seeds again, never one without its vote.
         store.put_authored(&record, now())?;

@@ -166,9 +166,16 @@ pub async fn sync_dht<C: TorrentClient>(
 ) -> Result<(), Error> {
     let dht = match crate::dht::Dht::join(&config.dht).await {
         Ok(Some(dht)) => dht,
-        Ok(None) => return Ok(()),
+        Ok(None) => {
+            // No DHT: the web of trust from what the store holds.
+            let me = key()?.map(|k| k.public_key());
+            crate::trust::recompute(store, config, me, now)?;
+            return Ok(());
+        }
         Err(e) => {
             report.dht_error = Some(e.to_string());
+            let me = key()?.map(|k| k.public_key());
+            crate::trust::recompute(store, config, me, now)?;
             return Ok(());
         }
     };

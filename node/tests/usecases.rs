@@ -578,6 +578,7 @@ async fn the_daemons_rules_never_seed_what_is_muted() {
             community: None,
             window: upseed_core::rank::Window::All,
             count: 10,
+            by: upseed_core::rank::Basis::Seeders,
             dry_run: false,
         }];
     });
@@ -620,6 +621,56 @@ async fn the_daemons_rules_never_seed_what_is_muted() {
     assert!(henry.client.holds(kept.infohash()));
     assert!(!henry.client.holds(muted.infohash()));
     assert!(!henry.client.holds(spoiler.infohash()));
+}
+
+#[tokio::test]
+async fn a_seed_top_rule_by_trusted_count_seeds_what_trusted_keys_wrote_over_a_crowd() {
+    let ivy = user_with(FakeClient::new(), |c| {
+        c.daemon.jitter = Duration::ZERO;
+        c.daemon.seed_top = vec![upseed_node::config::SeedTopRule {
+            community: None,
+            window: upseed_core::rank::Window::All,
+            count: 1,
+            by: upseed_core::rank::Basis::Trusted,
+            dry_run: false,
+        }];
+    });
+    let friend = SecretKey::generate().unwrap();
+    let trusted = offered_by(&ivy.client, &friend, "a friend's quiet post");
+    let crowded = offered(&ivy.client, "a seedbox's favourite");
+    let node = &ivy.node;
+    node.follow(friend.public_key(), true).await.unwrap();
+    for post in [&trusted, &crowded] {
+        node.show(&post.infohash().to_string(), Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
+    let mut store = node.store().unwrap();
+    store
+        .put_counts(
+            &[upseed_core::counts::SwarmCount {
+                infohash: crowded.infohash(),
+                source: "http://tracker.example/announce".into(),
+                seeders: Some(1_000),
+                leechers: Some(0),
+                completed: Some(1_000),
+            }],
+            now(),
+            &upseed_core::retention::FadePolicy::default(),
+        )
+        .unwrap();
+    assert_eq!(store.trusted_count(trusted.infohash()).unwrap(), 1);
+    drop(store);
+
+    daemon_until(node, |s| s.step == "seed" && s.outcome.is_some()).await;
+    assert!(
+        ivy.client.holds(trusted.infohash()),
+        "the followed author's post"
+    );
+    assert!(
+        !ivy.client.holds(crowded.infohash()),
+        "a thousand seeders count for nothing by trusted count"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,21 @@ pub(super) fn insert_record(
     let body = record.body().map(|b| b.as_bytes().to_vec());
     tx.prepare_cached("DELETE FROM fetch_failures WHERE infohash = ?1")?
         .execute(params![record.infohash().as_bytes()])?;
+    let new = !tx
+        .prepare_cached("SELECT 1 FROM records WHERE infohash = ?1")?
+        .exists(params![record.infohash().as_bytes()])?;
+    if new {
+        // A trusted author counts once in their record's trusted count.
+        tx.prepare_cached(
+            "INSERT INTO trusted_counts (infohash, trusted)
+             SELECT ?1, 1 WHERE EXISTS (SELECT 1 FROM trust WHERE key = ?2)
+             ON CONFLICT (infohash) DO UPDATE SET trusted = trusted + 1",
+        )?
+        .execute(params![
+            record.infohash().as_bytes(),
+            record.author().as_bytes()
+        ])?;
+    }
     tx.prepare_cached("INSERT INTO records (infohash, kind, author, created, community, parent, root, info, body, first_seen)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (infohash) DO UPDATE SET body = COALESCE(records.body, excluded.body)")?.execute(params![

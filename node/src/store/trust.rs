@@ -209,6 +209,14 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether `key` is in the web of trust as last computed.
+    pub fn trusts(&self, key: PublicKey) -> Result<bool, StoreError> {
+        Ok(self.count(
+            "SELECT count(*) FROM trust WHERE key = ?1",
+            params![key.as_bytes()],
+        )? > 0)
+    }
+
     /// How many keys the web holds at each hop.
     pub fn trust_size(&self) -> Result<TrustSize, StoreError> {
         Ok(TrustSize {
