@@ -1119,3 +1119,24 @@ async fn mute_lists_are_published_subscribed_and_named_on_what_they_hide() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn the_feed_ranks_by_trusted_count_or_seeders_on_request() {
+    let site = site();
+    post(&site, "/submit", &[("title", "Mine"), ("text", "my words")]).await;
+    let by_default = get(&site, "/").await;
+    assert!(
+        by_default.body.contains("ranked by seeders") && by_default.body.contains("by=trusted"),
+        "{}",
+        by_default.body
+    );
+    let trusted = get(&site, "/?sort=top&window=day&by=trusted").await;
+    assert!(
+        trusted.body.contains("ranked by trusted count") && trusted.body.contains("1 trusted · "),
+        "{}",
+        trusted.body
+    );
+    let refused = get(&site, "/?by=crowd").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("trusted or seeders"), "{}", refused.body);
+}
