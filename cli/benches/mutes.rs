@@ -68,14 +68,32 @@ fn benches(c: &mut Criterion) {
                 mutes,
                 show_muted: false,
             };
-            let feed = build_feed_in(&store, sort, None, 50, now, view).unwrap();
+            let feed = build_feed_in(
+                &store,
+                (sort, upseed_core::rank::Basis::Seeders),
+                None,
+                50,
+                now,
+                view,
+            )
+            .unwrap();
             eprintln!(
                 "{name}, {label}: {} shown, {} hidden",
                 feed.items.len(),
                 feed.hidden
             );
             group.bench_function(format!("{name}: {label}"), |b| {
-                b.iter(|| build_feed_in(&store, sort, None, 50, now, view).unwrap())
+                b.iter(|| {
+                    build_feed_in(
+                        &store,
+                        (sort, upseed_core::rank::Basis::Seeders),
+                        None,
+                        50,
+                        now,
+                        view,
+                    )
+                    .unwrap()
+                })
             });
         }
     }

@@ -1138,5 +1138,9 @@ async fn the_feed_ranks_by_trusted_count_or_seeders_on_request() {
     );
     let refused = get(&site, "/?by=crowd").await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.body.contains("trusted or seeders"), "{}", refused.body);
+    assert!(
+        refused.body.contains("trusted or seeders"),
+        "{}",
+        refused.body
+    );
 }

@@ -29,6 +29,10 @@ pub struct TrustReport {
     /// Second-hop keys with no outbox on the DHT: their votes read before
     /// stand.
     pub outboxes_missing: usize,
+    /// Followed keys whose follow list is over the cap, one line each:
+    /// only that many of its keys count.
+    #[serde(default)]
+    pub lists_over_cap: Vec<String>,
 }
 
 /// Computes the web of trust of the user (`me`, if they have a key) from
@@ -65,7 +69,22 @@ pub async fn refresh(
     now: u64,
 ) -> Result<TrustReport, Error> {
     let web = recompute(store, config, me, now)?;
-    let mut report = TrustReport::default();
+    let cap = config.trust.rule().max_list;
+    let follows = store.follows()?;
+    let mut report = TrustReport {
+        lists_over_cap: store
+            .follow_lists(&follows)?
+            .into_iter()
+            .filter(|(_, list)| list.len() > cap)
+            .map(|(owner, list)| {
+                format!(
+                    "{owner} follows {} keys: only {cap} of them count toward trust",
+                    list.len()
+                )
+            })
+            .collect(),
+        ..TrustReport::default()
+    };
     if web.iter().any(|t| t.hop == Hop::Second) {
         let keys = store.second_hop_to_read(SECOND_HOP_READS)?;
         let read = join_all(keys.iter().map(|k| dht.read_outbox(k))).await;
