@@ -700,7 +700,7 @@ pub async fn sync_dht<C: TorrentClient>(
         };
         // Our mute list, signed again if our mutes changed, and put back.
         if store.own_mute_list()?.0 {
-            let list = crate::mute_list::sign_own(store, &me, now).await?;
+            let list = crate::mute_list::sign_own(store, (key, config, client), now).await?;
             if let Err(e) = dht.put_mute_list(key, &list).await {
                 report.index_errors.push(format!(
                     "our mute list: {}",

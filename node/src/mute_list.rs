@@ -1,66 +1,28 @@
-//! `upseed mutes publish`, `unpublish`, `subscribe` and `unsubscribe`:
-//! mute lists shared over the DHT (PROTOCOL.md §20).
+//! Mute lists shared over the DHT (PROTOCOL.md §20), as sync and the
+//! `mutes` commands (in the `share` module) handle them.
 //!
-//! Publishing signs the user's mutes as one list and puts it as an item
-//! under their key (a long list as a torrent their client seeds, which the
-//! item names), and appends it to their outbox index. Every sync signs it
-//! again when the mutes changed, and puts it back. Subscribing reads a
-//! key's list on every sync: a newer version replaces the held one whole,
-//! so removals are honoured, and an older one (a replay) is ignored.
+//! A published list is the user's mutes signed as one list, put as an
+//! item under their key (a long list as a torrent their client seeds,
+//! which the item names), and appended to their outbox index. Every sync
+//! signs it again when the mutes changed, and puts it back. Each
+//! subscribed list is read on every sync: a newer version replaces the
+//! held one whole, so removals are honoured, and an older one (a replay)
+//! is ignored.
 
 use futures_util::future::join_all;
 use upseed_core::index::{self, Index};
 use upseed_core::mute::MuteTarget;
 use upseed_core::mute_list::{ListEntry, ListItem, MUTE_LIST_SALT, MuteList};
-use upseed_core::{AddTorrent, InfoHash, PublicKey, TorrentClient};
+use upseed_core::{AddTorrent, InfoHash, PublicKey, SecretKey, TorrentClient};
 
-use crate::api::Node;
+use crate::config::Config;
 use crate::dht::Dht;
-use crate::discover::Me;
 use crate::fetch::{Fetch, FetchError};
-use crate::store::{Store, StoredItem, Subscription};
-use crate::{Error, error_chain, now};
+use crate::store::{Store, StoredItem};
+use crate::{Error, error_chain};
 
 /// The tag on the torrent of our long mute list.
 pub const MUTES_TAG: &str = "upseed-mutes";
-
-/// What publishing our mute list did.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct MuteListReport {
-    /// Our key, z-base-32.
-    pub author: String,
-    /// Whether we publish our mutes from now on.
-    pub published: bool,
-    /// When the list was signed, unix seconds.
-    pub created: u64,
-    /// Its entries.
-    pub entries: usize,
-    /// The torrent that holds it, for a list too long for the item.
-    pub torrent: Option<InfoHash>,
-    /// Whether the DHT took the item; `false` with the DHT off or away.
-    pub announced: bool,
-}
-
-/// What [`Node::subscribe_mutes`] did.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct SubscribeReport {
-    /// Whether the subscription is new.
-    pub new: bool,
-    /// The subscription after its first read.
-    pub list: Subscription,
-    /// Upvotes the list covers, which the client stopped seeding.
-    #[serde(default)]
-    pub unseeded: Vec<InfoHash>,
-}
-
-/// What [`Node::unsubscribe_mutes`] did.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct UnsubscribeReport {
-    /// The list's author, z-base-32.
-    pub author: String,
-    /// Whether we were subscribed.
-    pub removed: bool,
-}
 
 /// What one sync did with the subscribed lists.
 #[derive(
@@ -77,96 +39,6 @@ pub struct ListsRead {
     /// seeding (the user's own records and pins are kept).
     #[serde(default)]
     pub unseeded: Vec<InfoHash>,
-}
-
-impl<C: TorrentClient> Node<C> {
-    /// Publishes our mutes as a signed list, now and at every sync from now
-    /// on.
-    pub async fn publish_mutes(&self) -> Result<MuteListReport, Error> {
-        self.share_mutes(true).await
-    }
-
-    /// Publishes an empty list, so that subscribers drop every entry of
-    /// ours, and stops publishing.
-    pub async fn unpublish_mutes(&self) -> Result<MuteListReport, Error> {
-        self.share_mutes(false).await
-    }
-
-    async fn share_mutes(&self, on: bool) -> Result<MuteListReport, Error> {
-        let config = self.config()?;
-        let key = self.identity()?;
-        let client = self.client()?;
-        let me = Me {
-            key: &key,
-            config,
-            client,
-        };
-        let dht = self.join_dht().await;
-        let now = now();
-        let list = {
-            let mut store = self.store()?;
-            let held = store.own_mute_list()?.1;
-            store.set_own_mute_list(on, held.as_deref())?;
-            sign_own(&mut store, &me, now).await?
-        };
-        let announced = match &dht {
-            Some(dht) => {
-                let put = dht.put_mute_list(&key, &list).await;
-                self.republish().await?;
-                put.is_ok()
-            }
-            None => false,
-        };
-        Ok(MuteListReport {
-            author: key.public_key().to_z32(),
-            published: on,
-            created: list.created(),
-            entries: list.entries().len(),
-            torrent: match list.item() {
-                ListItem::Torrent { infohash, .. } => Some(infohash),
-                ListItem::Inline(_) => None,
-            },
-            announced,
-        })
-    }
-
-    /// Subscribes to `author`'s mute list and reads it now when the DHT is
-    /// on: its entries hide what they name, except from whom we follow.
-    pub async fn subscribe_mutes(&self, author: PublicKey) -> Result<SubscribeReport, Error> {
-        let config = self.config()?;
-        if self.me()?.is_some_and(|k| k.public_key() == author) {
-            return Err(Error::OwnMuteList(author.to_z32()));
-        }
-        let new = self.store()?.subscribe_mutes(author, now())?;
-        let mut unseeded = Vec::new();
-        if let Some(dht) = self.join_dht().await {
-            let client = self.client()?;
-            let fetch = Fetch::quiet(client, config, config.daemon.fetch_timeout, now());
-            let mut store = self.store()?;
-            unseeded = read_lists(&dht, &mut store, &fetch, &[author])
-                .await?
-                .unseeded;
-        }
-        let list = self
-            .store()?
-            .mute_subscriptions(now())?
-            .into_iter()
-            .find(|s| s.author == author.to_z32())
-            .ok_or(Error::OwnMuteList(author.to_z32()))?;
-        Ok(SubscribeReport {
-            new,
-            list,
-            unseeded,
-        })
-    }
-
-    /// Unsubscribes from `author`'s list: its entries stop hiding anything.
-    pub fn unsubscribe_mutes(&self, author: PublicKey) -> Result<UnsubscribeReport, Error> {
-        Ok(UnsubscribeReport {
-            author: author.to_z32(),
-            removed: self.store()?.unsubscribe_mutes(author)?,
-        })
-    }
 }
 
 /// Our mutes as entries of a list.
@@ -191,7 +63,7 @@ fn own_entries(store: &Store, now: u64) -> Result<Vec<ListEntry>, Error> {
 /// needs a torrent.
 pub(crate) async fn sign_own<C: TorrentClient>(
     store: &mut Store,
-    me: &Me<'_, C>,
+    (key, config, client): (&SecretKey, &Config, &C),
     now: u64,
 ) -> Result<MuteList, Error> {
     let (published, held) = store.own_mute_list()?;
@@ -204,24 +76,28 @@ pub(crate) async fn sign_own<C: TorrentClient>(
     let created = held
         .as_ref()
         .map_or(now, |h| now.max(h.created().saturating_add(1)));
-    let fresh = MuteList::sign(me.key, created, entries)?;
+    let fresh = MuteList::sign(key, created, entries)?;
     let list = match held {
         Some(held) if held.entries() == fresh.entries() => held,
         _ => fresh,
     };
     store.set_own_mute_list(published, Some(list.encoded()))?;
-    seed_own(me, &list).await?;
+    seed_own(config, client, &list).await?;
     Ok(list)
 }
 
 /// Has the client seed our list's torrent, when it needs one, and stop
 /// seeding the torrents of our earlier lists.
-async fn seed_own<C: TorrentClient>(me: &Me<'_, C>, list: &MuteList) -> Result<(), Error> {
+async fn seed_own<C: TorrentClient>(
+    config: &Config,
+    client: &C,
+    list: &MuteList,
+) -> Result<(), Error> {
     let current = match list.item() {
         ListItem::Torrent { infohash, .. } => Some(infohash),
         ListItem::Inline(_) => None,
     };
-    let held = me.client.list(None).await?;
+    let held = client.list(None).await?;
     let stale: Vec<InfoHash> = held
         .iter()
         .filter(|t| t.tags.iter().any(|tag| tag == MUTES_TAG))
@@ -229,15 +105,15 @@ async fn seed_own<C: TorrentClient>(me: &Me<'_, C>, list: &MuteList) -> Result<(
         .filter(|h| Some(*h) != current)
         .collect();
     if !stale.is_empty() {
-        me.client.remove(&stale, true).await?;
+        client.remove(&stale, true).await?;
     }
     if current.is_some_and(|c| !held.iter().any(|t| t.infohash == c)) {
-        let dir = &me.config.posts.dir;
+        let dir = &config.posts.dir;
         crate::files::write_file(dir, &list.file_name(), list.encoded())?;
-        me.client
+        client
             .add(&[AddTorrent::from_torrent(
-                list.torrent_bytes(&me.config.trackers.urls),
-                me.config.client_path(dir),
+                list.torrent_bytes(&config.trackers.urls),
+                config.client_path(dir),
             )?
             .with_tags([MUTES_TAG])
             .with_data_present()])
