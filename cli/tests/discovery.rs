@@ -392,7 +392,7 @@ async fn strangers_and_followed_authors_are_found_on_the_dht() {
         .await;
     let item = mainline::MutableItem::new(
         key,
-        &encode_board(&[go_hash]),
+        &encode_board(&[item::BoardEntry::solve(go_hash)]),
         newest.as_ref().map_or(1, |i| i.seq() + 1),
         Some(item::BOARD_SALT),
     );

@@ -59,10 +59,39 @@ pub const BUCKET_SECS: u64 = 6 * 3600;
 pub const SHARDS: u8 = 4;
 
 /// The format tag at the start of a board's value.
-const BOARD_TAG: &[u8] = b"u1";
+const BOARD_TAG: &[u8] = b"u2";
 
-/// The most infohashes one board holds: (996 − 2) / 20.
-pub const BOARD_CAPACITY: usize = (MAX_ITEM_VALUE - BOARD_TAG.len()) / 20;
+/// The bytes of one board entry: an infohash and its 8-byte nonce.
+pub const BOARD_ENTRY_LEN: usize = 28;
+
+/// The most entries one board holds: (996 − 2) / 28.
+pub const BOARD_CAPACITY: usize = (MAX_ITEM_VALUE - BOARD_TAG.len()) / BOARD_ENTRY_LEN;
+
+/// One entry of a board: a record's infohash, and the nonce that proves
+/// work for it (see [`crate::pow`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BoardEntry {
+    /// The record it names.
+    pub hash: InfoHash,
+    /// Its proof of work.
+    pub nonce: u64,
+}
+
+impl BoardEntry {
+    /// The entry for `hash`, with the first nonce that reaches
+    /// [`crate::pow::BOARD_DIFFICULTY`].
+    pub fn solve(hash: InfoHash) -> Self {
+        Self {
+            hash,
+            nonce: crate::pow::solve(hash, crate::pow::BOARD_DIFFICULTY),
+        }
+    }
+
+    /// Whether its nonce proves the work a reader asks of a board entry.
+    pub fn proves_work(&self) -> bool {
+        crate::pow::work(self.hash, self.nonce) >= crate::pow::BOARD_DIFFICULTY
+    }
+}
 
 /// Longest display name in an outbox, in bytes.
 pub const MAX_NAME: usize = 64;
@@ -141,39 +170,59 @@ pub fn reply_board(post: InfoHash) -> SecretKey {
     derive(&[b"upseed/reply-board/1", post.as_bytes()])
 }
 
-/// A board's value: `u1` then up to [`BOARD_CAPACITY`] infohashes of 20
-/// bytes, newest first. Duplicates are dropped, and the oldest beyond the
+/// A board's value: `u2` then up to [`BOARD_CAPACITY`] entries of 28
+/// bytes (an infohash, then its nonce as 8 bytes big-endian), newest
+/// first. Repeated infohashes are dropped, and the oldest beyond the
 /// capacity.
-pub fn encode_board(hashes: &[InfoHash]) -> Vec<u8> {
+pub fn encode_board(entries: &[BoardEntry]) -> Vec<u8> {
     let mut out = BOARD_TAG.to_vec();
     let mut seen = std::collections::HashSet::new();
-    for hash in hashes
+    for entry in entries
         .iter()
-        .filter(|h| seen.insert(**h))
+        .filter(|e| seen.insert(e.hash))
         .take(BOARD_CAPACITY)
     {
-        out.extend_from_slice(hash.as_bytes());
+        out.extend_from_slice(entry.hash.as_bytes());
+        out.extend_from_slice(&entry.nonce.to_be_bytes());
     }
     out
 }
 
-/// The infohashes of a board's value.
-pub fn decode_board(value: &[u8]) -> Result<Vec<InfoHash>, ItemError> {
+/// The entries of a board's value, whatever their work: readers keep
+/// those that prove it ([`BoardEntry::proves_work`]).
+pub fn decode_board(value: &[u8]) -> Result<Vec<BoardEntry>, ItemError> {
     let malformed = |reason: &str| ItemError::Malformed {
         what: "board",
         reason: reason.to_owned(),
     };
     let rest = value
         .strip_prefix(BOARD_TAG)
-        .ok_or_else(|| malformed("it does not start with `u1`"))?;
-    if rest.len() % 20 != 0 {
-        return Err(malformed("its length is not a whole number of infohashes"));
+        .ok_or_else(|| malformed("it does not start with `u2`"))?;
+    if rest.len() % BOARD_ENTRY_LEN != 0 {
+        return Err(malformed("its length is not a whole number of entries"));
     }
     Ok(rest
-        .chunks_exact(20)
-        .filter_map(|c| <[u8; 20]>::try_from(c).ok())
-        .map(InfoHash::from_bytes)
+        .chunks_exact(BOARD_ENTRY_LEN)
+        .filter_map(|c| {
+            let hash = <[u8; 20]>::try_from(&c[..20]).ok()?;
+            let nonce = <[u8; 8]>::try_from(&c[20..]).ok()?;
+            Some(BoardEntry {
+                hash: InfoHash::from_bytes(hash),
+                nonce: u64::from_be_bytes(nonce),
+            })
+        })
         .collect())
+}
+
+/// `new` first, then `old`, each infohash once: what a writer puts back on
+/// a board it appends to.
+pub fn merge_entries(new: &[BoardEntry], old: &[BoardEntry]) -> Vec<BoardEntry> {
+    let mut seen = std::collections::HashSet::new();
+    new.iter()
+        .chain(old)
+        .filter(|e| seen.insert(e.hash))
+        .copied()
+        .collect()
 }
 
 /// BEP 44's signed message for a mutable item: `salt` (when not empty),
@@ -416,19 +465,42 @@ mod tests {
         InfoHash::from_bytes([n; 20])
     }
 
+    fn e(n: u8) -> BoardEntry {
+        BoardEntry {
+            hash: h(n),
+            nonce: u64::from(n) << 40,
+        }
+    }
+
     #[test]
     fn boards_round_trip_drop_duplicates_and_cap() {
-        let value = encode_board(&[h(1), h(2), h(1)]);
-        assert_eq!(value.len(), 2 + 40);
-        assert_eq!(decode_board(&value).unwrap(), vec![h(1), h(2)]);
-        let many: Vec<InfoHash> = (0..=255).map(h).collect();
+        let value = encode_board(&[e(1), e(2), e(1)]);
+        assert_eq!(value.len(), 2 + 2 * BOARD_ENTRY_LEN);
+        assert_eq!(decode_board(&value).unwrap(), vec![e(1), e(2)]);
+        let many: Vec<BoardEntry> = (0..=255).map(e).collect();
         let full = encode_board(&many);
         assert!(full.len() <= MAX_ITEM_VALUE);
         assert_eq!(decode_board(&full).unwrap().len(), BOARD_CAPACITY);
-        assert_eq!(BOARD_CAPACITY, 49);
-        assert!(decode_board(b"u1abc").is_err());
+        assert_eq!(BOARD_CAPACITY, 35);
+        assert!(decode_board(b"u2abc").is_err());
+        assert!(decode_board(b"u1").is_err(), "a board of the old format");
         assert!(decode_board(b"xx").is_err());
+        assert_eq!(
+            merge_entries(&[e(3), e(1)], &[e(1), e(2)]),
+            vec![e(3), e(1), e(2)]
+        );
         assert_eq!(merge(&[h(3), h(1)], &[h(1), h(2)]), vec![h(3), h(1), h(2)]);
+    }
+
+    #[test]
+    fn an_entry_proves_work_only_with_its_solved_nonce() {
+        let entry = BoardEntry::solve(h(7));
+        assert!(entry.proves_work());
+        let forged = BoardEntry {
+            nonce: entry.nonce + 1,
+            ..entry
+        };
+        assert!(!forged.proves_work());
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod lead;
 mod magnet;
 pub mod mute;
 pub mod mute_list;
+pub mod pow;
 pub mod rank;
 mod record;
 pub mod retention;

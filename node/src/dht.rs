@@ -11,7 +11,7 @@ use mainline::errors::PutMutableError;
 use mainline::{Dht as Mainline, MutableItem, SigningKey};
 #[cfg(test)]
 use upseed_core::item::BOARD_SALT;
-use upseed_core::item::{self, ItemError, MAX_ITEM_VALUE, OUTBOX_SALT, Outbox};
+use upseed_core::item::{self, BoardEntry, ItemError, MAX_ITEM_VALUE, OUTBOX_SALT, Outbox};
 use upseed_core::mute_list::{ListItem, MUTE_LIST_SALT, MuteList};
 use upseed_core::supersede::Supersede;
 use upseed_core::{InfoHash, PublicKey, SecretKey};
@@ -169,8 +169,15 @@ impl Dht {
                 .iter()
                 .any(|v| item::is_frozen(v.seq(), now_micros()));
             for version in versions {
-                if let Ok(hashes) = item::decode_board(version.value()) {
-                    out = item::merge(&out, &hashes);
+                if let Ok(entries) = item::decode_board(version.value()) {
+                    // An entry without its proof of work is a flood's: it
+                    // costs the reader nothing, not even a fetch.
+                    let proven: Vec<InfoHash> = entries
+                        .iter()
+                        .filter(|e| e.proves_work())
+                        .map(|e| e.hash)
+                        .collect();
+                    out = item::merge(&out, &proven);
                 }
             }
             if !frozen {
@@ -184,14 +191,23 @@ impl Dht {
     /// keeping what is there; retried when another writer races.
     /// A frozen board item (see [`item::is_frozen`]) is skipped for the
     /// next overflow item.
-    pub async fn append_board(&self, key: &SecretKey, hashes: &[InfoHash]) -> Result<(), DhtError> {
+    pub async fn append_board(
+        &self,
+        key: &SecretKey,
+        entries: &[BoardEntry],
+    ) -> Result<(), DhtError> {
         for level in 0..=item::BOARD_OVERFLOWS {
             let appended = self
                 .update(key, &item::board_salt(level), |old| {
-                    let old = old
+                    // What proves no work is not put back: a flood is
+                    // cleared by every honest append.
+                    let old: Vec<BoardEntry> = old
                         .and_then(|v| item::decode_board(v).ok())
-                        .unwrap_or_default();
-                    Ok(item::encode_board(&item::merge(hashes, &old)))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(BoardEntry::proves_work)
+                        .collect();
+                    Ok(item::encode_board(&item::merge_entries(entries, &old)))
                 })
                 .await;
             match appended {

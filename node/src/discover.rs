@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use upseed_core::index::{self, Index, IndexError};
-use upseed_core::item::{self, Outbox, SHARDS};
+use upseed_core::item::{self, BoardEntry, Outbox, SHARDS};
 pub use upseed_core::lead::Expect;
 use upseed_core::supersede::Supersede;
 use upseed_core::{AddTorrent, Community, InfoHash, PublicKey, Record, SecretKey, TorrentClient};
@@ -57,9 +57,10 @@ pub async fn announce<C: TorrentClient>(
     record: &Record,
     now: u64,
 ) -> Result<Published, Error> {
+    let entry = board_entry(store, record.infohash())?;
     // Both take a DHT query of their own: run them together.
     let (board, published) = futures_util::future::join(
-        announce_on_board(dht, record),
+        announce_on_board(dht, record, entry),
         publish_outbox(dht, store, me, now),
     )
     .await;
@@ -67,14 +68,28 @@ pub async fn announce<C: TorrentClient>(
     published
 }
 
-/// Puts a record on its board: its thread's reply board, or its
-/// community's board for its bucket and shard. A post outside any
-/// community has no board.
-async fn announce_on_board(dht: &Dht, record: &Record) -> Result<(), Error> {
+/// The board entry of our record `hash`: its proof of work, found once
+/// (a fraction of a second) and kept, since sync puts the record back on
+/// its board for 12 hours.
+fn board_entry(store: &mut Store, hash: InfoHash) -> Result<BoardEntry, Error> {
+    if let Some(nonce) = store.board_nonce(hash)? {
+        let entry = BoardEntry { hash, nonce };
+        if entry.proves_work() {
+            return Ok(entry);
+        }
+    }
+    let entry = BoardEntry::solve(hash);
+    store.put_board_nonce(hash, entry.nonce)?;
+    Ok(entry)
+}
+
+/// Puts a record on its board, as `entry` (its infohash and proof of
+/// work): its thread's reply board, or its community's board for its
+/// bucket and shard. A post outside any community has no board.
+async fn announce_on_board(dht: &Dht, record: &Record, entry: BoardEntry) -> Result<(), Error> {
     match (record.root(), record.community()) {
         (Some(root), _) => {
-            dht.append_board(&item::reply_board(root), &[record.infohash()])
-                .await?;
+            dht.append_board(&item::reply_board(root), &[entry]).await?;
         }
         (None, Some(community)) => {
             let board = item::community_board(
@@ -82,7 +97,7 @@ async fn announce_on_board(dht: &Dht, record: &Record) -> Result<(), Error> {
                 item::bucket_of(record.created()),
                 item::shard_of(record.infohash()),
             );
-            dht.append_board(&board, &[record.infohash()]).await?;
+            dht.append_board(&board, &[entry]).await?;
         }
         (None, None) => {}
     }
@@ -708,8 +723,17 @@ pub async fn sync_dht<C: TorrentClient>(
                 ));
             }
         }
+        let mut entries = Vec::with_capacity(to_board.len());
+        for record in &to_board {
+            entries.push(board_entry(store, record.infohash())?);
+        }
         let (_, _, published) = futures_util::future::join3(
-            futures_util::future::join_all(to_board.iter().map(|r| announce_on_board(dht, r))),
+            futures_util::future::join_all(
+                to_board
+                    .iter()
+                    .zip(entries)
+                    .map(|(r, e)| announce_on_board(dht, r, e)),
+            ),
             futures_util::future::join_all(republish.iter().map(|k| dht.republish_stored(k))),
             publish_outbox(dht, store, &me, now),
         )

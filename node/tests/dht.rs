@@ -98,9 +98,12 @@ async fn posts_and_comments_travel_through_the_boards() {
         upseed_core::item::bucket_of(posted.record.created()),
         upseed_core::item::shard_of(posted.record.infohash()),
     );
-    dht.append_board(&board, &[stranger.infohash()])
-        .await
-        .unwrap();
+    dht.append_board(
+        &board,
+        &[upseed_core::item::BoardEntry::solve(stranger.infohash())],
+    )
+    .await
+    .unwrap();
 
     // Bob's swarm has both; he finds alice's post through the board.
     for record in [&posted.record, &stranger] {
@@ -604,4 +607,67 @@ async fn trusted_counts_take_votes_from_follows_of_follows_and_not_a_lone_sybil(
             .unwrap(),
         0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_without_work_is_never_fetched_and_an_honest_sync_clears_it() {
+    let testnet = mainline::Testnet::builder(8).build().unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (alice_client, bob_client) = (FakeClient::new(), FakeClient::new());
+    let alice = node(a.path(), &testnet.bootstrap, &alice_client, Events::none());
+    let bob = node(b.path(), &testnet.bootstrap, &bob_client, Events::none());
+    let posted = alice
+        .post(&PostInput {
+            text: "a real post".into(),
+            title: None,
+            community: Some("rust".into()),
+        })
+        .await
+        .unwrap();
+    offer(&bob_client, &posted.record);
+    let board = upseed_core::item::community_board(
+        posted.record.community().unwrap(),
+        upseed_core::item::bucket_of(posted.record.created()),
+        upseed_core::item::shard_of(posted.record.infohash()),
+    );
+    // A vandal fills the board with entries that prove no work, pushing
+    // the real one out of the item.
+    let junk: Vec<upseed_core::item::BoardEntry> = (0..upseed_core::item::BOARD_CAPACITY as u64)
+        .map(|n| upseed_core::item::BoardEntry {
+            hash: upseed_core::InfoHash::of_info(&n.to_be_bytes()),
+            nonce: n,
+        })
+        .filter(|e| !e.proves_work())
+        .collect();
+    let dht = upseed_node::dht::Dht::join(&alice.config().unwrap().dht)
+        .await
+        .unwrap()
+        .unwrap();
+    dht.append_board(&board, &junk).await.unwrap();
+    assert!(
+        dht.read_board(&board.public_key()).await.is_empty(),
+        "the junk is ignored, and the real entry is gone from the item"
+    );
+    let query = FeedQuery {
+        community: Some("rust".into()),
+        ..FeedQuery::default()
+    };
+    assert!(bob.feed(&query).await.unwrap().items.is_empty());
+    assert!(
+        bob_client.adds().is_empty(),
+        "nothing of the flood was fetched"
+    );
+    // Alice's sync puts her post back, and drops the junk from the item.
+    let options = upseed_node::sync::SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_secs(2),
+        scrape_timeout: Duration::from_secs(1),
+    };
+    alice.sync(&options).await.unwrap();
+    assert_eq!(
+        dht.read_board(&board.public_key()).await,
+        [posted.record.infohash()]
+    );
+    let found = rust_feed(&bob).await;
+    assert_eq!(found[0].record.infohash, posted.record.infohash());
 }

@@ -246,13 +246,19 @@ fn dht_vectors_match() {
     let bucket = item::bucket_of(c["created"].as_u64().unwrap());
     let shard = item::shard_of(hash(&c["entries"][0]));
     let board = item::community_board(&community, bucket, shard);
-    let value = item::encode_board(&hashes(&c["entries"]));
+    let entries: Vec<item::BoardEntry> = hashes(&c["entries"])
+        .into_iter()
+        .map(item::BoardEntry::solve)
+        .collect();
+    let value = item::encode_board(&entries);
     let seq = c["seq"].as_i64().unwrap();
     computed.insert(
         "community_board".into(),
         serde_json::json!({
             "bucket": bucket,
             "shard": shard,
+            "difficulty": upseed_core::pow::BOARD_DIFFICULTY,
+            "nonces": entries.iter().map(|e| e.nonce).collect::<Vec<_>>(),
             "seed": hex::encode(*board.to_seed()),
             "public_key": hex::encode(board.public_key().as_bytes()),
             "value": hex::encode(&value),

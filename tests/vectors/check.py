@@ -124,8 +124,21 @@ def check_dht(doc):
     bucket = c["created"] // 21600
     shard = h(c["entries"][0])[0] % 4
     seed, board = derive(b"upseed/community-board/1", community, bucket.to_bytes(8, "big"), bytes([shard]))
-    value = b"u1" + b"".join(h(e) for e in c["entries"])
     expected = doc["community_board"]["expected"]
+    # Each entry: the infohash, then a nonce whose work reaches the
+    # difficulty (leading zero bits of SHA-256 over the domain, the
+    # infohash and the nonce).
+    for e, nonce in zip(c["entries"], expected["nonces"]):
+        digest = hashlib.sha256(b"upseed/pow/1\0" + h(e) + nonce.to_bytes(8, "big")).digest()
+        bits = 0
+        for byte in digest:
+            if byte:
+                bits += 8 - byte.bit_length()
+                break
+            bits += 8
+        if bits < expected["difficulty"]:
+            problems.append(f"board entry {e}: its nonce proves {bits} bits of work")
+    value = b"u2" + b"".join(h(e) + n.to_bytes(8, "big") for e, n in zip(c["entries"], expected["nonces"]))
     if (bucket, shard) != (expected["bucket"], expected["shard"]):
         problems.append("bucket or shard differs")
     if seed.hex() != expected["seed"] or public(board).hex() != expected["public_key"]:

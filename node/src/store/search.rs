@@ -529,6 +529,7 @@ mod tests {
                      DROP TABLE mute_subscriptions; DROP TABLE list_mutes; DROP TABLE own_mute_list;
                      DROP TRIGGER follows_added; DROP TRIGGER follows_removed;
                      DROP TABLE follow_lists; DROP TABLE trust; DROP TABLE trust_reads; DROP TABLE trusted_counts;
+                     DROP TABLE board_nonces;
                      PRAGMA user_version = {};",
                     super::super::SEARCH_MIGRATION
                 ))

@@ -8,6 +8,16 @@ use upseed_core::{InfoHash, PublicKey};
 
 use super::{Store, StoreError};
 
+/// The migration that keeps our records' board proofs of work.
+pub(super) const BOARD_NONCES: &str = r#"
+-- The nonce that proves work for each of our records on its board, found
+-- once: sync puts the record back on its board for 12 hours.
+CREATE TABLE board_nonces (
+    infohash BLOB PRIMARY KEY CHECK (length(infohash) = 20),
+    nonce    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+"#;
+
 /// The most entries kept for one board: four boards' worth.
 pub const MAX_BOARD_ENTRIES: usize = 4 * upseed_core::item::BOARD_CAPACITY;
 
@@ -117,6 +127,30 @@ impl Store {
                 "INSERT INTO board_reads (board, read_at) VALUES (?1, ?2)
                  ON CONFLICT (board) DO UPDATE SET read_at = excluded.read_at",
                 params![board.as_bytes(), now as i64],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// The proof-of-work nonce kept for our record `hash`'s board entry.
+    pub fn board_nonce(&self, hash: InfoHash) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT nonce FROM board_nonces WHERE infohash = ?1",
+                params![hash.as_bytes()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|n| n.map(|n| n as u64))
+            .map_err(self.sqlite())
+    }
+
+    /// Keeps the proof-of-work nonce of our record `hash`'s board entry.
+    pub fn put_board_nonce(&mut self, hash: InfoHash, nonce: u64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO board_nonces (infohash, nonce) VALUES (?1, ?2)",
+                params![hash.as_bytes(), nonce as i64],
             )
             .map(drop)
             .map_err(self.sqlite())
