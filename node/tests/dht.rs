@@ -32,6 +32,15 @@ fn node(
         .with_events(events)
 }
 
+/// A sync that waits 2 s for a fetch and 1 s for a scrape.
+fn sync_options() -> upseed_node::sync::SyncOptions {
+    upseed_node::sync::SyncOptions {
+        fetch_limit: 10,
+        fetch_timeout: Duration::from_secs(2),
+        scrape_timeout: Duration::from_secs(1),
+    }
+}
+
 /// Peers deliver `record` to `client`.
 fn offer(client: &FakeClient, record: &upseed_core::Record) {
     client.offer(
@@ -359,11 +368,7 @@ async fn edits_and_deletes_reach_readers_who_do_not_follow() {
     // Alice deletes: bob's sync reads it for what he upvoted, and gc
     // stops seeding the deleted post.
     alice.delete(&id.to_string()).await.unwrap();
-    let options = upseed_node::sync::SyncOptions {
-        fetch_limit: 10,
-        fetch_timeout: Duration::from_secs(2),
-        scrape_timeout: Duration::from_secs(1),
-    };
+    let options = sync_options();
     let report = bob.sync(&options).await.unwrap().dht.unwrap();
     assert!(report.supersedes >= 1, "{report:?}");
     assert!(
@@ -470,11 +475,7 @@ async fn a_subscribed_mute_list_hides_updates_and_spares_whom_you_follow() {
     assert_eq!(by.list, Some(carol_key.to_z32()), "says which list hid it");
 
     // Carol unmutes bob: after her sync and his, the removal reaches dave.
-    let options = upseed_node::sync::SyncOptions {
-        fetch_limit: 10,
-        fetch_timeout: Duration::from_secs(2),
-        scrape_timeout: Duration::from_secs(1),
-    };
+    let options = sync_options();
     carol.unmute(&target).unwrap();
     carol.sync(&options).await.unwrap();
     let report = dave.sync(&options).await.unwrap().dht.unwrap();
@@ -561,11 +562,7 @@ async fn trusted_counts_take_votes_from_follows_of_follows_and_not_a_lone_sybil(
             .await
             .unwrap();
     }
-    let options = upseed_node::sync::SyncOptions {
-        fetch_limit: 10,
-        fetch_timeout: Duration::from_secs(2),
-        scrape_timeout: Duration::from_secs(1),
-    };
+    let options = sync_options();
     let report = alice.sync(&options).await.unwrap().dht.unwrap();
     assert_eq!(
         (report.trust.size.follows, report.trust.size.second_hop),
@@ -658,11 +655,7 @@ async fn a_flood_without_work_is_never_fetched_and_an_honest_sync_clears_it() {
         "nothing of the flood was fetched"
     );
     // Alice's sync puts her post back, and drops the junk from the item.
-    let options = upseed_node::sync::SyncOptions {
-        fetch_limit: 10,
-        fetch_timeout: Duration::from_secs(2),
-        scrape_timeout: Duration::from_secs(1),
-    };
+    let options = sync_options();
     alice.sync(&options).await.unwrap();
     assert_eq!(
         dht.read_board(&board.public_key()).await,

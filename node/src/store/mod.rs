@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, params};
 use rusqlite_migration::{M, Migrations};
-use upseed_core::InfoHash;
+use upseed_core::{InfoHash, PublicKey};
 
 pub use counts::CountsWritten;
 pub use mute_lists::Subscription;
@@ -365,6 +365,13 @@ fn hash_from(bytes: &[u8]) -> Option<InfoHash> {
     <[u8; 20]>::try_from(bytes).ok().map(InfoHash::from_bytes)
 }
 
+/// The public key stored as `bytes`, if they are one.
+fn key_from(bytes: &[u8]) -> Option<PublicKey> {
+    <[u8; 32]>::try_from(bytes)
+        .ok()
+        .and_then(|b| PublicKey::from_bytes(&b).ok())
+}
+
 impl Store {
     /// Opens (creating if needed) and migrates the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -438,6 +445,20 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             out.extend(hash_from(&row.map_err(self.sqlite())?));
+        }
+        Ok(out)
+    }
+
+    /// The public keys that `sql`, bound to `args`, selects in its first
+    /// column; a value that is not a valid key is skipped.
+    fn keys(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<PublicKey>, StoreError> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
+        let rows = statement
+            .query_map(args, |r| r.get::<_, Vec<u8>>(0))
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(key_from(&row.map_err(self.sqlite())?));
         }
         Ok(out)
     }

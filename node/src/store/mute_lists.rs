@@ -142,7 +142,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (author, since, created, read_at, error, entries) = row.map_err(self.sqlite())?;
-            let Some(author) = key_of(&author) else {
+            let Some(author) = super::key_from(&author) else {
                 continue;
             };
             out.push(Subscription {
@@ -159,18 +159,10 @@ impl Store {
 
     /// The authors of the lists we subscribe to.
     pub fn subscribed_lists(&self) -> Result<Vec<PublicKey>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT author FROM mute_subscriptions ORDER BY since, author")
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(self.sqlite())?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(key_of(&row.map_err(self.sqlite())?));
-        }
-        Ok(out)
+        self.keys(
+            "SELECT author FROM mute_subscriptions ORDER BY since, author",
+            [],
+        )
     }
 
     /// The `created` of the version held of `author`'s list, if any.
@@ -348,7 +340,7 @@ impl Store {
             let author = match (&list, raw) {
                 (Some((held, author)), Some(raw)) if held.as_slice() == raw => *author,
                 (_, Some(raw)) => {
-                    let author = key_of(raw);
+                    let author = super::key_from(raw);
                     list = Some((raw.to_vec(), author));
                     author
                 }
@@ -403,12 +395,6 @@ impl Store {
 
 /// A kept item's `seq`, signature and value, each absent before a read.
 type ItemRow = (Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
-
-fn key_of(bytes: &[u8]) -> Option<PublicKey> {
-    <[u8; 32]>::try_from(bytes)
-        .ok()
-        .and_then(|b| PublicKey::from_bytes(&b).ok())
-}
 
 #[cfg(test)]
 mod tests {

@@ -56,24 +56,7 @@ impl Store {
 
     /// The keys we follow, oldest first.
     pub fn follows(&self) -> Result<Vec<PublicKey>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT key FROM follows ORDER BY since, key")
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(self.sqlite())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let bytes = row.map_err(self.sqlite())?;
-            if let Some(key) = <[u8; 32]>::try_from(bytes.as_slice())
-                .ok()
-                .and_then(|b| PublicKey::from_bytes(&b).ok())
-            {
-                out.push(key);
-            }
-        }
-        Ok(out)
+        self.keys("SELECT key FROM follows ORDER BY since, key", [])
     }
 
     /// Remembers the entries seen on a board; returns all it ever listed,

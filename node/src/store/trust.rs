@@ -58,12 +58,6 @@ pub struct TrustSize {
     pub second_hop: usize,
 }
 
-fn key_of(bytes: &[u8]) -> Option<PublicKey> {
-    <[u8; 32]>::try_from(bytes)
-        .ok()
-        .and_then(|b| PublicKey::from_bytes(&b).ok())
-}
-
 /// Follow lists, the trusted keys and trusted counts.
 impl Store {
     /// Keeps `keys` as the follow list of `owner`, in place of the one kept.
@@ -97,19 +91,12 @@ impl Store {
         &self,
         owners: &[PublicKey],
     ) -> Result<HashMap<PublicKey, Vec<PublicKey>>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT key FROM follow_lists WHERE owner = ?1")
-            .map_err(self.sqlite())?;
         let mut out = HashMap::new();
         for owner in owners {
-            let rows = statement
-                .query_map(params![owner.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
-                .map_err(self.sqlite())?;
-            let mut keys = Vec::new();
-            for row in rows {
-                keys.extend(key_of(&row.map_err(self.sqlite())?));
-            }
+            let keys = self.keys(
+                "SELECT key FROM follow_lists WHERE owner = ?1",
+                params![owner.as_bytes()],
+            )?;
             out.insert(*owner, keys);
         }
         Ok(out)
@@ -198,7 +185,7 @@ impl Store {
         for row in rows {
             let (key, hop, followers) = row.map_err(self.sqlite())?;
             let hop = u8::try_from(hop).ok().and_then(Hop::from_number);
-            if let (Some(key), Some(hop)) = (key_of(&key), hop) {
+            if let (Some(key), Some(hop)) = (super::key_from(&key), hop) {
                 out.push(TrustedKey {
                     key,
                     hop,
@@ -228,24 +215,12 @@ impl Store {
     /// Up to `limit` second-hop keys whose outbox was read least recently
     /// (never first).
     pub fn second_hop_to_read(&self, limit: usize) -> Result<Vec<PublicKey>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare_cached(
-                "SELECT t.key FROM trust t LEFT JOIN trust_reads r ON r.key = t.key
-                 WHERE t.hop = 2 ORDER BY coalesce(r.read_at, -1), t.followers DESC, t.key
-                 LIMIT ?1",
-            )
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                r.get::<_, Vec<u8>>(0)
-            })
-            .map_err(self.sqlite())?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(key_of(&row.map_err(self.sqlite())?));
-        }
-        Ok(out)
+        self.keys(
+            "SELECT t.key FROM trust t LEFT JOIN trust_reads r ON r.key = t.key
+             WHERE t.hop = 2 ORDER BY coalesce(r.read_at, -1), t.followers DESC, t.key
+             LIMIT ?1",
+            params![i64::try_from(limit).unwrap_or(i64::MAX)],
+        )
     }
 
     /// Records that the outbox of the second-hop key `key` was read at
