@@ -33,7 +33,20 @@ pub struct Leads {
     /// Records dropped because their author is muted.
     #[serde(default)]
     pub muted: usize,
+    /// Records from boards dropped because their author, whom we do not
+    /// trust, had [`BOARD_RECORDS_PER_AUTHOR`] stored in the last day;
+    /// each backs off like a failed fetch, and may come in later.
+    #[serde(default)]
+    pub over_author_limit: usize,
 }
+
+/// The most records by one author a reader stores from boards in a day,
+/// unless it trusts the author: a flooder with valid work still fills
+/// nobody's store.
+pub const BOARD_RECORDS_PER_AUTHOR: usize = 24;
+
+/// The window of [`BOARD_RECORDS_PER_AUTHOR`]: a day.
+pub const BOARD_AUTHOR_WINDOW_SECS: u64 = 86_400;
 
 /// The tag on our outbox index torrents.
 pub const INDEX_TAG: &str = "upseed-index";
@@ -397,6 +410,21 @@ pub async fn follow_leads<C: TorrentClient>(
                 // while the mute holds.
                 store.put_muted_record(hash, record.author(), now)?;
                 out.muted += 1;
+            }
+            Ok(record)
+                if expect.is_some_and(|e| !matches!(e, Expect::Author(_)) && e.holds(&record))
+                    && !store.trusts(record.author())?
+                    && store.records_by_since(
+                        record.author(),
+                        now.saturating_sub(BOARD_AUTHOR_WINDOW_SECS),
+                    )? >= BOARD_RECORDS_PER_AUTHOR =>
+            {
+                store.fetch_failed(
+                    hash,
+                    "its author had the most records a day a board may bring stored already",
+                    now,
+                )?;
+                out.over_author_limit += 1;
             }
             Ok(record) if expect.is_some_and(|e| e.holds(&record)) => {
                 store.put_record(&record, now)?;

@@ -674,6 +674,60 @@ async fn a_seed_top_rule_by_trusted_count_seeds_what_trusted_keys_wrote_over_a_c
 }
 
 #[tokio::test]
+async fn boards_bring_at_most_a_days_worth_of_one_untrusted_authors_records() {
+    use upseed_core::lead::Expect;
+    let jay = user();
+    let flooder = SecretKey::generate().unwrap();
+    let rust = upseed_core::Community::normalize("rust").unwrap();
+    let posts: Vec<Record> = (0..30)
+        .map(|i| {
+            let text = format!("flood {i}");
+            let post = PostDraft::new(&text)
+                .unwrap()
+                .community("rust")
+                .unwrap()
+                .sign(&flooder, now())
+                .unwrap();
+            jay.client
+                .offer(&post.torrent_bytes::<&str>(&[]), text.as_bytes());
+            post
+        })
+        .collect();
+    let leads: Vec<(upseed_core::InfoHash, Expect)> = posts
+        .iter()
+        .map(|p| {
+            let bucket = upseed_core::item::bucket_of(p.created());
+            (p.infohash(), Expect::Community(rust.clone(), bucket))
+        })
+        .collect();
+    let config = jay.node.config().unwrap().clone();
+    let fetch =
+        upseed_node::fetch::Fetch::quiet(&jay.client, &config, Duration::from_secs(5), now());
+    let mut store = jay.node.store().unwrap();
+    let leads = upseed_node::discover::follow_leads(&mut store, &fetch, leads, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        (leads.stored.len(), leads.over_author_limit),
+        (upseed_node::discover::BOARD_RECORDS_PER_AUTHOR, 6),
+        "{leads:?}"
+    );
+    drop(store);
+    // Followed, the author's outbox brings the rest: the limit is on what
+    // strangers' boards bring.
+    jay.node.follow(flooder.public_key(), true).await.unwrap();
+    let mut store = jay.node.store().unwrap();
+    let more: Vec<(upseed_core::InfoHash, Expect)> = posts
+        .iter()
+        .map(|p| (p.infohash(), Expect::Author(flooder.public_key())))
+        .collect();
+    let again = upseed_node::discover::follow_leads(&mut store, &fetch, more, 100)
+        .await
+        .unwrap();
+    assert_eq!(again.stored.len(), 6, "{again:?}");
+}
+
+#[tokio::test]
 async fn discovery_never_fetches_a_muted_authors_records_again() {
     use upseed_core::lead::Expect;
     let iris = user();

@@ -196,6 +196,14 @@ impl Store {
         Ok(out)
     }
 
+    /// How many records by `author` the store took in since `since`.
+    pub fn records_by_since(&self, author: PublicKey, since: u64) -> Result<usize, StoreError> {
+        self.count(
+            "SELECT count(*) FROM records WHERE author = ?1 AND first_seen >= ?2",
+            params![author.as_bytes(), i64::try_from(since).unwrap_or(i64::MAX)],
+        )
+    }
+
     /// Whether `key` is in the web of trust as last computed.
     pub fn trusts(&self, key: PublicKey) -> Result<bool, StoreError> {
         Ok(self.count(
