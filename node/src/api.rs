@@ -54,11 +54,12 @@ pub(crate) struct MuteCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Mutes>)
 
 impl MuteCache {
     /// The matcher for `store`'s mutes: the cached one while the store's
-    /// generation is unchanged, else loaded again.
+    /// generation is unchanged, else loaded again for the user `me` gives
+    /// (read only then).
     pub(crate) fn get(
         &self,
         store: &Store,
-        me: Option<PublicKey>,
+        me: impl FnOnce() -> Result<Option<PublicKey>, Error>,
     ) -> Result<std::sync::Arc<Mutes>, Error> {
         let generation = store.mutes_generation()?;
         if let Ok(cached) = self.0.lock()
@@ -69,7 +70,7 @@ impl MuteCache {
         }
         // Expired entries match nothing, so loading them all (time zero)
         // keeps the cache right as entries expire.
-        let mutes = std::sync::Arc::new(store.mute_set(0, me)?);
+        let mutes = std::sync::Arc::new(store.mute_set(0, me()?)?);
         if let Ok(mut cached) = self.0.lock() {
             *cached = Some((generation, std::sync::Arc::clone(&mutes)));
         }

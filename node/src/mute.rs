@@ -62,8 +62,8 @@ impl<C: TorrentClient> Node<C> {
     /// The matcher over the user's mutes, read from `store`: their own and
     /// their subscribed lists', which never mute them.
     pub(crate) fn mutes_in(&self, store: &crate::store::Store) -> Result<Arc<Mutes>, Error> {
-        let me = self.me()?.map(|k| k.public_key());
-        self.mutes.get(store, me)
+        self.mutes
+            .get(store, || Ok(self.me()?.map(|k| k.public_key())))
     }
 
     /// The entry `value` names as `kind`: an author by key or by a display

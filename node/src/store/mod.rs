@@ -438,27 +438,30 @@ impl Store {
 
     /// The infohashes in the first column of `sql`'s rows, bound to `args`.
     fn hashes(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<InfoHash>, StoreError> {
-        let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
-        let rows = statement
-            .query_map(args, |r| r.get::<_, Vec<u8>>(0))
-            .map_err(self.sqlite())?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(hash_from(&row.map_err(self.sqlite())?));
-        }
-        Ok(out)
+        self.blobs(sql, args, hash_from)
     }
 
     /// The public keys that `sql`, bound to `args`, selects in its first
     /// column; a value that is not a valid key is skipped.
     fn keys(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<PublicKey>, StoreError> {
+        self.blobs(sql, args, key_from)
+    }
+
+    /// The first column of `sql`'s rows, bound to `args`, each read by
+    /// `read`; a value it refuses is skipped.
+    fn blobs<T>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+        read: fn(&[u8]) -> Option<T>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
         let rows = statement
             .query_map(args, |r| r.get::<_, Vec<u8>>(0))
             .map_err(self.sqlite())?;
         let mut out = Vec::new();
         for row in rows {
-            out.extend(key_from(&row.map_err(self.sqlite())?));
+            out.extend(read(&row.map_err(self.sqlite())?));
         }
         Ok(out)
     }
