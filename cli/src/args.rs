@@ -465,7 +465,8 @@ pub(crate) struct FeedArgs {
     #[arg(long)]
     pub(crate) show_muted: bool,
     /// Rank by `trusted` count (upvotes from you, the keys you follow and
-    /// keys enough of them follow) or by `seeders` [default: trusted once
+    /// keys enough of them follow), by `verified` seeders (peers that
+    /// served a piece to a probe) or by `seeders` [default: trusted once
     /// you follow 3 keys, see [trust] in the config; else seeders].
     #[arg(long, value_enum)]
     pub(crate) by: Option<BasisArg>,
@@ -478,6 +479,8 @@ pub(crate) struct FeedArgs {
 pub(crate) enum BasisArg {
     /// Distinct keys of your web of trust that upvote it.
     Trusted,
+    /// Peers that proved they seed it, serving a piece to a probe.
+    Verified,
     /// Who seeds it now, as the swarm says.
     Seeders,
 }
@@ -486,6 +489,7 @@ impl From<BasisArg> for upseed_core::rank::Basis {
     fn from(by: BasisArg) -> Self {
         match by {
             BasisArg::Trusted => Self::Trusted,
+            BasisArg::Verified => Self::Verified,
             BasisArg::Seeders => Self::Seeders,
         }
     }

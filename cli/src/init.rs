@@ -188,6 +188,7 @@ fn placeholder() -> Config {
         daemon: config::DaemonSection::default(),
         dht: config::DhtSection::default(),
         trust: config::TrustSection::default(),
+        verify: config::VerifySection::default(),
     }
 }
 

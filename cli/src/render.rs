@@ -305,15 +305,19 @@ fn muted_mark(muted: Option<&MutedBy>, indent: &str, style: Style) -> String {
     }
 }
 
-/// A post's counts: its seeders, after its trusted count when the feed
-/// ranks by it or any trusted key upvotes it.
+/// A post's counts, each labelled: its seeders, after its trusted count
+/// and its verified seeders when the feed ranks by them or they are not 0.
 pub fn counts(item: &FeedItem, by: upseed_core::rank::Basis) -> String {
-    let seeders = plural(item.seeders as usize, "seeder", "seeders");
-    if by == upseed_core::rank::Basis::Trusted || item.trusted > 0 {
-        format!("{} trusted · {seeders}", item.trusted)
-    } else {
-        seeders
+    use upseed_core::rank::Basis;
+    let mut out = String::new();
+    if by == Basis::Trusted || item.trusted > 0 {
+        out.push_str(&format!("{} trusted · ", item.trusted));
     }
+    if by == Basis::Verified || item.verified > 0 {
+        out.push_str(&format!("{} verified · ", item.verified));
+    }
+    out.push_str(&plural(item.seeders as usize, "seeder", "seeders"));
+    out
 }
 
 /// A feed for people.
@@ -584,6 +588,23 @@ pub fn sync_text(r: &SyncReport) -> String {
     }
     if let Some(e) = &r.dht_error {
         out.push_str(&format!("dht: {e}\n"));
+    }
+    let v = &r.verify;
+    if v.posts > 0 {
+        out.push_str(&format!(
+            "verify: {} probed of {} listed for {}: {} verified, {} not seeding, {} unreachable, {} choked, {} failed\n",
+            v.probed,
+            v.listed,
+            plural(v.posts, "post", "posts"),
+            v.verified,
+            v.not_seeding,
+            v.unreachable,
+            v.choked,
+            v.failed
+        ));
+    }
+    for e in &v.tracker_errors {
+        out.push_str(&format!("verify: an announce failed: {e}\n"));
     }
     if !r.reseeded.is_empty() {
         out.push_str(&format!(

@@ -21,6 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod announce;
 mod bencode;
 mod client;
 pub mod counts;
@@ -34,6 +35,7 @@ pub mod lead;
 mod magnet;
 pub mod mute;
 pub mod mute_list;
+pub mod peer_wire;
 pub mod pow;
 pub mod rank;
 mod record;

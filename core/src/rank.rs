@@ -96,8 +96,9 @@ pub enum Sort {
 }
 
 /// Which count a feed ranks by: the swarm's seeders, which a seedbox can
-/// inflate, or the trusted count, the distinct keys of the reader's web
-/// of trust that upvote the post (PROTOCOL.md §15).
+/// inflate; the trusted count, the distinct keys of the reader's web of
+/// trust that upvote the post (PROTOCOL.md §15); or the verified seeders,
+/// the peers that served a piece of it to a probe (§21).
 #[derive(
     Debug,
     Clone,
@@ -117,6 +118,8 @@ pub enum Basis {
     Seeders,
     /// How many trusted keys upvote it.
     Trusted,
+    /// How many peers proved they seed it.
+    Verified,
 }
 
 impl Basis {
@@ -125,6 +128,7 @@ impl Basis {
         match self {
             Self::Seeders => "seeders",
             Self::Trusted => "trusted",
+            Self::Verified => "verified",
         }
     }
 }

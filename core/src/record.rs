@@ -243,6 +243,21 @@ impl Record {
         self.header.length.unsigned_abs()
     }
 
+    /// How many 16 KiB pieces the body has.
+    pub fn piece_count(&self) -> u32 {
+        u32::try_from(self.header.pieces.len() / 20).unwrap_or(u32::MAX)
+    }
+
+    /// Piece `index`: its length and the SHA-1 the author signed, or
+    /// `None` past the last piece.
+    pub fn piece(&self, index: u32) -> Option<(u32, [u8; 20])> {
+        let at = usize::try_from(index).ok()?.checked_mul(20)?;
+        let hash = <[u8; 20]>::try_from(self.header.pieces.get(at..at + 20)?).ok()?;
+        let start = u64::from(index) * PIECE_LENGTH as u64;
+        let len = self.length().saturating_sub(start).min(PIECE_LENGTH as u64);
+        Some((u32::try_from(len).ok()?, hash))
+    }
+
     /// SHA-256 of the body, as signed.
     pub fn body_sha256(&self) -> &[u8; 32] {
         &self.header.sha256

@@ -357,6 +357,37 @@ impl TrustSection {
     }
 }
 
+/// `[verify]`: seeding probes, which ask peers that claim to seed a post
+/// for a piece of it and check the piece (PROTOCOL.md §21).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerifySection {
+    /// Whether `sync` probes at all.
+    pub enabled: bool,
+    /// Posts probed in one refresh, the least lately probed first.
+    pub posts_per_sync: usize,
+    /// Peers probed per post, sampled from what its trackers list.
+    pub peers_per_post: usize,
+    /// How long one probe may take, connecting included.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How long a probe's result stands before the peer is probed again.
+    #[serde(with = "humantime_serde")]
+    pub valid_for: Duration,
+}
+
+impl Default for VerifySection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            posts_per_sync: 8,
+            peers_per_post: 4,
+            timeout: Duration::from_secs(10),
+            valid_for: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
 /// `[seeding]`: how much of other people's work the user keeps seeding.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -526,6 +557,9 @@ pub struct Config {
     /// The web of trust.
     #[serde(default)]
     pub trust: TrustSection,
+    /// Seeding probes.
+    #[serde(default)]
+    pub verify: VerifySection,
 }
 
 impl Config {
@@ -648,6 +682,8 @@ impl Config {
             ("daemon.gc_every", self.daemon.gc_every, true),
             ("daemon.jitter", self.daemon.jitter, false),
             ("daemon.fetch_timeout", self.daemon.fetch_timeout, true),
+            ("verify.timeout", self.verify.timeout, true),
+            ("verify.valid_for", self.verify.valid_for, false),
         ];
         for (key, value, positive) in durations {
             let why = if value.as_secs() > CENTURY {
@@ -894,6 +930,17 @@ request_timeout_ms = {dht_timeout}
 min_followers = {trust_min_followers}
 # Feeds rank by trusted count once you follow this many keys (by seeders before).
 rank_after_follows = {trust_rank_after}
+
+[verify]
+# Each refresh asks up to peers_per_post peers that trackers list as seeding each
+# of posts_per_sync posts for one piece, and checks it against the author's
+# signed hash: the "verified seeders" beside the swarm's claimed count.
+enabled = {verify_enabled}
+posts_per_sync = {verify_posts}
+peers_per_post = {verify_peers}
+# One probe gives up after timeout; a result stands for valid_for.
+timeout = {verify_timeout}
+valid_for = {verify_valid_for}
 "#,
         url = toml_string(config.client.url.as_str()),
         category = toml_string(&config.client.category),
@@ -914,6 +961,11 @@ rank_after_follows = {trust_rank_after}
         dht_enabled = config.dht.enabled,
         trust_min_followers = config.trust.min_followers,
         trust_rank_after = config.trust.rank_after_follows,
+        verify_enabled = config.verify.enabled,
+        verify_posts = config.verify.posts_per_sync,
+        verify_peers = config.verify.peers_per_post,
+        verify_timeout = duration_string(config.verify.timeout),
+        verify_valid_for = duration_string(config.verify.valid_for),
         dht_bind = config.dht.bind.map_or_else(
             || "# bind = \"0.0.0.0\"".to_owned(),
             |b| format!("bind = \"{b}\""),
@@ -970,6 +1022,10 @@ mod tests {
             trust: TrustSection {
                 min_followers: 3,
                 rank_after_follows: 5,
+            },
+            verify: VerifySection {
+                peers_per_post: 6,
+                ..VerifySection::default()
             },
         }
     }

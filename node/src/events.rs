@@ -25,6 +25,8 @@ pub enum Task {
         /// How many.
         counts: usize,
     },
+    /// Probing peers that claim to seed posts.
+    Verify,
     /// Deleting expired threads from the store.
     DeleteThreads,
     /// Stopping this many torrents in the client.
@@ -42,6 +44,7 @@ impl fmt::Display for Task {
             Self::Fetch => f.write_str("fetching"),
             Self::ReadDht => f.write_str("reading the DHT"),
             Self::StoreCounts { counts } => write!(f, "storing {counts} counts"),
+            Self::Verify => f.write_str("probing seeders"),
             Self::DeleteThreads => f.write_str("deleting threads"),
             Self::StopSeeding { torrents } => write!(f, "stopping {torrents} torrent(s)"),
         }

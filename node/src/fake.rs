@@ -50,6 +50,7 @@ pub fn config(dir: &std::path::Path) -> crate::Config {
             ..DhtSection::default()
         },
         trust: crate::config::TrustSection::default(),
+        verify: crate::config::VerifySection::default(),
     }
 }
 

@@ -21,6 +21,10 @@ pub struct FeedItem {
     /// included when trusted.
     #[serde(default)]
     pub trusted: u32,
+    /// How many peers proved they seed it: each served a probe a piece
+    /// that matched its signed hash, lately (PROTOCOL.md §21).
+    #[serde(default)]
+    pub verified: u32,
     /// How many finished downloading it: its reads.
     pub downloads: u32,
     /// Comments known in its thread.
@@ -365,6 +369,7 @@ fn item(
         rank,
         seeders,
         trusted: store.trusted_count(record.infohash())?,
+        verified: store.verified_count(record.infohash())?,
         downloads,
         comments: store.comment_count(record.infohash())?,
         author_name: None,
@@ -411,10 +416,11 @@ pub fn build_feed_in(
     view: View<'_>,
 ) -> Result<FeedJson, Error> {
     let community_name = community.map(Community::as_str);
-    // By trusted count, the count ranked is the trusted one; the seeders
-    // shown stay the swarm's.
-    let trusted = match by {
+    // By trusted count or verified seeders, that count is ranked; the
+    // seeders shown stay the swarm's.
+    let ranked_counts = match by {
         Basis::Trusted => Some(store.trusted_counts()?),
+        Basis::Verified => Some(store.verified_counts()?),
         Basis::Seeders => None,
     };
     let most = limit.saturating_mul(MUTED_LOOKAHEAD).max(limit);
@@ -435,9 +441,9 @@ pub fn build_feed_in(
         // Read again only when the page needs older candidates.
         if read.as_ref().is_none_or(|(s, _)| *s != since) {
             let mut signals = store.signals(community_name, since)?;
-            if let Some(trusted) = &trusted {
+            if let Some(counts) = &ranked_counts {
                 for s in &mut signals {
-                    s.seeders = trusted.get(&s.infohash).copied().unwrap_or(0);
+                    s.seeders = counts.get(&s.infohash).copied().unwrap_or(0);
                 }
             }
             read = Some((since, signals));
@@ -457,7 +463,7 @@ pub fn build_feed_in(
             };
             let seeders = match by {
                 Basis::Seeders => s.seeders,
-                Basis::Trusted => store.current(s.infohash)?.seeders,
+                Basis::Trusted | Basis::Verified => store.current(s.infohash)?.seeders,
             };
             items.push(item(
                 store,

@@ -42,6 +42,8 @@ pub mod ingest;
 pub mod keyfile;
 pub mod mute;
 pub mod mute_list;
+pub mod peers;
+pub mod probe;
 mod publish;
 mod read;
 pub mod scrape;
@@ -52,6 +54,7 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod trust;
+pub mod verify;
 pub mod vote;
 
 pub use api::Node;

@@ -83,7 +83,7 @@ pub async fn scrape(trackers: &[String], hashes: &[InfoHash], timeout: Duration)
 
 /// Redirects are followed only within the tracker's own host, at most 4:
 /// a tracker cannot send upseed to ask another host.
-fn same_host() -> reqwest::redirect::Policy {
+pub(crate) fn same_host() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
         let first = attempt.previous().first().and_then(|u| u.host_str());
         if attempt.previous().len() > 4 || attempt.url().host_str() != first {
@@ -145,7 +145,7 @@ async fn over_http(
 
 /// An HTTP error with its causes ("error sending request" alone does not
 /// say whether the connection was refused, reset or timed out).
-fn chain(error: reqwest::Error) -> String {
+pub(crate) fn chain(error: reqwest::Error) -> String {
     let error = error.without_url();
     let mut out = error.to_string();
     let mut source = std::error::Error::source(&error);
@@ -169,7 +169,7 @@ pub const MAX_BATCH_ANSWER: usize = 256 << 10;
 /// Reads a body of at most `cap` bytes; a longer one is refused, with
 /// `too_long`'s message, as soon as it passes the cap, so a tracker
 /// streaming junk costs no memory.
-async fn read_capped(
+pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,
     url: &str,
@@ -339,7 +339,7 @@ fn split_response(raw: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// One request and its answer, tried twice.
-async fn exchange(
+pub(crate) async fn exchange(
     socket: &UdpSocket,
     packet: &[u8],
     timeout: Duration,
@@ -414,7 +414,7 @@ async fn udp(
     Ok(out)
 }
 
-fn rand_bytes() -> [u8; 4] {
+pub(crate) fn rand_bytes() -> [u8; 4] {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

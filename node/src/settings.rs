@@ -163,6 +163,13 @@ pub const SETTINGS: &[Setting] = settings![
     "dht" "bind" Text,
     "dht" "port" Integer,
     "dht" "request_timeout_ms" Integer,
+    "trust" "min_followers" Integer,
+    "trust" "rank_after_follows" Integer,
+    "verify" "enabled" Bool,
+    "verify" "posts_per_sync" Integer,
+    "verify" "peers_per_post" Integer,
+    "verify" "timeout" Duration,
+    "verify" "valid_for" Duration,
 ];
 
 /// Environment variables upseed reads that are not settings.

@@ -102,6 +102,8 @@ pub struct SyncReport {
     pub dht: Option<crate::discover::DhtReport>,
     /// Why the DHT round did not run, when `[dht]` is on.
     pub dht_error: Option<String>,
+    /// The verification round: seeding probes (`[verify]`).
+    pub verify: crate::verify::VerifyReport,
 }
 
 /// Asks one tracker: a full scrape where it answers one (and `full`),
@@ -327,6 +329,9 @@ pub async fn sync<C: TorrentClient>(
         .partition(|(_, v)| *v == Vote::Authored);
     let missing_from_client = lost.iter().map(|(h, _)| h.to_string()).collect();
     let reseeded = reseed_own(store, config, client, &lost_own).await?;
+    let step = events.task(Task::Verify, None);
+    let verify = crate::verify::verify(store, config, options.scrape_timeout, now).await?;
+    drop(step);
     Ok(SyncReport {
         known: known.len(),
         client_torrents: held.len(),
@@ -348,6 +353,7 @@ pub async fn sync<C: TorrentClient>(
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         dht: None,
         dht_error: None,
+        verify,
     })
 }
 

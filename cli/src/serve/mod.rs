@@ -166,8 +166,9 @@ fn parse_by(by: Option<&str>) -> Result<Option<upseed_core::rank::Basis>, String
         None | Some("") => Ok(None),
         Some("trusted") => Ok(Some(upseed_core::rank::Basis::Trusted)),
         Some("seeders") => Ok(Some(upseed_core::rank::Basis::Seeders)),
+        Some("verified") => Ok(Some(upseed_core::rank::Basis::Verified)),
         Some(other) => Err(format!(
-            "`{other}` is not a count to rank by: trusted or seeders"
+            "`{other}` is not a count to rank by: trusted, verified or seeders"
         )),
     }
 }

@@ -270,10 +270,17 @@ pub(crate) fn feed(view: &FeedView<'_>) -> Markup {
             @if let Some(c) = community {
                 h2 { "in " bdi { (c) } " " (mute_form("community", c, !view.community_muted, view.csrf, &here)) }
             }
-            @let other = match feed.by { Basis::Trusted => Basis::Seeders, Basis::Seeders => Basis::Trusted };
             p.meta {
-                "ranked by " (match feed.by { Basis::Trusted => "trusted count: upvotes from you, the people you follow, and people enough of them follow", Basis::Seeders => "seeders" })
-                " · " a href={ (here) (if here.contains('?') { "&" } else { "?" }) "by=" (other.as_str()) } { "rank by " (other.as_str()) }
+                "ranked by " (match feed.by {
+                    Basis::Trusted => "trusted count: upvotes from you, the people you follow, and people enough of them follow",
+                    Basis::Verified => "verified seeders: peers that served a piece of the post to a probe",
+                    Basis::Seeders => "seeders",
+                })
+                @for other in [Basis::Trusted, Basis::Verified, Basis::Seeders] {
+                    @if other != feed.by {
+                        " · " a href={ (here) (if here.contains('?') { "&" } else { "?" }) "by=" (other.as_str()) } { "rank by " (other.as_str()) }
+                    }
+                }
             }
             p.meta {
                 "Follow this view: "

@@ -8,13 +8,15 @@
 //! hand-edited database cannot smuggle in a record that does not verify.
 //!
 //! One file per concern: `records`, `counts`, `seeding`,
-//! `schedule`, `social`, `indexes`, `search`, `mutes` and `supersedes`, each adding methods to [`Store`].
+//! `schedule`, `social`, `indexes`, `search`, `mutes`, `mute_lists`,
+//! `supersedes`, `trust`, `probes` and `logins`, each adding methods to [`Store`].
 
 mod counts;
 mod indexes;
 mod logins;
 mod mute_lists;
 mod mutes;
+mod probes;
 mod records;
 mod schedule;
 mod search;
@@ -32,6 +34,7 @@ use upseed_core::{InfoHash, PublicKey};
 
 pub use counts::CountsWritten;
 pub use mute_lists::Subscription;
+pub use probes::ProbeRecord;
 pub use records::fetch_backoff;
 pub use schedule::StepRecord;
 pub use search::{HIT_END, HIT_START, RELEVANCE_WINDOW, SearchOrder, StoreSearch, StoredHit};
@@ -256,6 +259,7 @@ DROP INDEX post_stats_by_community_created;
     mute_lists::MIGRATION,
     trust::MIGRATION,
     social::BOARD_NONCES,
+    probes::MIGRATION,
 ];
 
 /// The migration that adds the search index; its hook indexes the records

@@ -529,7 +529,7 @@ mod tests {
                      DROP TABLE mute_subscriptions; DROP TABLE list_mutes; DROP TABLE own_mute_list;
                      DROP TRIGGER follows_added; DROP TRIGGER follows_removed;
                      DROP TABLE follow_lists; DROP TABLE trust; DROP TABLE trust_reads; DROP TABLE trusted_counts;
-                     DROP TABLE board_nonces;
+                     DROP TABLE board_nonces; DROP TABLE probes; DROP TABLE probe_rounds;
                      PRAGMA user_version = {};",
                     super::super::SEARCH_MIGRATION
                 ))

@@ -1,0 +1,182 @@
+//! Asking trackers who is in a swarm, for the seeding probe: one announce
+//! as a reader with nothing (so the probe never counts as a seeder), then
+//! one that says it stopped. Only the addresses a tracker lists, and that
+//! [`may_probe`] allows for that tracker, are ever dialled.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::net::UdpSocket;
+use upseed_core::InfoHash;
+use upseed_core::announce::{self, Announce, Event, may_probe};
+use upseed_core::scrape;
+
+use crate::scrape::{TrackerFailure, chain, exchange, rand_bytes, read_capped, same_host};
+
+/// The most an announce answer may hold: 200 peers take some 4 KiB.
+pub const MAX_ANNOUNCE_ANSWER: usize = 64 << 10;
+
+/// The port the probe's announces give. Nothing listens on it: the
+/// announce only asks, and is withdrawn at once.
+pub const PROBE_PORT: u16 = 6881;
+
+/// The peers the trackers list for one torrent, and the trackers that
+/// failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Swarm {
+    /// Distinct addresses a probe may dial, in the order listed.
+    pub peers: Vec<SocketAddr>,
+    /// Addresses listed but not allowed (see [`may_probe`]).
+    pub refused: usize,
+    /// Trackers that did not answer.
+    pub failures: Vec<TrackerFailure>,
+}
+
+/// Asks every tracker at once for the peers of `infohash` (`length`
+/// bytes), each within `timeout`.
+pub async fn swarm(
+    trackers: &[String],
+    infohash: InfoHash,
+    length: u64,
+    peer_id: [u8; 20],
+    timeout: Duration,
+) -> Swarm {
+    let ask = |event| Announce {
+        infohash,
+        peer_id,
+        port: PROBE_PORT,
+        left: length,
+        event,
+    };
+    let answers = join_all(trackers.iter().map(|tracker| async move {
+        let host = tracker_ip(tracker, timeout).await;
+        let peers = match tracker.strip_prefix("udp://") {
+            Some(address) => udp(address, ask, timeout).await,
+            None => http(tracker, ask, timeout).await,
+        };
+        (tracker, host, peers)
+    }))
+    .await;
+    let mut swarm = Swarm::default();
+    for (tracker, host, peers) in answers {
+        match peers {
+            Ok(peers) => {
+                for peer in peers {
+                    if !may_probe(peer, host) {
+                        swarm.refused += 1;
+                    } else if !swarm.peers.contains(&peer) {
+                        swarm.peers.push(peer);
+                    }
+                }
+            }
+            Err(error) => swarm.failures.push(TrackerFailure {
+                tracker: tracker.clone(),
+                error,
+            }),
+        }
+    }
+    swarm
+}
+
+/// The address a tracker's host resolves to, which decides whether it may
+/// list loopback and private peers.
+async fn tracker_ip(tracker: &str, timeout: Duration) -> Option<IpAddr> {
+    let url = url::Url::parse(tracker).ok()?;
+    let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse() {
+        return Some(ip);
+    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)))
+        .await
+        .ok()?
+        .ok()?
+        .next()
+        .map(|a| a.ip())
+}
+
+async fn http(
+    tracker: &str,
+    ask: impl Fn(Event) -> Announce,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, String> {
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .pool_max_idle_per_host(0)
+        .redirect(same_host())
+        .build()
+        .map_err(|e| format!("cannot set up HTTP: {e}"))?;
+    let join = if tracker.contains('?') { '&' } else { '?' };
+    let get = |event| {
+        let url = format!("{tracker}{join}{}", ask(event).http_query());
+        let client = client.clone();
+        async move {
+            let response = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("cannot reach {tracker}: {}", chain(e)))?;
+            if !response.status().is_success() {
+                return Err(format!("{tracker} answered HTTP {}", response.status()));
+            }
+            read_capped(response, MAX_ANNOUNCE_ANSWER, tracker, || {
+                format!("{tracker} answered more than {MAX_ANNOUNCE_ANSWER} bytes to an announce")
+            })
+            .await
+        }
+    };
+    let body = get(Event::Started).await?;
+    let peers = announce::parse_http(&body).map_err(|e| format!("{tracker}: {e}"));
+    // Off the list again, whatever the answer was.
+    let _ = get(Event::Stopped).await;
+    peers
+}
+
+async fn udp(
+    address: &str,
+    ask: impl Fn(Event) -> Announce,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, String> {
+    let host = address.split('/').next().unwrap_or(address);
+    let target = tokio::time::timeout(timeout, tokio::net::lookup_host(host))
+        .await
+        .map_err(|_| format!("cannot resolve {host} within {timeout:?}"))?
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host} has no address"))?;
+    let local = if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let socket = UdpSocket::bind(local).await.map_err(|e| e.to_string())?;
+    socket.connect(target).await.map_err(|e| e.to_string())?;
+    let mut requests = 0;
+    let mut transaction = u32::from_le_bytes(rand_bytes());
+    let answer = exchange(
+        &socket,
+        &scrape::udp_connect(transaction),
+        timeout,
+        &mut requests,
+    )
+    .await?;
+    let connection = scrape::udp_connected(&answer, transaction).map_err(|e| e.to_string())?;
+    let key = transaction.rotate_left(7);
+    transaction = transaction.wrapping_add(1);
+    let answer = exchange(
+        &socket,
+        &ask(Event::Started).udp_packet(connection, transaction, key),
+        timeout,
+        &mut requests,
+    )
+    .await?;
+    let peers = announce::parse_udp(&answer, transaction).map_err(|e| format!("udp://{host}: {e}"));
+    transaction = transaction.wrapping_add(1);
+    // BEP 15 sends no answer that matters to a stop; send it once.
+    let _ = socket
+        .send(&ask(Event::Stopped).udp_packet(connection, transaction, key))
+        .await;
+    peers
+}
