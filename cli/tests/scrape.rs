@@ -160,3 +160,182 @@ async fn a_full_scrape_reads_every_size_opentracker_answers() {
         assert!(hashes[..listed].iter().all(|h| map[h].seeders == 1));
     }
 }
+
+/// A fake seeder that shakes hands, claims every piece, unchokes, and
+/// answers a request with bytes that are not the piece: a seedbox that
+/// announces without holding the post.
+async fn lying_peer() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind((host(), 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut hello = [0; 68];
+                s.read_exact(&mut hello).await?;
+                s.write_all(&hello[..48]).await?;
+                s.write_all(b"-XX0001-seedbox00000").await?;
+                s.write_all(&[0, 0, 0, 2, 5, 0xff]).await?;
+                loop {
+                    let mut prefix = [0; 4];
+                    s.read_exact(&mut prefix).await?;
+                    let mut m = vec![0; u32::from_be_bytes(prefix) as usize];
+                    s.read_exact(&mut m).await?;
+                    match m.first() {
+                        Some(2) => s.write_all(&[0, 0, 0, 1, 1]).await?,
+                        Some(6) => {
+                            let len = u32::from_be_bytes(m[9..13].try_into().unwrap());
+                            let mut piece = (9 + len).to_be_bytes().to_vec();
+                            piece.push(7);
+                            piece.extend_from_slice(&m[1..9]);
+                            piece.resize(13 + len as usize, b'?');
+                            s.write_all(&piece).await?;
+                        }
+                        _ => {}
+                    }
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), std::io::Error>(())
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn probes_verify_a_real_seeder_and_see_through_a_seedbox() {
+    use upseed_core::peer_wire::Outcome;
+    use upseed_core::rank::{Basis, Sort};
+    use upseed_node::feed::{View, build_feed_in};
+    use upseed_node::store::Store;
+
+    if !have("opentracker") || !have("qbittorrent-nox") {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let daemon = QbDaemon::start(QbOptions::default()).await;
+    let honest = new_post("seeded by a real client");
+    let boxed = new_post("announced by a seedbox");
+    tracker.allow(&[honest.infohash(), boxed.infohash()]).await;
+    daemon
+        .client()
+        .add(&[seedable(&daemon, &honest, &tracker)])
+        .await
+        .unwrap();
+    wait_seeding(&daemon.client(), honest.infohash(), Duration::from_secs(20)).await;
+
+    // The seedbox announces 30 seeders from one process: 10 ports answer
+    // with wrong bytes, 20 listen nowhere.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut ports = Vec::new();
+    for _ in 0..10 {
+        ports.push(lying_peer().await);
+    }
+    ports.extend((0..20).map(|_| free_port(host())));
+    let escaped: String = boxed
+        .infohash()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    for (i, port) in ports.iter().enumerate() {
+        let url = format!(
+            "{}?info_hash={escaped}&peer_id=-XX0001-seedbox{i:05}&port={port}&uploaded=0&downloaded=0&left=0&compact=1&event=started",
+            tracker.announce_url()
+        );
+        assert!(http.get(&url).send().await.unwrap().status().is_success());
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("store.db")).unwrap();
+    let now = upseed_node::now();
+    let mut config = upseed_node::fake::config(dir.path());
+    config.trackers.urls = vec![tracker.announce_url(), tracker.udp_announce_url()];
+    config.verify.peers_per_post = 40;
+    config.verify.timeout = Duration::from_secs(5);
+    for post in [&honest, &boxed] {
+        store.put_record(post, now).unwrap();
+    }
+    let counts = eventually(
+        "the scrape to count both swarms",
+        Duration::from_secs(20),
+        || async {
+            let report = scrape(
+                &[tracker.announce_url()],
+                &[honest.infohash(), boxed.infohash()],
+                Duration::from_secs(2),
+            )
+            .await;
+            (report.counts.len() == 2).then_some(report.counts)
+        },
+    )
+    .await;
+    store
+        .put_counts(&counts, now, &config.retention.policy())
+        .unwrap();
+
+    let report = upseed_node::verify::verify(&mut store, &config, Duration::from_secs(2), now)
+        .await
+        .unwrap();
+    assert_eq!(report.posts, 2, "{report:?}");
+    assert!(report.tracker_errors.is_empty(), "{report:?}");
+    assert_eq!(
+        report.listed, 31,
+        "the real seeder and the seedbox's 30: {report:?}"
+    );
+    assert_eq!(report.probed, 31, "{report:?}");
+    assert_eq!(report.verified, 1, "{report:?}");
+    assert_eq!(report.failed, 10, "{report:?}");
+    assert_eq!(report.unreachable, 20, "{report:?}");
+    assert_eq!(store.verified_count(honest.infohash()).unwrap(), 1);
+    assert_eq!(store.verified_count(boxed.infohash()).unwrap(), 0);
+    let liars = store.probes(boxed.infohash()).unwrap();
+    assert!(
+        liars
+            .iter()
+            .filter(|p| p.outcome == Outcome::Failed)
+            .all(|p| p.detail.as_deref().unwrap().contains("do not match")),
+        "{liars:?}"
+    );
+
+    let rank = |by| {
+        build_feed_in(&store, (Sort::Hot, by), None, 10, now, View::all())
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| (i.record.infohash, i.seeders, i.verified))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rank(Basis::Seeders),
+        [(boxed.infohash(), 30, 0), (honest.infohash(), 1, 1)]
+    );
+    assert_eq!(
+        rank(Basis::Verified),
+        [(honest.infohash(), 1, 1), (boxed.infohash(), 30, 0)]
+    );
+
+    // Within half of `valid_for`, a second round has nothing due.
+    let again = upseed_node::verify::verify(&mut store, &config, Duration::from_secs(2), now + 60)
+        .await
+        .unwrap();
+    assert_eq!(again.posts, 0, "{again:?}");
+    // The probes' own announces were withdrawn: nobody is left downloading.
+    eventually(
+        "the probes to leave the swarm",
+        Duration::from_secs(10),
+        || async {
+            let after = scrape(
+                &[tracker.announce_url()],
+                &[honest.infohash()],
+                Duration::from_secs(2),
+            )
+            .await;
+            (after.counts.len() == 1 && after.counts[0].leechers == Some(0)).then_some(())
+        },
+    )
+    .await;
+}

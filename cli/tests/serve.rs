@@ -1121,7 +1121,7 @@ async fn mute_lists_are_published_subscribed_and_named_on_what_they_hide() {
 }
 
 #[tokio::test]
-async fn the_feed_ranks_by_trusted_count_or_seeders_on_request() {
+async fn the_feed_ranks_by_trusted_count_verified_seeders_or_seeders_on_request() {
     let site = site();
     post(&site, "/submit", &[("title", "Mine"), ("text", "my words")]).await;
     let by_default = get(&site, "/").await;
@@ -1136,10 +1136,19 @@ async fn the_feed_ranks_by_trusted_count_or_seeders_on_request() {
         "{}",
         trusted.body
     );
+    let verified = get(&site, "/?by=verified").await;
+    assert!(
+        verified.body.contains("ranked by verified seeders")
+            && verified.body.contains("0 verified · ")
+            && verified.body.contains("by=trusted")
+            && verified.body.contains("by=seeders"),
+        "{}",
+        verified.body
+    );
     let refused = get(&site, "/?by=crowd").await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(
-        refused.body.contains("trusted or seeders"),
+        refused.body.contains("trusted, verified or seeders"),
         "{}",
         refused.body
     );

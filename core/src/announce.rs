@@ -101,7 +101,10 @@ pub fn parse_http(body: &[u8]) -> Result<Vec<SocketAddr>, ScrapeError> {
     let malformed = |what: String| ScrapeError::Malformed(what);
     let value = bencode::decode_lenient(body).map_err(|e| malformed(e.to_string()))?;
     let Value::Dict(fields) = value else {
-        return Err(malformed(format!("a {}, not a dictionary", value.type_name())));
+        return Err(malformed(format!(
+            "a {}, not a dictionary",
+            value.type_name()
+        )));
     };
     let mut peers = Vec::new();
     for (key, value) in &fields {
@@ -187,7 +190,9 @@ pub fn parse_udp(packet: &[u8], transaction: u32) -> Result<Vec<SocketAddr>, Scr
             "announce answer of {} bytes",
             packet.len()
         ))),
-        other => Err(ScrapeError::Malformed(format!("action {other}, expected 1"))),
+        other => Err(ScrapeError::Malformed(format!(
+            "action {other}, expected 1"
+        ))),
     }
 }
 
@@ -240,9 +245,19 @@ mod tests {
     fn queries_name_the_probe_as_a_reader_with_nothing() {
         let q = announce(Event::Started).http_query();
         assert!(q.starts_with("info_hash=%AB%AB"), "{q}");
-        assert!(q.contains("&peer_id=-US0100-abcdefghijkl&port=6881&"), "{q}");
-        assert!(q.contains("&left=25&compact=1&numwant=50&event=started"), "{q}");
-        assert!(announce(Event::Stopped).http_query().ends_with("event=stopped"));
+        assert!(
+            q.contains("&peer_id=-US0100-abcdefghijkl&port=6881&"),
+            "{q}"
+        );
+        assert!(
+            q.contains("&left=25&compact=1&numwant=50&event=started"),
+            "{q}"
+        );
+        assert!(
+            announce(Event::Stopped)
+                .http_query()
+                .ends_with("event=stopped")
+        );
         let packet = announce(Event::Stopped).udp_packet(7, 9, 11);
         assert_eq!(packet[..8], 7u64.to_be_bytes());
         assert_eq!(packet[8..12], 1u32.to_be_bytes());
@@ -268,8 +283,8 @@ mod tests {
                 "[::1]:6882".parse().unwrap()
             ]
         );
-        let listed = parse_http(b"d5:peersld2:ip9:127.0.0.14:porti7000eed2:ip3:bad4:porti1eeee")
-            .unwrap();
+        let listed =
+            parse_http(b"d5:peersld2:ip9:127.0.0.14:porti7000eed2:ip3:bad4:porti1eeee").unwrap();
         assert_eq!(listed, ["127.0.0.1:7000".parse().unwrap()]);
         assert_eq!(
             parse_http(b"d14:failure reason4:nopee"),

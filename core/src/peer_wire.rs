@@ -91,7 +91,15 @@ pub enum Verdict {
 /// What one probe of one peer found, as kept and shown: the verdict, or
 /// why there was none.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -421,7 +429,10 @@ mod tests {
         assert_eq!(request[..5], [0, 0, 0, 13, REQUEST]);
         assert_eq!(request[13..], (BODY.len() as u32).to_be_bytes());
         assert_eq!(p.on_message(&[UNCHOKE]), Step::Read, "asked once");
-        assert_eq!(p.on_message(&piece(0, 0, BODY)), Step::Done(Verdict::Verified));
+        assert_eq!(
+            p.on_message(&piece(0, 0, BODY)),
+            Step::Done(Verdict::Verified)
+        );
     }
 
     #[test]
@@ -479,7 +490,10 @@ mod tests {
             probe().on_message(&[BITFIELD, 0x00]),
             Step::Done(Verdict::NotSeeding)
         );
-        assert_eq!(probe().on_message(&[HAVE_NONE]), Step::Done(Verdict::NotSeeding));
+        assert_eq!(
+            probe().on_message(&[HAVE_NONE]),
+            Step::Done(Verdict::NotSeeding)
+        );
         let mut reject = vec![REJECT];
         reject.extend_from_slice(&[0; 12]);
         assert_eq!(probe().on_message(&reject), Step::Done(Verdict::NotSeeding));

@@ -17,10 +17,6 @@ use crate::scrape::{TrackerFailure, chain, exchange, rand_bytes, read_capped, sa
 /// The most an announce answer may hold: 200 peers take some 4 KiB.
 pub const MAX_ANNOUNCE_ANSWER: usize = 64 << 10;
 
-/// The port the probe's announces give. Nothing listens on it: the
-/// announce only asks, and is withdrawn at once.
-pub const PROBE_PORT: u16 = 6881;
-
 /// The peers the trackers list for one torrent, and the trackers that
 /// failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,18 +30,20 @@ pub struct Swarm {
 }
 
 /// Asks every tracker at once for the peers of `infohash` (`length`
-/// bytes), each within `timeout`.
+/// bytes), each within `timeout`, announcing `port`: a port nothing
+/// listens on, since the announce only asks and is withdrawn at once.
+/// A tracker may list the probe itself among the peers, so addresses
+/// with `port` are left out.
 pub async fn swarm(
     trackers: &[String],
-    infohash: InfoHash,
-    length: u64,
-    peer_id: [u8; 20],
+    (infohash, length): (InfoHash, u64),
+    (peer_id, port): ([u8; 20], u16),
     timeout: Duration,
 ) -> Swarm {
     let ask = |event| Announce {
         infohash,
         peer_id,
-        port: PROBE_PORT,
+        port,
         left: length,
         event,
     };
@@ -62,7 +60,7 @@ pub async fn swarm(
     for (tracker, host, peers) in answers {
         match peers {
             Ok(peers) => {
-                for peer in peers {
+                for peer in peers.into_iter().filter(|p| p.port() != port) {
                     if !may_probe(peer, host) {
                         swarm.refused += 1;
                     } else if !swarm.peers.contains(&peer) {
@@ -83,7 +81,10 @@ pub async fn swarm(
 /// list loopback and private peers.
 async fn tracker_ip(tracker: &str, timeout: Duration) -> Option<IpAddr> {
     let url = url::Url::parse(tracker).ok()?;
-    let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']');
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     if let Ok(ip) = host.parse() {
         return Some(ip);
     }

@@ -182,7 +182,9 @@ mod tests {
                 }
                 _ => {}
             }
-            s.write_all(&handshake(HASH, peer_id([5; 12]))).await.unwrap();
+            s.write_all(&handshake(HASH, peer_id([5; 12])))
+                .await
+                .unwrap();
             let bitfield: &[u8] = match behaviour {
                 Peer::Leecher => &[0, 0, 0, 2, 5, 0x00],
                 _ => &[0, 0, 0, 2, 5, 0x80],
@@ -225,7 +227,14 @@ mod tests {
     async fn run(behaviour: Peer) -> Probed {
         let peer = serve(behaviour).await;
         let piece = (0, BODY.len() as u32, Sha1::digest(BODY).into());
-        probe(peer, HASH, piece, peer_id([1; 12]), Duration::from_millis(500)).await
+        probe(
+            peer,
+            HASH,
+            piece,
+            peer_id([1; 12]),
+            Duration::from_millis(500),
+        )
+        .await
     }
 
     #[tokio::test]

@@ -77,6 +77,8 @@ pub async fn verify(
     let (seed, rest) = random.split_at(8);
     let mut seed = u64::from_le_bytes(seed.try_into().unwrap_or_default()) | 1;
     let id = peer_id(rest.try_into().unwrap_or_default());
+    // The port the announces give, from the dynamic range.
+    let port = 49_152 + (xorshift(seed) % 16_384) as u16;
     let rounds = posts.iter().map(|(record, before)| {
         let hash = record.infohash();
         // A piece at random, so a peer cannot keep just the first.
@@ -88,9 +90,8 @@ pub async fn verify(
         async move {
             let swarm = crate::peers::swarm(
                 &config.trackers.urls,
-                hash,
-                record.length(),
-                id,
+                (hash, record.length()),
+                (id, port),
                 tracker_timeout,
             )
             .await;
@@ -103,15 +104,16 @@ pub async fn verify(
                 .collect();
             shuffle(&mut fresh, &mut order);
             fresh.truncate(section.peers_per_post);
-            let probes = match piece {
-                Some((len, sha1)) => {
-                    join_all(fresh.iter().map(|peer| {
-                        probe(*peer, hash, (index, len, sha1), id, section.timeout)
-                    }))
-                    .await
-                }
-                None => Vec::new(),
-            };
+            let probes =
+                match piece {
+                    Some((len, sha1)) => {
+                        join_all(fresh.iter().map(|peer| {
+                            probe(*peer, hash, (index, len, sha1), id, section.timeout)
+                        }))
+                        .await
+                    }
+                    None => Vec::new(),
+                };
             (hash, swarm, fresh, probes)
         }
     });

@@ -81,8 +81,11 @@ impl Store {
             params![infohash.as_bytes(), now as i64, listed as i64],
         )
         .map_err(&sqlite)?;
-        tx.execute("DELETE FROM probes WHERE at < ?1", params![keep_since as i64])
-            .map_err(&sqlite)?;
+        tx.execute(
+            "DELETE FROM probes WHERE at < ?1",
+            params![keep_since as i64],
+        )
+        .map_err(&sqlite)?;
         tx.commit().map_err(&sqlite)
     }
 
@@ -145,9 +148,7 @@ impl Store {
             )
             .map_err(self.sqlite())?;
         let rows = statement
-            .query_map([], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-            })
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
             .map_err(self.sqlite())?;
         let mut out = HashMap::new();
         for row in rows {
@@ -223,11 +224,13 @@ mod tests {
             .unwrap();
         assert_eq!(store.verified_count(hash).unwrap(), 0);
         assert_eq!(store.probes(hash).unwrap().len(), 3);
-        assert_eq!(store.probe_candidates(NOW, 10).unwrap(), [] as [InfoHash; 0], "no seeders counted");
+        assert_eq!(
+            store.probe_candidates(NOW, 10).unwrap(),
+            [] as [InfoHash; 0],
+            "no seeders counted"
+        );
         // Results past their time are dropped by a later round.
-        store
-            .put_probes(hash, 0, &[], NOW + 1, NOW + 3600)
-            .unwrap();
+        store.put_probes(hash, 0, &[], NOW + 1, NOW + 3600).unwrap();
         assert!(store.probes(hash).unwrap().is_empty());
         assert_eq!(store.verified_counts().unwrap().len(), 0);
     }
