@@ -582,6 +582,9 @@ pub fn sync_text(r: &SyncReport) -> String {
         for e in &d.index_errors {
             out.push_str(&format!("dht: a followed outbox index was not read: {e}\n"));
         }
+        for line in &d.trust.lists_over_cap {
+            out.push_str(&format!("trust: {line}\n"));
+        }
         if let Some(e) = d.publish.as_ref().and_then(|p| p.index_error.as_ref()) {
             out.push_str(&format!("dht: your outbox index was not updated: {e}\n"));
         }

@@ -58,6 +58,23 @@ pub fn recompute(
     Ok(web)
 }
 
+/// The followed keys whose follow list is over `[trust]`'s cap, each
+/// with what that means: only the first keys of its list count.
+pub fn lists_over_cap(store: &Store, config: &Config) -> Result<Vec<String>, Error> {
+    let cap = config.trust.rule().max_list;
+    Ok(store
+        .follow_lists(&store.follows()?)?
+        .into_iter()
+        .filter(|(_, list)| list.len() > cap)
+        .map(|(owner, list)| {
+            format!(
+                "{owner} follows {} keys, over the cap of {cap}: only {cap} of them count toward trust",
+                list.len()
+            )
+        })
+        .collect())
+}
+
 /// The trust step of a sync: the web computed again, then up to
 /// [`SECOND_HOP_READS`] second-hop outboxes read, whose listed upvotes
 /// replace the votes kept of each.
@@ -69,20 +86,8 @@ pub async fn refresh(
     now: u64,
 ) -> Result<TrustReport, Error> {
     let web = recompute(store, config, me, now)?;
-    let cap = config.trust.rule().max_list;
-    let follows = store.follows()?;
     let mut report = TrustReport {
-        lists_over_cap: store
-            .follow_lists(&follows)?
-            .into_iter()
-            .filter(|(_, list)| list.len() > cap)
-            .map(|(owner, list)| {
-                format!(
-                    "{owner} follows {} keys: only {cap} of them count toward trust",
-                    list.len()
-                )
-            })
-            .collect(),
+        lists_over_cap: lists_over_cap(store, config)?,
         ..TrustReport::default()
     };
     if web.iter().any(|t| t.hop == Hop::Second) {
@@ -104,4 +109,49 @@ pub async fn refresh(
     }
     report.size = store.trust_size()?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upseed_core::SecretKey;
+    use upseed_core::trust::TrustRule;
+
+    #[test]
+    fn a_follow_list_over_the_cap_counts_only_its_first_keys_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::fake::config(dir.path());
+        let mut store = Store::open(&dir.path().join("store.db")).unwrap();
+        let cap = TrustRule::default().max_list;
+        let [me, big, small] = [1u8, 2, 3].map(|n| SecretKey::from_seed(&[n; 32]).public_key());
+        let many: Vec<PublicKey> = (0..=cap as u32)
+            .map(|i| {
+                let mut seed = [0u8; 32];
+                seed[..4].copy_from_slice(&i.to_be_bytes());
+                seed[31] = 9;
+                SecretKey::from_seed(&seed).public_key()
+            })
+            .collect();
+        for (owner, list) in [(big, many.clone()), (small, vec![many[cap]])] {
+            store.follow(owner, 1).unwrap();
+            store.set_follow_list(owner, &list).unwrap();
+        }
+        let over = lists_over_cap(&store, &config).unwrap();
+        assert_eq!(over.len(), 1, "{over:?}");
+        assert!(over[0].starts_with(&big.to_string()), "{over:?}");
+        assert!(
+            over[0].contains(&format!("follows {} keys", cap + 1)),
+            "{over:?}"
+        );
+        // With one follower enough, the big list alone brings keys in:
+        // only `cap` of them.
+        let mut config = config;
+        config.trust.min_followers = 1;
+        store.set_follow_list(small, &[]).unwrap();
+        let web = recompute(&mut store, &config, Some(me), 1).unwrap();
+        let second = web.iter().filter(|t| t.hop == Hop::Second).count();
+        assert_eq!(second, cap);
+        // Nothing stored is lost: the whole list is kept.
+        assert_eq!(store.follow_lists(&[big]).unwrap()[&big].len(), cap + 1);
+    }
 }
