@@ -470,7 +470,7 @@ pub struct SeedTopRule {
     pub window: upseed_core::rank::Window,
     /// How many posts.
     pub count: usize,
-    /// Rank by `seeders` (the default) or by `trusted` count.
+    /// Rank by `seeders` (the default), by `trusted` count or by `verified` seeders.
     #[serde(default)]
     pub by: upseed_core::rank::Basis,
     /// Only log what the rule would seed.
@@ -896,7 +896,7 @@ fetch_limit = {fetch_limit}
 # community = "rust"
 # window = "week"
 # count = 10
-# by = "trusted"     # rank by trusted count, not by seeders
+# by = "trusted"     # rank by trusted count (or "verified": verified seeders), not by seeders
 # dry_run = false
 
 # Seed posts you have read that fewer than `below` people seed, so they do not
