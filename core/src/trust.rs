@@ -113,13 +113,16 @@ pub fn web_of_trust(
             followers: 0,
         });
     }
-    let mut counts: HashMap<[u8; 32], (PublicKey, usize)> = HashMap::new();
+    // Keys are counted by reference into `lists`: a key costs the map two
+    // pointers and a count, not its decoded point.
+    let mut counts: HashMap<&[u8; 32], (&PublicKey, usize)> = HashMap::new();
+    let mut seen: HashSet<&[u8; 32]> = HashSet::new();
     for follow in follows {
         if let Some(list) = lists.get(follow) {
-            let mut seen: HashSet<[u8; 32]> = HashSet::new();
+            seen.clear();
             for key in list.iter().take(rule.max_list) {
-                if key != follow && seen.insert(*key.as_bytes()) {
-                    counts.entry(*key.as_bytes()).or_insert((*key, 0)).1 += 1;
+                if key != follow && seen.insert(key.as_bytes()) {
+                    counts.entry(key.as_bytes()).or_insert((key, 0)).1 += 1;
                 }
             }
         }
@@ -134,7 +137,7 @@ pub fn web_of_trust(
             followers: counts.get(follow.as_bytes()).map_or(0, |c| c.1),
         });
     }
-    let mut second: Vec<(PublicKey, usize)> = counts
+    let mut second: Vec<(&PublicKey, usize)> = counts
         .into_values()
         .filter(|(key, n)| {
             *n >= rule.min_followers.max(1) && !taken.contains(key.as_bytes()) && !muted(key)
@@ -146,7 +149,7 @@ pub fn web_of_trust(
     });
     second.truncate(rule.max_second_hop);
     out.extend(second.into_iter().map(|(key, followers)| TrustedKey {
-        key,
+        key: *key,
         hop: Hop::Second,
         followers,
     }));
