@@ -167,33 +167,16 @@ fn compact_v6(bytes: &[u8], out: &mut Vec<SocketAddr>) {
 
 /// Reads a BEP 15 announce answer to `transaction`: its IPv4 peers.
 pub fn parse_udp(packet: &[u8], transaction: u32) -> Result<Vec<SocketAddr>, ScrapeError> {
-    if packet.len() < 8 {
-        return Err(ScrapeError::Malformed("packet shorter than 8 bytes".into()));
-    }
-    let action = u32::from_be_bytes([packet[0], packet[1], packet[2], packet[3]]);
-    let tid = u32::from_be_bytes([packet[4], packet[5], packet[6], packet[7]]);
-    if tid != transaction {
-        return Err(ScrapeError::Malformed(
-            "answer to another transaction".into(),
-        ));
-    }
-    match action {
-        3 => Err(ScrapeError::Failure(
-            String::from_utf8_lossy(&packet[8..]).into_owned(),
-        )),
-        1 if packet.len() >= 20 => {
-            let mut peers = Vec::new();
-            compact_v4(&packet[20..], &mut peers);
-            Ok(peers)
-        }
-        1 => Err(ScrapeError::Malformed(format!(
+    crate::scrape::udp_check(packet, 1, transaction)?;
+    if packet.len() < 20 {
+        return Err(ScrapeError::Malformed(format!(
             "announce answer of {} bytes",
             packet.len()
-        ))),
-        other => Err(ScrapeError::Malformed(format!(
-            "action {other}, expected 1"
-        ))),
+        )));
     }
+    let mut peers = Vec::new();
+    compact_v4(&packet[20..], &mut peers);
+    Ok(peers)
 }
 
 /// Whether a probe may dial `peer`, which a tracker at `tracker_host`

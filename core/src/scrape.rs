@@ -307,7 +307,7 @@ pub fn udp_scraped(
 }
 
 /// Checks action and transaction; turns an error answer (action 3) into its message.
-fn udp_check(packet: &[u8], action: u32, transaction: u32) -> Result<(), ScrapeError> {
+pub(crate) fn udp_check(packet: &[u8], action: u32, transaction: u32) -> Result<(), ScrapeError> {
     if packet.len() < 8 {
         return Err(ScrapeError::Malformed("packet shorter than 8 bytes".into()));
     }

@@ -7,12 +7,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use tokio::net::UdpSocket;
 use upseed_core::InfoHash;
 use upseed_core::announce::{self, Announce, Event, may_probe};
 use upseed_core::scrape;
 
-use crate::scrape::{TrackerFailure, chain, exchange, rand_bytes, read_capped, same_host};
+use crate::scrape::{
+    TrackerFailure, chain, exchange, rand_bytes, read_capped, same_host, udp_socket,
+};
 
 /// The most an announce answer may hold: 200 peers take some 4 KiB.
 pub const MAX_ANNOUNCE_ANSWER: usize = 64 << 10;
@@ -141,19 +142,7 @@ async fn udp(
     timeout: Duration,
 ) -> Result<Vec<SocketAddr>, String> {
     let host = address.split('/').next().unwrap_or(address);
-    let target = tokio::time::timeout(timeout, tokio::net::lookup_host(host))
-        .await
-        .map_err(|_| format!("cannot resolve {host} within {timeout:?}"))?
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host} has no address"))?;
-    let local = if target.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    };
-    let socket = UdpSocket::bind(local).await.map_err(|e| e.to_string())?;
-    socket.connect(target).await.map_err(|e| e.to_string())?;
+    let socket = udp_socket(address, timeout).await?;
     let mut requests = 0;
     let mut transaction = u32::from_le_bytes(rand_bytes());
     let answer = exchange(

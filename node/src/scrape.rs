@@ -363,20 +363,7 @@ async fn udp(
     timeout: Duration,
     requests: &mut usize,
 ) -> Result<HashMap<InfoHash, SwarmCounts>, String> {
-    let host = address.split('/').next().unwrap_or(address);
-    let target = tokio::time::timeout(timeout, tokio::net::lookup_host(host))
-        .await
-        .map_err(|_| format!("cannot resolve {host} within {timeout:?}"))?
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host} has no address"))?;
-    let local = if target.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    };
-    let socket = UdpSocket::bind(local).await.map_err(|e| e.to_string())?;
-    socket.connect(target).await.map_err(|e| e.to_string())?;
+    let socket = udp_socket(address, timeout).await?;
     let mut transaction = u32::from_le_bytes(rand_bytes());
     let mut connection: Option<(u64, tokio::time::Instant)> = None;
     let mut out = HashMap::new();
@@ -412,6 +399,26 @@ async fn udp(
     // for the others.
     out.retain(|_, c| c.seeders > 0 || c.leechers > 0 || c.completed > 0);
     Ok(out)
+}
+
+/// A UDP socket connected to the tracker at `address` (`host:port`, as in
+/// a `udp://` URL after its scheme), resolved within `timeout`.
+pub(crate) async fn udp_socket(address: &str, timeout: Duration) -> Result<UdpSocket, String> {
+    let host = address.split('/').next().unwrap_or(address);
+    let target = tokio::time::timeout(timeout, tokio::net::lookup_host(host))
+        .await
+        .map_err(|_| format!("cannot resolve {host} within {timeout:?}"))?
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host} has no address"))?;
+    let local = if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let socket = UdpSocket::bind(local).await.map_err(|e| e.to_string())?;
+    socket.connect(target).await.map_err(|e| e.to_string())?;
+    Ok(socket)
 }
 
 pub(crate) fn rand_bytes() -> [u8; 4] {

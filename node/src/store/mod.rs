@@ -471,6 +471,28 @@ impl Store {
     }
 
     /// The count that `sql`, bound to `args`, selects.
+    /// A count per record from `sql`'s rows of (infohash, count).
+    fn counts_by_hash(
+        &self,
+        sql: &str,
+    ) -> Result<std::collections::HashMap<InfoHash, u32>, StoreError> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(self.sqlite())?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (hash, n) = row.map_err(self.sqlite())?;
+            if let Ok(hash) = <[u8; 20]>::try_from(hash.as_slice()) {
+                out.insert(
+                    InfoHash::from_bytes(hash),
+                    u32::try_from(n).unwrap_or(u32::MAX),
+                );
+            }
+        }
+        Ok(out)
+    }
+
     fn count(&self, sql: &str, args: impl rusqlite::Params) -> Result<usize, StoreError> {
         self.conn
             .query_row(sql, args, |r| r.get::<_, i64>(0))

@@ -271,24 +271,7 @@ impl Store {
 
     /// Every record's trusted count, for those with at least one.
     pub fn trusted_counts(&self) -> Result<HashMap<InfoHash, u32>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT infohash, trusted FROM trusted_counts")
-            .map_err(self.sqlite())?;
-        let rows = statement
-            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(self.sqlite())?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let (hash, n) = row.map_err(self.sqlite())?;
-            if let Ok(hash) = <[u8; 20]>::try_from(hash.as_slice()) {
-                out.insert(
-                    InfoHash::from_bytes(hash),
-                    u32::try_from(n).unwrap_or(u32::MAX),
-                );
-            }
-        }
-        Ok(out)
+        self.counts_by_hash("SELECT infohash, trusted FROM trusted_counts")
     }
 
     /// The trusted count of `infohash`: 0 when no trusted key upvotes it.
