@@ -674,6 +674,85 @@ async fn a_seed_top_rule_by_trusted_count_seeds_what_trusted_keys_wrote_over_a_c
 }
 
 #[tokio::test]
+async fn a_seed_top_rule_by_verified_seeders_seeds_what_peers_proved_over_a_claim() {
+    use upseed_core::peer_wire::Outcome;
+    let kim = user_with(FakeClient::new(), |c| {
+        c.daemon.jitter = Duration::ZERO;
+        c.daemon.seed_top = vec![upseed_node::config::SeedTopRule {
+            community: None,
+            window: upseed_core::rank::Window::All,
+            count: 1,
+            by: upseed_core::rank::Basis::Verified,
+            dry_run: false,
+        }];
+    });
+    let proved = offered(&kim.client, "served to a probe");
+    let claimed = offered(&kim.client, "announced by a seedbox");
+    let node = &kim.node;
+    for post in [&proved, &claimed] {
+        node.show(&post.infohash().to_string(), Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
+    let mut store = node.store().unwrap();
+    let count = |infohash, seeders| upseed_core::counts::SwarmCount {
+        infohash,
+        source: "http://tracker.example/announce".into(),
+        seeders: Some(seeders),
+        leechers: Some(0),
+        completed: Some(seeders),
+    };
+    store
+        .put_counts(
+            &[
+                count(claimed.infohash(), 1_000),
+                count(proved.infohash(), 2),
+            ],
+            now(),
+            &upseed_core::retention::FadePolicy::default(),
+        )
+        .unwrap();
+    let probe = |peer: &str, outcome| upseed_node::store::ProbeRecord {
+        peer: peer.parse().unwrap(),
+        outcome,
+        detail: None,
+        at: now(),
+    };
+    store
+        .put_probes(
+            proved.infohash(),
+            2,
+            &[
+                probe("192.0.2.1:6881", Outcome::Verified),
+                probe("192.0.2.2:6881", Outcome::Verified),
+            ],
+            0,
+            now(),
+        )
+        .unwrap();
+    store
+        .put_probes(
+            claimed.infohash(),
+            1_000,
+            &[
+                probe("192.0.2.3:6881", Outcome::Failed),
+                probe("192.0.2.4:6881", Outcome::Unreachable),
+            ],
+            0,
+            now(),
+        )
+        .unwrap();
+    drop(store);
+
+    daemon_until(node, |s| s.step == "seed" && s.outcome.is_some()).await;
+    assert!(kim.client.holds(proved.infohash()), "the post peers served");
+    assert!(
+        !kim.client.holds(claimed.infohash()),
+        "a thousand claimed seeders count for nothing by verified seeders"
+    );
+}
+
+#[tokio::test]
 async fn boards_bring_at_most_a_days_worth_of_one_untrusted_authors_records() {
     use upseed_core::lead::Expect;
     let jay = user();
