@@ -205,7 +205,7 @@ async fn lying_peer() -> u16 {
 #[tokio::test]
 async fn probes_verify_a_real_seeder_and_see_through_a_seedbox() {
     use upseed_core::peer_wire::Outcome;
-    use upseed_core::rank::{Basis, Sort};
+    use upseed_core::rank::{Basis, Sort, Window};
     use upseed_node::feed::{View, build_feed_in};
     use upseed_node::store::Store;
 
@@ -302,12 +302,20 @@ async fn probes_verify_a_real_seeder_and_see_through_a_seedbox() {
     );
 
     let rank = |by| {
-        build_feed_in(&store, (Sort::Hot, by), None, 10, now, View::all())
-            .unwrap()
-            .items
-            .iter()
-            .map(|i| (i.record.infohash, i.seeders, i.verified))
-            .collect::<Vec<_>>()
+        // Top of all time ranks by the count alone (hot cannot tell 1 from 0).
+        build_feed_in(
+            &store,
+            (Sort::Top(Window::All), by),
+            None,
+            10,
+            now,
+            View::all(),
+        )
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| (i.record.infohash, i.seeders, i.verified))
+        .collect::<Vec<_>>()
     };
     assert_eq!(
         rank(Basis::Seeders),
