@@ -228,7 +228,26 @@ async fn a_sybil_attack_moves_neither_trusted_counts_nor_the_board() {
     let reader = &honest[0];
     sync_all(&honest).await;
     reader.node.sync(&options()).await.unwrap();
+    // The reader browses the community, so that it knows every honest
+    // post before the attack.
+    let rust_feed = reader
+        .node
+        .feed(&FeedQuery {
+            community: Some("rust".into()),
+            timeout: Duration::from_secs(60),
+            ..FeedQuery::default()
+        })
+        .await
+        .unwrap();
     phase("synced");
+    eprintln!(
+        "before the attack the reader's community feed lists {} of the {n} honest posts",
+        rust_feed.items.len()
+    );
+    assert!(
+        rust_feed.items.len() == n.min(25) || scale.honest > 4,
+        "every honest post: {rust_feed:?}"
+    );
     let trusted_before = top(reader, Basis::Trusted).await;
     assert!(
         trusted_before.iter().any(|(_, trusted, _, _)| *trusted > 1),

@@ -335,7 +335,12 @@ impl Dht {
     ) -> Result<(), DhtError> {
         let public = key.public_key();
         let _turn = self.queries.acquire().await;
-        for _ in 0..4 {
+        for attempt in 0..UPDATE_ATTEMPTS {
+            if attempt > 0 {
+                // Writers that raced all try again at once unless each
+                // waits its own while, longer after each loss.
+                tokio::time::sleep(backoff(attempt)).await;
+            }
             let newest = self
                 .inner
                 .get_mutable_most_recent(public.as_bytes(), Some(salt))
@@ -370,9 +375,38 @@ impl Dht {
     }
 }
 
+/// How many times an item's read-modify-write is tried when other writers
+/// race it (the DHT's compare-and-swap refuses all but one).
+pub const UPDATE_ATTEMPTS: u32 = 8;
+
+/// A random wait before try `attempt` (1 and up): up to 50 ms doubled
+/// with each loss, at most 3.2 s.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let mut bytes = [0u8; 2];
+    let spread = if getrandom::fill(&mut bytes).is_ok() {
+        u64::from(u16::from_le_bytes(bytes))
+    } else {
+        u64::from(std::process::id())
+    };
+    let ceiling = 50u64 << attempt.min(6);
+    std::time::Duration::from_millis(10 + spread % ceiling)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn racing_writers_back_off_apart_and_not_for_long() {
+        let waits: Vec<_> = (0..32).map(|_| backoff(3)).collect();
+        assert!(
+            waits
+                .iter()
+                .all(|w| w.as_millis() >= 10 && w.as_millis() < 410)
+        );
+        assert!(waits.iter().any(|w| *w != waits[0]), "{waits:?}");
+        assert!(backoff(20) <= std::time::Duration::from_millis(3_210));
+    }
 
     #[test]
     fn the_dht_librarys_signature_is_the_protocols() {
