@@ -145,6 +145,20 @@ async fn top(reader: &User, by: Basis) -> Vec<(InfoHash, u32, u32, u32)> {
         .collect()
 }
 
+/// `reader`'s feed of `rust`, which reads the community's boards and
+/// fetches what they name, waiting up to a minute.
+async fn community_feed(reader: &User) -> upseed_node::FeedJson {
+    reader
+        .node
+        .feed(&FeedQuery {
+            community: Some("rust".into()),
+            timeout: Duration::from_secs(60),
+            ..FeedQuery::default()
+        })
+        .await
+        .unwrap()
+}
+
 /// A sync of every user at once.
 async fn sync_all(users: &[User]) {
     let options = options();
@@ -230,15 +244,7 @@ async fn a_sybil_attack_moves_neither_trusted_counts_nor_the_board() {
     reader.node.sync(&options()).await.unwrap();
     // The reader browses the community, so that it knows every honest
     // post before the attack.
-    let rust_feed = reader
-        .node
-        .feed(&FeedQuery {
-            community: Some("rust".into()),
-            timeout: Duration::from_secs(60),
-            ..FeedQuery::default()
-        })
-        .await
-        .unwrap();
+    let rust_feed = community_feed(reader).await;
     phase("synced");
     eprintln!(
         "before the attack the reader's community feed lists {} of the {n} honest posts",
@@ -380,15 +386,7 @@ async fn a_sybil_attack_moves_neither_trusted_counts_nor_the_board() {
     // seeder from the reader's client: it tries a few times.
     let mut reached = false;
     for _ in 0..3 {
-        let rust_feed = reader
-            .node
-            .feed(&FeedQuery {
-                community: Some("rust".into()),
-                timeout: Duration::from_secs(60),
-                ..FeedQuery::default()
-            })
-            .await
-            .unwrap();
+        let rust_feed = community_feed(reader).await;
         reached = rust_feed
             .items
             .iter()

@@ -30,56 +30,83 @@ pub struct Swarm {
     pub failures: Vec<TrackerFailure>,
 }
 
-/// Asks every tracker at once for the peers of `infohash` (`length`
-/// bytes), each within `timeout`, announcing `port`: a port nothing
-/// listens on, since the announce only asks and is withdrawn at once.
-/// A tracker may list the probe itself among the peers, so addresses
-/// with `port` are left out.
-pub async fn swarm(
-    trackers: &[String],
-    (infohash, length): (InfoHash, u64),
-    (peer_id, port): ([u8; 20], u16),
+/// The trackers a verification round asks, set up once for the round:
+/// each one's address resolved (which decides whether it may list
+/// loopback and private peers) and one HTTP client for all.
+pub struct Trackers {
+    trackers: Vec<(String, Option<IpAddr>)>,
+    http: Result<reqwest::Client, String>,
     timeout: Duration,
-) -> Swarm {
-    let ask = |event| Announce {
-        infohash,
-        peer_id,
-        port,
-        left: length,
-        event,
-    };
-    let answers = join_all(trackers.iter().map(|tracker| async move {
-        let host = tracker_ip(tracker, timeout).await;
-        let peers = match tracker.strip_prefix("udp://") {
-            Some(address) => udp(address, ask, timeout).await,
-            None => http(tracker, ask, timeout).await,
-        };
-        (tracker, host, peers)
-    }))
-    .await;
-    let mut swarm = Swarm::default();
-    for (tracker, host, peers) in answers {
-        match peers {
-            Ok(peers) => {
-                for peer in peers.into_iter().filter(|p| p.port() != port) {
-                    if !may_probe(peer, host) {
-                        swarm.refused += 1;
-                    } else if !swarm.peers.contains(&peer) {
-                        swarm.peers.push(peer);
-                    }
-                }
-            }
-            Err(error) => swarm.failures.push(TrackerFailure {
-                tracker: tracker.clone(),
-                error,
-            }),
-        }
-    }
-    swarm
 }
 
-/// The address a tracker's host resolves to, which decides whether it may
-/// list loopback and private peers.
+impl Trackers {
+    /// Resolves `urls` at once, each within `timeout`, which also bounds
+    /// every announce.
+    pub async fn resolve(urls: &[String], timeout: Duration) -> Self {
+        let hosts = join_all(urls.iter().map(|url| tracker_ip(url, timeout))).await;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .pool_max_idle_per_host(0)
+            .redirect(same_host())
+            .build()
+            .map_err(|e| format!("cannot set up HTTP: {e}"));
+        Self {
+            trackers: urls.iter().cloned().zip(hosts).collect(),
+            http,
+            timeout,
+        }
+    }
+
+    /// Asks every tracker at once for the peers of `infohash` (`length`
+    /// bytes), announcing `port`: a port nothing listens on, since the
+    /// announce only asks and is withdrawn at once. A tracker may list the
+    /// probe itself among the peers, so addresses with `port` are left out.
+    pub async fn swarm(
+        &self,
+        (infohash, length): (InfoHash, u64),
+        (peer_id, port): ([u8; 20], u16),
+    ) -> Swarm {
+        let ask = |event| Announce {
+            infohash,
+            peer_id,
+            port,
+            left: length,
+            event,
+        };
+        let timeout = self.timeout;
+        let answers = join_all(self.trackers.iter().map(|(tracker, host)| async move {
+            let peers = match (tracker.strip_prefix("udp://"), &self.http) {
+                (Some(address), _) => udp(address, ask, timeout).await,
+                (None, Ok(http)) => announce_http(http, tracker, ask).await,
+                (None, Err(e)) => Err(e.clone()),
+            };
+            (tracker, *host, peers)
+        }))
+        .await;
+        let mut swarm = Swarm::default();
+        for (tracker, host, peers) in answers {
+            match peers {
+                Ok(peers) => {
+                    for peer in peers.into_iter().filter(|p| p.port() != port) {
+                        if !may_probe(peer, host) {
+                            swarm.refused += 1;
+                        } else if !swarm.peers.contains(&peer) {
+                            swarm.peers.push(peer);
+                        }
+                    }
+                }
+                Err(error) => swarm.failures.push(TrackerFailure {
+                    tracker: tracker.clone(),
+                    error,
+                }),
+            }
+        }
+        swarm
+    }
+}
+
+/// The address a tracker's host resolves to.
 async fn tracker_ip(tracker: &str, timeout: Duration) -> Option<IpAddr> {
     let url = url::Url::parse(tracker).ok()?;
     let host = url
@@ -98,18 +125,11 @@ async fn tracker_ip(tracker: &str, timeout: Duration) -> Option<IpAddr> {
         .map(|a| a.ip())
 }
 
-async fn http(
+async fn announce_http(
+    client: &reqwest::Client,
     tracker: &str,
     ask: impl Fn(Event) -> Announce,
-    timeout: Duration,
 ) -> Result<Vec<SocketAddr>, String> {
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .pool_max_idle_per_host(0)
-        .redirect(same_host())
-        .build()
-        .map_err(|e| format!("cannot set up HTTP: {e}"))?;
     let join = if tracker.contains('?') { '&' } else { '?' };
     let get = |event| {
         let url = format!("{tracker}{join}{}", ask(event).http_query());

@@ -79,6 +79,7 @@ pub async fn verify(
     let id = peer_id(rest.try_into().unwrap_or_default());
     // The port the announces give, from the dynamic range.
     let port = 49_152 + (xorshift(seed) % 16_384) as u16;
+    let trackers = &crate::peers::Trackers::resolve(&config.trackers.urls, tracker_timeout).await;
     let rounds = posts.iter().map(|(record, before)| {
         let hash = record.infohash();
         // A piece at random, so a peer cannot keep just the first.
@@ -88,13 +89,7 @@ pub async fn verify(
         seed = xorshift(seed);
         let mut order = seed;
         async move {
-            let swarm = crate::peers::swarm(
-                &config.trackers.urls,
-                (hash, record.length()),
-                (id, port),
-                tracker_timeout,
-            )
-            .await;
+            let swarm = trackers.swarm((hash, record.length()), (id, port)).await;
             // Peers with no standing result first, in random order.
             let mut fresh: Vec<SocketAddr> = swarm
                 .peers
