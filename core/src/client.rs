@@ -3,7 +3,8 @@
 //!
 //! Adapters know torrents, not posts: nothing here mentions records. The
 //! trait is implemented over HTTP by `upseed-qbittorrent` and
-//! `upseed-transmission`; this module only declares it.
+//! `upseed-transmission`, and in process by `upseed-embedded`; this module
+//! only declares it.
 
 use std::fmt;
 use std::future::Future;
@@ -28,6 +29,9 @@ pub enum ClientKind {
     Qbittorrent,
     /// Transmission, through its RPC.
     Transmission,
+    /// The engine inside upseed (librqbit), held by `upseed daemon` or
+    /// `upseed serve`.
+    Embedded,
 }
 
 impl fmt::Display for ClientKind {
@@ -35,6 +39,7 @@ impl fmt::Display for ClientKind {
         f.write_str(match self {
             Self::Qbittorrent => "qBittorrent",
             Self::Transmission => "Transmission",
+            Self::Embedded => "the embedded engine",
         })
     }
 }
@@ -353,6 +358,14 @@ pub enum ClientError {
     /// A request the adapter refuses to send.
     #[error("{0}")]
     Invalid(String),
+    /// No process holds the embedded engine, so nothing would seed.
+    #[error(
+        "no upseed process holds the embedded engine (nothing listens on {socket}); start one with `upseed daemon` (or `upseed serve`) and leave it running, since posts are seeded only while it runs, then run this command again"
+    )]
+    NotRunning {
+        /// The local socket the holder listens on.
+        socket: String,
+    },
 }
 
 impl ClientError {

@@ -1,0 +1,664 @@
+//! The engine itself: a librqbit session in upseed's data folder, driven
+//! through [`TorrentClient`] like any other client.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use librqbit::api::TorrentIdOrHash;
+use librqbit::dht::Id20;
+use librqbit::{
+    AddTorrentOptions, AddTorrentResponse, ListenerMode, ListenerOptions,
+    ManagedTorrent, Session, SessionOptions, SessionPersistenceConfig, TorrentStatsState,
+};
+use upseed_core::{
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Metainfo, QueueReport,
+    Source, TorrentClient, TorrentState, TorrentStatus,
+};
+
+use crate::config::{EngineConfig, Gate};
+use crate::error::EngineError;
+use crate::peer_dht::PeerDht;
+use crate::tags::Tags;
+
+/// How often everything seeded is announced to the DHT again: its nodes
+/// forget a peer after about half an hour.
+const REANNOUNCE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// How long one DHT lookup for a magnet link's peers may take.
+const LOOKUP: std::time::Duration = std::time::Duration::from_secs(10);
+
+const KIND: ClientKind = ClientKind::Embedded;
+
+/// The embedded engine: cheap to clone, every clone the same session.
+#[derive(Clone)]
+pub struct Embedded {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    session: Arc<Session>,
+    tags: Mutex<Tags>,
+    /// Magnet links whose metadata has not been let in yet.
+    pending: Mutex<HashMap<InfoHash, Pending>>,
+    gate: Option<Gate>,
+    config: EngineConfig,
+    /// The DHT node that finds peers, when the config has one.
+    dht: Option<PeerDht>,
+    /// The task that announces everything again, now and then.
+    reannounce: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Held for the engine's life: one process per data folder.
+    _lock: File,
+}
+
+/// A magnet link being resolved, or refused once resolved.
+struct Pending {
+    name: String,
+    save_path: String,
+    tags: Vec<String>,
+    refused: Option<String>,
+    task: tokio::task::AbortHandle,
+}
+
+impl std::fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedded")
+            .field("state_dir", &self.inner.config.state_dir)
+            .field("listen", &self.listen_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Embedded {
+    /// Starts the engine: takes the folder's lock, resumes every torrent
+    /// saved there, and listens for peers.
+    pub async fn start(config: EngineConfig) -> Result<Self, EngineError> {
+        let dir = &config.state_dir;
+        let state_error = |e: std::io::Error| EngineError::StateDir {
+            path: dir.clone(),
+            reason: e.to_string(),
+        };
+        create_private_dir(dir).map_err(state_error)?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("engine.lock"))
+            .map_err(state_error)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(EngineError::Held { path: dir.clone() });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(state_error(e)),
+        }
+        // librqbit's own error for a taken port is a bare "address in use":
+        // try the port first, so the message can name it.
+        if config.listen.port() != 0 {
+            TcpListener::bind(config.listen).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AddrInUse => EngineError::PortInUse {
+                    port: config.listen.port(),
+                },
+                _ => EngineError::Start {
+                    reason: format!("cannot listen on {}: {e}", config.listen),
+                },
+            })?;
+        }
+        let ipv4 = config.listen.is_ipv4();
+        let bind = match config.listen.ip() {
+            std::net::IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+            _ => None,
+        };
+        let dht = config
+            .dht
+            .as_ref()
+            .map(|d| PeerDht::start(d, bind))
+            .transpose()?;
+        let options = SessionOptions {
+            dht: None,
+            persistence: Some(SessionPersistenceConfig::Json {
+                folder: Some(dir.join("session")),
+            }),
+            fastresume: true,
+            listen: Some(ListenerOptions {
+                mode: ListenerMode::TcpOnly,
+                listen_addr: config.listen,
+                ipv4_only: ipv4,
+                ..ListenerOptions::default()
+            }),
+            disable_local_service_discovery: true,
+            ipv4_only: ipv4,
+            client_name_and_version: Some(format!("upseed {}", env!("CARGO_PKG_VERSION"))),
+            ..SessionOptions::default()
+        };
+        let session = Session::new_with_opts(dir.clone(), options)
+            .await
+            .map_err(|e| {
+                let reason = format!("{e:#}");
+                if reason.contains("in use") {
+                    EngineError::PortInUse {
+                        port: config.listen.port(),
+                    }
+                } else {
+                    EngineError::Start { reason }
+                }
+            })?;
+        let tags = Tags::load(dir.join("tags.json"));
+        let engine = Self {
+            inner: Arc::new(Inner {
+                session,
+                tags: Mutex::new(tags),
+                pending: Mutex::new(HashMap::new()),
+                gate: config.gate.clone(),
+                config,
+                dht,
+                reannounce: Mutex::new(None),
+                _lock: lock,
+            }),
+        };
+        if engine.inner.dht.is_some() {
+            let again = engine.clone();
+            let task = tokio::spawn(async move {
+                loop {
+                    again.announce_all().await;
+                    tokio::time::sleep(REANNOUNCE).await;
+                }
+            });
+            *lock_ignoring_poison(&engine.inner.reannounce) = Some(task.abort_handle());
+        }
+        Ok(engine)
+    }
+
+    /// Announces every torrent to the DHT, a few at a time.
+    async fn announce_all(&self) {
+        let (Some(dht), Some(port)) = (&self.inner.dht, self.port()) else {
+            return;
+        };
+        let hashes: Vec<InfoHash> = self
+            .handles()
+            .iter()
+            .map(|t| InfoHash::from_bytes(t.info_hash().0))
+            .collect();
+        let mut announces = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            announces.push(dht.announce(hash, port));
+        }
+        futures_util::future::join_all(announces).await;
+    }
+
+    /// Announces one torrent to the DHT, in the background.
+    fn announce(&self, hash: InfoHash) {
+        if let (Some(dht), Some(port)) = (self.inner.dht.clone(), self.port()) {
+            tokio::spawn(async move { dht.announce(hash, port).await });
+        }
+    }
+
+    fn port(&self) -> Option<u16> {
+        self.inner
+            .session
+            .announce_port()
+            .or_else(|| self.listen_addr().map(|a| a.port()))
+    }
+
+    /// The address peers reach this engine at.
+    pub fn listen_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.session.listen_addr()
+    }
+
+    /// The engine's config.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Stops every torrent and the session, keeping their saved state so
+    /// that the next start resumes them.
+    pub async fn stop(&self) {
+        if let Some(task) = lock_ignoring_poison(&self.inner.reannounce).take() {
+            task.abort();
+        }
+        for (_, pending) in self.pending().drain() {
+            pending.task.abort();
+        }
+        self.inner.session.stop().await;
+    }
+
+    fn pending(&self) -> MutexGuard<'_, HashMap<InfoHash, Pending>> {
+        lock_ignoring_poison(&self.inner.pending)
+    }
+
+    fn tags(&self) -> MutexGuard<'_, Tags> {
+        lock_ignoring_poison(&self.inner.tags)
+    }
+
+    fn save_tags(&self, tags: &Tags) -> Result<(), ClientError> {
+        tags.save().map_err(|e| {
+            ClientError::Invalid(format!(
+                "cannot save the embedded engine's tags in {} ({e}); check that the data folder is writable",
+                self.inner.config.state_dir.display()
+            ))
+        })
+    }
+
+    fn handle(&self, hash: InfoHash) -> Option<Arc<ManagedTorrent>> {
+        self.inner.session.get(TorrentIdOrHash::Hash(id20(hash)))
+    }
+
+    fn handles(&self) -> Vec<Arc<ManagedTorrent>> {
+        self.inner
+            .session
+            .with_torrents(|all| all.map(|(_, t)| t.clone()).collect())
+    }
+
+    async fn add_one(&self, torrent: &AddTorrent) -> Result<Added, ClientError> {
+        let hash = torrent.infohash;
+        if self.handle(hash).is_some() || self.pending().contains_key(&hash) {
+            return Ok(Added::AlreadyPresent);
+        }
+        match &torrent.source {
+            Source::Torrent(bytes) => {
+                let options = AddTorrentOptions {
+                    output_folder: Some(torrent.save_path.clone()),
+                    overwrite: true,
+                    ..AddTorrentOptions::default()
+                };
+                let added = self
+                    .inner
+                    .session
+                    .add_torrent(
+                        librqbit::AddTorrent::from_bytes(bytes.clone()),
+                        Some(options),
+                    )
+                    .await
+                    .map_err(|e| rejected(hash, &e))?;
+                Ok(match added {
+                    AddTorrentResponse::AlreadyManaged(..) => Added::AlreadyPresent,
+                    _ => {
+                        self.announce(hash);
+                        Added::New
+                    }
+                })
+            }
+            Source::Magnet(magnet) => {
+                let mut pending = self.pending();
+                let engine = self.clone();
+                let url = magnet.to_string();
+                let save_path = torrent.save_path.clone();
+                let trackers = !magnet.trackers.is_empty();
+                let task = tokio::spawn(async move {
+                    engine.resolve(hash, url, trackers, save_path).await;
+                });
+                pending.insert(
+                    hash,
+                    Pending {
+                        name: magnet.name.clone().unwrap_or_else(|| hash.to_string()),
+                        save_path: torrent.save_path.clone(),
+                        tags: torrent.tags.clone(),
+                        refused: None,
+                        task: task.abort_handle(),
+                    },
+                );
+                Ok(Added::New)
+            }
+        }
+    }
+
+    /// Fetches a magnet link's metadata without writing anything, lets it
+    /// through the gate, then adds the torrent for its data.
+    async fn resolve(&self, hash: InfoHash, url: String, trackers: bool, save_path: String) {
+        let peers = self.find_peers(hash, trackers).await;
+        let outcome = self.resolve_and_add(&url, peers, &save_path).await;
+        let mut pending = self.pending();
+        match outcome {
+            Ok(()) => {
+                pending.remove(&hash);
+                self.announce(hash);
+            }
+            Err(reason) => {
+                if let Some(p) = pending.get_mut(&hash) {
+                    tracing::info!(%hash, %reason, "refused a magnet link's torrent");
+                    p.refused = Some(reason);
+                }
+            }
+        }
+    }
+
+    /// Peers from the DHT. With no tracker to fall back on, it asks
+    /// again until someone answers, or the torrent is removed.
+    async fn find_peers(&self, hash: InfoHash, trackers: bool) -> Vec<std::net::SocketAddr> {
+        let Some(dht) = &self.inner.dht else {
+            return Vec::new();
+        };
+        loop {
+            let peers = dht.peers(hash, LOOKUP).await;
+            if !peers.is_empty() || trackers {
+                return peers;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    }
+
+    async fn resolve_and_add(
+        &self,
+        url: &str,
+        peers: Vec<std::net::SocketAddr>,
+        save_path: &str,
+    ) -> Result<(), String> {
+        let session = &self.inner.session;
+        let listed = session
+            .add_torrent(
+                librqbit::AddTorrent::from_url(url),
+                Some(AddTorrentOptions {
+                    list_only: true,
+                    output_folder: Some(save_path.to_owned()),
+                    initial_peers: (!peers.is_empty()).then_some(peers),
+                    ..AddTorrentOptions::default()
+                }),
+            )
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let AddTorrentResponse::ListOnly(listed) = listed else {
+            return Ok(());
+        };
+        if let Some(gate) = &self.inner.gate {
+            gate(&listed.torrent_bytes)?;
+        }
+        session
+            .add_torrent(
+                librqbit::AddTorrent::from_bytes(listed.torrent_bytes),
+                Some(AddTorrentOptions {
+                    output_folder: Some(save_path.to_owned()),
+                    overwrite: true,
+                    initial_peers: Some(listed.seen_peers),
+                    ..AddTorrentOptions::default()
+                }),
+            )
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        Ok(())
+    }
+
+    fn status(&self, torrent: &ManagedTorrent) -> TorrentStatus {
+        let hash = InfoHash::from_bytes(torrent.info_hash().0);
+        let stats = torrent.stats();
+        let state = match stats.state {
+            TorrentStatsState::Initializing { .. } => TorrentState::Checking,
+            TorrentStatsState::Paused => TorrentState::Stopped,
+            TorrentStatsState::Error => {
+                TorrentState::Error(stats.error.clone().unwrap_or_default())
+            }
+            TorrentStatsState::Live if stats.finished => TorrentState::Seeding,
+            TorrentStatsState::Live => TorrentState::Downloading,
+        };
+        let folder = torrent.output_folder().to_path_buf();
+        let content = torrent
+            .with_metadata(|m| match m.file_infos.as_slice() {
+                [one] => folder.join(&one.relative_filename),
+                _ => folder.clone(),
+            })
+            .unwrap_or_else(|_| folder.clone());
+        let progress = match stats.total_bytes {
+            0 => 0.0,
+            total => stats.progress_bytes as f64 / total as f64,
+        };
+        TorrentStatus {
+            infohash: hash,
+            name: torrent.name().unwrap_or_else(|| hash.to_string()),
+            state,
+            progress,
+            seeders: None,
+            leechers: None,
+            completed: None,
+            tags: self.tags().of(&hash),
+            save_path: path_text(&folder),
+            content_path: path_text(&content),
+            size: Some(stats.total_bytes),
+        }
+    }
+
+    fn pending_status(hash: InfoHash, pending: &Pending, tags: Vec<String>) -> TorrentStatus {
+        TorrentStatus {
+            infohash: hash,
+            name: pending.name.clone(),
+            state: match &pending.refused {
+                Some(reason) => TorrentState::Error(reason.clone()),
+                None => TorrentState::FetchingMetadata,
+            },
+            progress: 0.0,
+            seeders: None,
+            leechers: None,
+            completed: None,
+            tags: if tags.is_empty() {
+                pending.tags.clone()
+            } else {
+                tags
+            },
+            save_path: pending.save_path.clone(),
+            content_path: pending.save_path.clone(),
+            size: None,
+        }
+    }
+}
+
+impl TorrentClient for Embedded {
+    async fn info(&self) -> Result<ClientInfo, ClientError> {
+        Ok(ClientInfo {
+            kind: KIND,
+            version: format!("librqbit {LIBRQBIT}"),
+            api_version: "1".into(),
+            tags_on_add: true,
+            skip_check: true,
+            incremental_sync: false,
+        })
+    }
+
+    async fn add(&self, torrents: &[AddTorrent]) -> Result<Vec<Added>, ClientError> {
+        AddTorrent::check_paths(torrents, KIND)?;
+        {
+            let mut tags = self.tags();
+            for t in torrents.iter().filter(|t| !t.tags.is_empty()) {
+                tags.add(&[t.infohash], &t.tags);
+            }
+            self.save_tags(&tags)?;
+        }
+        let limit = self.inner.config.add_concurrency.max(1);
+        let mut added = Vec::with_capacity(torrents.len());
+        for chunk in torrents.chunks(limit) {
+            let mut adds = Vec::with_capacity(chunk.len());
+            for torrent in chunk {
+                adds.push(self.add_one(torrent));
+            }
+            for outcome in futures_util::future::join_all(adds).await {
+                added.push(outcome?);
+            }
+        }
+        Ok(added)
+    }
+
+    async fn list(&self, hashes: Option<&[InfoHash]>) -> Result<Vec<TorrentStatus>, ClientError> {
+        let wanted = |hash: &InfoHash| hashes.is_none_or(|h| h.contains(hash));
+        let mut out: Vec<TorrentStatus> = match hashes {
+            Some(hashes) => hashes
+                .iter()
+                .filter_map(|h| self.handle(*h))
+                .map(|t| self.status(&t))
+                .collect(),
+            None => self.handles().iter().map(|t| self.status(t)).collect(),
+        };
+        let pending = self.pending();
+        let tags = self.tags();
+        out.extend(
+            pending
+                .iter()
+                .filter(|(hash, _)| wanted(hash))
+                .map(|(hash, p)| Self::pending_status(*hash, p, tags.of(hash))),
+        );
+        Ok(out)
+    }
+
+    async fn remove(&self, hashes: &[InfoHash], delete_data: bool) -> Result<(), ClientError> {
+        for hash in hashes {
+            if let Some(p) = self.pending().remove(hash) {
+                p.task.abort();
+            }
+            if self.handle(*hash).is_some() {
+                self.inner
+                    .session
+                    .delete(TorrentIdOrHash::Hash(id20(*hash)), delete_data)
+                    .await
+                    .map_err(|e| {
+                        ClientError::Invalid(format!(
+                            "the embedded engine could not remove {hash}: {e:#}"
+                        ))
+                    })?;
+            }
+        }
+        let mut tags = self.tags();
+        tags.forget(hashes);
+        self.save_tags(&tags)
+    }
+
+    async fn add_tags(&self, hashes: &[InfoHash], tags: &[String]) -> Result<(), ClientError> {
+        let mut saved = self.tags();
+        saved.add(hashes, tags);
+        self.save_tags(&saved)
+    }
+
+    async fn remove_tags(&self, hashes: &[InfoHash], tags: &[String]) -> Result<(), ClientError> {
+        let mut saved = self.tags();
+        saved.remove(hashes, tags);
+        self.save_tags(&saved)
+    }
+
+    async fn queue_report(&self) -> Result<QueueReport, ClientError> {
+        Ok(QueueReport {
+            queueing: false,
+            max_active_uploads: None,
+            max_active_torrents: None,
+        })
+    }
+
+    async fn metainfo(&self, hash: InfoHash) -> Result<Option<Metainfo>, ClientError> {
+        Ok(self.handle(hash).and_then(|t| {
+            t.metadata
+                .load()
+                .as_ref()
+                .map(|m| Metainfo::Bytes(m.torrent_bytes.to_vec()))
+        }))
+    }
+
+    async fn announce_now(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        // librqbit announces when a torrent starts: a pause and a start
+        // is an announce now, with no check in between.
+        for t in hashes.iter().filter_map(|h| self.handle(*h)) {
+            if t.is_paused() {
+                continue;
+            }
+            let session = &self.inner.session;
+            let restarted = match session.pause(&t).await {
+                Ok(()) => session.unpause(&t).await,
+                Err(e) => Err(e),
+            };
+            restarted.map_err(|e| {
+                ClientError::Invalid(format!(
+                    "the embedded engine could not restart {}: {e:#}",
+                    t.info_hash().as_string()
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn force_start(&self, hashes: &[InfoHash]) -> Result<(), ClientError> {
+        for t in hashes.iter().filter_map(|h| self.handle(*h)) {
+            if t.is_paused() {
+                self.inner.session.unpause(&t).await.map_err(|e| {
+                    ClientError::Invalid(format!(
+                        "the embedded engine could not start {}: {e:#}",
+                        t.info_hash().as_string()
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe_rss(&self, _url: &str, _name: &str) -> Result<(), ClientError> {
+        Err(ClientError::Unsupported {
+            client: KIND,
+            what: "follow an RSS feed (it has no RSS reader)",
+            instead: "follow authors with `upseed follow`, which `upseed daemon` seeds by its [daemon] rules",
+        })
+    }
+
+    async fn any_torrent(
+        &self,
+        hash: InfoHash,
+    ) -> Result<Option<(TorrentStatus, Option<Metainfo>)>, ClientError> {
+        let Some(status) = self.list(Some(&[hash])).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some((status, self.metainfo(hash).await?)))
+    }
+
+    async fn claim(&self, hash: InfoHash, tags: &[String]) -> Result<(), ClientError> {
+        self.add_tags(&[hash], tags).await
+    }
+
+    async fn completion_hook(&self) -> Result<Option<String>, ClientError> {
+        Ok(None)
+    }
+
+    async fn set_completion_hook(&self, _program: &str) -> Result<(), ClientError> {
+        Err(ClientError::Unsupported {
+            client: KIND,
+            what: "run a program when a download completes",
+            instead: "leave `upseed daemon` running: it holds the engine and sees completions itself",
+        })
+    }
+
+    fn requests_sent(&self) -> u64 {
+        0
+    }
+}
+
+/// A torrent librqbit refused.
+fn rejected(infohash: InfoHash, error: &dyn std::fmt::Display) -> ClientError {
+    ClientError::Rejected {
+        client: KIND,
+        infohash,
+        reason: format!("{error:#}"),
+    }
+}
+
+fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn id20(hash: InfoHash) -> Id20 {
+    Id20::new(*hash.as_bytes())
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// The librqbit release this engine is built on (its Cargo.toml's).
+const LIBRQBIT: &str = "9.1";
+
+/// Creates `dir` and its parents, the last one readable only by this user.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    // A folder that can be listed but not written fails here, not later.
+    let probe = dir.join(".write-check");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}
