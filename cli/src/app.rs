@@ -406,7 +406,17 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
     if verbosity == Verbosity::Verbose {
         crate::daemon::init_logging(crate::daemon::LogFormat::Text, tracing::Level::DEBUG);
     }
-    let node = crate::client::node(env, &home).with_events(crate::progress::events(
+    // `daemon` and `serve` hold the embedded engine, when the config names it.
+    let held = match &cli.command {
+        Command::Daemon(_) | Command::Serve(_) if env.client.is_none() => {
+            let config = upseed_node::Config::load(&home.config, &env.vars)?;
+            crate::engine::hold(&config, &home)
+                .await?
+                .map(std::sync::Arc::new)
+        }
+        _ => None,
+    };
+    let node = crate::client::node_holding(env, &home, held.clone()).with_events(crate::progress::events(
         env.err.clone(),
         env.err_tty && !json_out,
         verbosity,
@@ -705,6 +715,7 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
             clap_mangen::Man::new(command).render(&mut env.out)?;
         }
     }
+    crate::engine::release(held.as_deref()).await;
     Ok(())
 }
 
@@ -848,7 +859,7 @@ fn inspect(
 
 fn exit_code(error: &anyhow::Error) -> u8 {
     let client_code = |client: &ClientError| match client {
-        ClientError::Unreachable { .. } => exit::UNREACHABLE,
+        ClientError::Unreachable { .. } | ClientError::NotRunning { .. } => exit::UNREACHABLE,
         ClientError::Unauthorized { .. } | ClientError::Banned { .. } => exit::AUTH,
         ClientError::WrongUrl { .. } => exit::CONFIG,
         _ => 1,
@@ -885,6 +896,10 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             return client_code(client);
         }
         if cause.is::<upseed_node::ConfigError>() {
+            return exit::CONFIG;
+        }
+        #[cfg(feature = "embedded")]
+        if cause.is::<upseed_embedded::EngineError>() {
             return exit::CONFIG;
         }
         if cause.is::<Usage>() {

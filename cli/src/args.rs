@@ -123,7 +123,7 @@ pub(crate) enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
-    /// The client: `qbittorrent` or `transmission`.
+    /// The client: `qbittorrent`, `transmission`, or `embedded` (upseed's own engine) [default: one answering on this machine, else embedded].
     #[arg(long, value_name = "KIND")]
     pub(crate) client: Option<String>,
     /// Its Web UI URL (qBittorrent) or RPC URL (Transmission).

@@ -10,25 +10,50 @@ use upseed_node::{Config, Error, Home, Node, Vars};
 use upseed_qbittorrent::Qbittorrent;
 use upseed_transmission::Transmission;
 
-/// qBittorrent or Transmission; or, in the in-process test environment,
-/// an in-memory client.
+/// qBittorrent, Transmission or the embedded engine; or, in the
+/// in-process test environment, an in-memory client.
 #[derive(Debug)]
 pub enum AnyClient {
     /// qBittorrent's Web UI.
     Qbittorrent(Qbittorrent),
     /// Transmission's RPC.
     Transmission(Transmission),
+    /// The embedded engine, held by this process.
+    #[cfg(feature = "embedded")]
+    Embedded(upseed_embedded::Embedded),
+    /// The embedded engine, held by another upseed process and reached
+    /// over its local socket.
+    #[cfg(feature = "embedded")]
+    Remote(upseed_embedded::Remote),
     /// An in-memory client, which only [`crate::Env`] hands out.
     Fake(FakeClient),
 }
 
 impl AnyClient {
     /// The client the config names, with the password from `vars` or the
-    /// password file.
-    pub fn from_config(config: &Config, vars: &Vars) -> Result<Self, Error> {
+    /// password file. The embedded engine is reached over its socket in
+    /// `home`'s data folder, unless this process holds it (`held`).
+    pub(crate) fn from_config(
+        config: &Config,
+        vars: &Vars,
+        home: &Home,
+        held: Option<&crate::engine::Held>,
+    ) -> Result<Self, Error> {
         let password = config.password(vars)?;
         let c = &config.client;
         Ok(match c.kind {
+            #[cfg(feature = "embedded")]
+            ClientKind::Embedded => match held {
+                Some(held) => Self::Embedded(held.engine.clone()),
+                None => Self::Remote(upseed_embedded::Remote::new(upseed_embedded::socket_in(
+                    &crate::engine::dir(home),
+                ))),
+            },
+            #[cfg(not(feature = "embedded"))]
+            ClientKind::Embedded => {
+                let _ = (home, held);
+                return Err(crate::engine::not_built().into());
+            }
             ClientKind::Qbittorrent => {
                 let mut qb = upseed_qbittorrent::Config::new(
                     c.url.clone(),
@@ -53,6 +78,10 @@ macro_rules! each {
         match $self {
             AnyClient::Qbittorrent($client) => $call,
             AnyClient::Transmission($client) => $call,
+            #[cfg(feature = "embedded")]
+            AnyClient::Embedded($client) => $call,
+            #[cfg(feature = "embedded")]
+            AnyClient::Remote($client) => $call,
             AnyClient::Fake($client) => $call,
         }
     };
@@ -115,13 +144,23 @@ impl TorrentClient for AnyClient {
 /// The node of the user at `home`, on the client `env` hands out (tests)
 /// or else the one the config names.
 pub(crate) fn node(env: &crate::Env, home: &Home) -> Node<AnyClient> {
+    node_holding(env, home, None)
+}
+
+/// [`node`], on the embedded engine that this process holds, if it does.
+pub(crate) fn node_holding(
+    env: &crate::Env,
+    home: &Home,
+    held: Option<std::sync::Arc<crate::engine::Held>>,
+) -> Node<AnyClient> {
     let fake = env.client.clone();
+    let at = home.clone();
     Node::new(
         home.clone(),
         env.vars.clone(),
         move |config, vars| match &fake {
             Some(fake) => Ok(AnyClient::Fake(fake.clone())),
-            None => AnyClient::from_config(config, vars),
+            None => AnyClient::from_config(config, vars, &at, held.as_deref()),
         },
     )
 }

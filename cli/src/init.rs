@@ -1,6 +1,6 @@
 //! `upseed init`: the questions it asks on a terminal (client, URL, user
-//! name, password, trackers), the login it tests, and the identity and
-//! commented config it writes.
+//! name, password, trackers), the login it tests (or, for the embedded
+//! engine, its start), and the identity and commented config it writes.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -71,16 +71,15 @@ fn write_password(path: &Path, password: &str) -> Result<()> {
 /// The client's user name: the flag, else asked with the client's own
 /// default (qBittorrent's `admin`; Transmission asks for none by default).
 fn username(env: &mut Env, kind: ClientKind, flag: Option<String>) -> Result<Option<String>> {
-    if flag.is_some() || !env.stdin_tty {
+    if flag.is_some() || !env.stdin_tty || kind == ClientKind::Embedded {
         return Ok(flag.filter(|u| !u.is_empty()));
     }
-    let default = match kind {
-        ClientKind::Qbittorrent => "admin",
-        ClientKind::Transmission => "",
-    };
-    let question = match kind {
-        ClientKind::Qbittorrent => "Web UI user name",
-        ClientKind::Transmission => "RPC user name (empty if rpc-authentication-required is off)",
+    let (default, question) = match kind {
+        ClientKind::Qbittorrent => ("admin", "Web UI user name"),
+        _ => (
+            "",
+            "RPC user name (empty if rpc-authentication-required is off)",
+        ),
     };
     let answer = ask(env, question, Some(default), "--username")?;
     Ok(Some(answer).filter(|u| !u.is_empty()))
@@ -189,6 +188,7 @@ fn placeholder() -> Config {
         dht: config::DhtSection::default(),
         trust: config::TrustSection::default(),
         verify: config::VerifySection::default(),
+        engine: config::EngineSection::default(),
     }
 }
 
@@ -213,18 +213,15 @@ pub(crate) async fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<(
         Some(kind) => kind,
         None => ask(
             env,
-            "Which client do you run (qbittorrent or transmission)",
-            None,
+            "Which client do you run: qbittorrent, transmission, or embedded (upseed's own engine, if you run none)",
+            Some(running_client()),
             "--client",
         )?,
     })?;
-    let default_url = match kind {
-        ClientKind::Qbittorrent => "http://127.0.0.1:8080/",
-        ClientKind::Transmission => "http://127.0.0.1:9091/transmission/rpc",
-    };
-    let url = match args.url {
-        Some(url) => url,
-        None => ask(env, "Its URL", Some(default_url), "--url")?
+    let url = match (kind, args.url) {
+        (ClientKind::Embedded, _) => config::ENGINE_URL.parse().context("the engine's URL")?,
+        (_, Some(url)) => url,
+        (kind, None) => ask(env, "Its URL", Some(default_url(kind)), "--url")?
             .parse()
             .context("that is not a URL")?,
     };
@@ -271,6 +268,23 @@ pub(crate) async fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<(
             env.err,
             "not testing the login (--offline); `upseed doctor` does once the client runs"
         )?;
+    } else if kind == ClientKind::Embedded {
+        let held = crate::engine::hold(&config, home).await.context(
+            "the embedded engine did not start, so no config was written; fix the cause, or pass --offline to write it without testing",
+        )?;
+        match held {
+            Some(held) => {
+                crate::engine::release(Some(&held)).await;
+                writeln!(
+                    env.err,
+                    "the embedded engine starts; keep `upseed daemon` (or `upseed serve`) running to seed your posts"
+                )?;
+            }
+            None => writeln!(
+                env.err,
+                "another upseed process holds the embedded engine; commands hand their work to it"
+            )?,
+        }
     } else {
         match test_login(env, home, &config).await {
             Ok(client) => writeln!(env.err, "logged in to {client}")?,
@@ -303,10 +317,40 @@ pub(crate) async fn init(env: &mut Env, home: &Home, args: InitArgs) -> Result<(
     std::fs::rename(&tmp, &home.config)
         .with_context(|| format!("cannot write {}", home.config.display()))?;
     writeln!(env.err, "wrote {}", home.config.display())?;
-    if !args.offline {
+    if !args.offline && kind != ClientKind::Embedded {
         offer_hook(env, home, &config).await?;
     }
     Ok(())
+}
+
+/// Where each client's API answers by default.
+fn default_url(kind: ClientKind) -> &'static str {
+    match kind {
+        ClientKind::Transmission => "http://127.0.0.1:9091/transmission/rpc",
+        _ => "http://127.0.0.1:8080/",
+    }
+}
+
+/// The client to offer first: one that answers at its default address on
+/// this machine, else the embedded engine.
+fn running_client() -> &'static str {
+    let answers = |url: &str| {
+        url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.socket_addrs(|| None).ok())
+            .and_then(|addrs| addrs.into_iter().next())
+            .is_some_and(|addr| {
+                std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300))
+                    .is_ok()
+            })
+    };
+    if answers(default_url(ClientKind::Qbittorrent)) {
+        "qbittorrent"
+    } else if answers(default_url(ClientKind::Transmission)) {
+        "transmission"
+    } else {
+        "embedded"
+    }
 }
 
 /// Offers, on a terminal, to have the client run `upseed ingest` when a

@@ -12,6 +12,7 @@ mod args;
 pub mod client;
 mod config;
 mod daemon;
+mod engine;
 mod env;
 mod init;
 pub mod json;

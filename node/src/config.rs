@@ -215,9 +215,11 @@ impl Home {
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSection {
-    /// `qbittorrent` or `transmission`.
+    /// `qbittorrent`, `transmission` or `embedded`.
     pub kind: ClientKind,
-    /// The Web UI URL, or Transmission's RPC URL.
+    /// The Web UI URL, or Transmission's RPC URL; the embedded engine
+    /// has none ([`ENGINE_URL`]).
+    #[serde(default = "engine_url")]
     pub url: url::Url,
     /// The user name, if the client asks for one.
     pub username: Option<String>,
@@ -237,6 +239,36 @@ impl fmt::Debug for ClientSection {
             .field("password_file", &self.password_file)
             .field("category", &self.category)
             .finish()
+    }
+}
+
+/// The `url` of a client section that names none: the embedded engine's.
+pub const ENGINE_URL: &str = "embedded:engine";
+
+fn engine_url() -> url::Url {
+    url::Url::parse(ENGINE_URL).unwrap_or_else(|_| unreachable!("a valid URL"))
+}
+
+/// `[engine]`: the embedded engine, when `[client] kind = "embedded"`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSection {
+    /// The TCP port peers reach the engine on; 0: any free one.
+    pub port: u16,
+    /// The local address to listen on; unset: all.
+    pub bind: Option<std::net::IpAddr>,
+    /// The UDP port of the engine's DHT node (which finds peers with no
+    /// tracker, under `[dht] enabled` and `bootstrap`); 0: any free one.
+    pub dht_port: u16,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            bind: None,
+            dht_port: 0,
+        }
     }
 }
 
@@ -560,6 +592,9 @@ pub struct Config {
     /// Seeding probes.
     #[serde(default)]
     pub verify: VerifySection,
+    /// The embedded engine.
+    #[serde(default)]
+    pub engine: EngineSection,
 }
 
 impl Config {
@@ -674,6 +709,15 @@ impl Config {
     /// interval or fetch timeout of zero.
     pub fn check(&self) -> Result<(), ConfigError> {
         const CENTURY: u64 = 100 * 365 * 86_400;
+        if self.client.kind != ClientKind::Embedded
+            && !matches!(self.client.url.scheme(), "http" | "https")
+        {
+            return Err(ConfigError::Invalid {
+                key: "[client.url]".into(),
+                value: upseed_core::redact_url(self.client.url.as_str()),
+                why: "is not an http:// address; give the client's Web UI or RPC URL",
+            });
+        }
         let durations = [
             ("retention.grace", self.retention.grace, false),
             ("retention.keep", self.retention.keep, false),
@@ -784,11 +828,12 @@ pub const OPEN_TRACKERS: &[&str] = &[
     "udp://exodus.desync.com:6969/announce",
 ];
 
-/// `qbittorrent` or `transmission`.
+/// `qbittorrent`, `transmission` or `embedded`.
 pub fn parse_kind(text: &str) -> Result<ClientKind, ConfigError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "qbittorrent" | "qbt" => Ok(ClientKind::Qbittorrent),
         "transmission" => Ok(ClientKind::Transmission),
+        "embedded" | "librqbit" => Ok(ClientKind::Embedded),
         other => Err(ConfigError::Kind(other.to_owned())),
     }
 }
@@ -798,6 +843,11 @@ pub fn template(config: &Config) -> String {
     let kind = match config.client.kind {
         ClientKind::Qbittorrent => "qbittorrent",
         ClientKind::Transmission => "transmission",
+        ClientKind::Embedded => "embedded",
+    };
+    let url = match config.client.kind {
+        ClientKind::Embedded => "# url = \"http://127.0.0.1:8080/\"".to_owned(),
+        _ => format!("url = {}", toml_string(config.client.url.as_str())),
     };
     let username = config.client.username.as_ref().map_or_else(
         || "# username = \"admin\"".to_owned(),
@@ -830,10 +880,11 @@ pub fn template(config: &Config) -> String {
 # comma-separated. `upseed config show` prints each value and where it came from.
 
 [client]
-# The BitTorrent client upseed drives: "qbittorrent" or "transmission".
+# The BitTorrent client upseed drives: "qbittorrent", "transmission", or
+# "embedded" for upseed's own engine, which `upseed daemon` or `upseed serve` runs.
 kind = "{kind}"
 # qBittorrent: the Web UI address. Transmission: the RPC URL, ending in /transmission/rpc.
-url = {url}
+{url}
 {username}
 # The password is never stored here. upseed reads it from the environment
 # variable UPSEED_CLIENT_PASSWORD, or from a file only you can read (chmod 600):
@@ -941,8 +992,14 @@ peers_per_post = {verify_peers}
 # One probe gives up after timeout; a result stands for valid_for.
 timeout = {verify_timeout}
 valid_for = {verify_valid_for}
+
+[engine]
+# The embedded engine (kind = "embedded"): the TCP port peers reach it on, and the
+# UDP port of its DHT node, which finds peers with no tracker; 0 picks a free one.
+port = {engine_port}
+{engine_bind}
+dht_port = {engine_dht_port}
 "#,
-        url = toml_string(config.client.url.as_str()),
         category = toml_string(&config.client.category),
         dir = toml_string(&config.posts.dir.display().to_string()),
         downloads = toml_string(&config.posts.downloads.display().to_string()),
@@ -971,6 +1028,12 @@ valid_for = {verify_valid_for}
             |b| format!("bind = \"{b}\""),
         ),
         dht_port = config.dht.port,
+        engine_port = config.engine.port,
+        engine_dht_port = config.engine.dht_port,
+        engine_bind = config.engine.bind.map_or_else(
+            || "# bind = \"0.0.0.0\"".to_owned(),
+            |b| format!("bind = \"{b}\""),
+        ),
         dht_timeout = config.dht.request_timeout_ms,
         dht_bootstrap = config
             .dht
@@ -1026,6 +1089,11 @@ mod tests {
             verify: VerifySection {
                 peers_per_post: 6,
                 ..VerifySection::default()
+            },
+            engine: EngineSection {
+                port: 51413,
+                bind: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+                dht_port: 0,
             },
         }
     }

@@ -148,13 +148,19 @@ async fn client_checks<C: TorrentClient>(
     checks.push(check(
         "client",
         Outcome::Ok,
-        format!(
-            "{} {} (API {}) at {}, logged in",
-            info.kind,
-            info.version,
-            info.api_version,
-            upseed_core::redact_url(config.client.url.as_str())
-        ),
+        match info.kind {
+            upseed_core::ClientKind::Embedded => format!(
+                "{} ({}) runs in `upseed daemon` or `upseed serve`, and answers",
+                info.kind, info.version
+            ),
+            _ => format!(
+                "{} {} (API {}) at {}, logged in",
+                info.kind,
+                info.version,
+                info.api_version,
+                upseed_core::redact_url(config.client.url.as_str())
+            ),
+        },
     ));
     let ours = client.list(None).await.map(|l| l.len()).unwrap_or(0);
     checks.push(match client.queue_report().await {
@@ -179,7 +185,10 @@ async fn client_checks<C: TorrentClient>(
         ),
         Ok(_) => check("queueing", Outcome::Ok, "off: every torrent seeds"),
     });
-    checks.push(hook_check(home, config, client).await);
+    // The engine's holder sees completions itself: it has no hook.
+    if info.kind != upseed_core::ClientKind::Embedded {
+        checks.push(hook_check(home, config, client).await);
+    }
     if let Some(key) = key {
         checks.push(visibility(config, client, key, now).await);
     }

@@ -104,6 +104,9 @@ impl fmt::Display for Warning {
             Self::Queued(upseed_core::ClientKind::Transmission) => f.write_str(
                 "Transmission queued it instead of seeding it, so nobody can download it from you yet: set \"seed-queue-enabled\": false in its settings.json (or raise seed-queue-size), with the daemon stopped",
             ),
+            Self::Queued(upseed_core::ClientKind::Embedded) => f.write_str(
+                "the embedded engine has not started seeding it yet; check that `upseed daemon` (or `upseed serve`) still runs, and see its log",
+            ),
         }
     }
 }

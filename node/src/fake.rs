@@ -51,6 +51,7 @@ pub fn config(dir: &std::path::Path) -> crate::Config {
         },
         trust: crate::config::TrustSection::default(),
         verify: crate::config::VerifySection::default(),
+        engine: crate::config::EngineSection::default(),
     }
 }
 

@@ -170,6 +170,9 @@ pub const SETTINGS: &[Setting] = settings![
     "verify" "peers_per_post" Integer,
     "verify" "timeout" Duration,
     "verify" "valid_for" Duration,
+    "engine" "port" Integer,
+    "engine" "bind" Text,
+    "engine" "dht_port" Integer,
 ];
 
 /// Environment variables upseed reads that are not settings.
