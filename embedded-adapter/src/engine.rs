@@ -27,6 +27,13 @@ use crate::tags::Tags;
 /// forget a peer after about half an hour.
 const REANNOUNCE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
+/// How long the first attempt at a magnet link's metadata may take; each
+/// later one waits twice as long, up to [`RESOLVE_LONGEST_WAIT`].
+const RESOLVE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The longest one attempt at a magnet link's metadata may take.
+const RESOLVE_LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How long one DHT lookup for a magnet link's peers may take.
 const LOOKUP: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -94,10 +101,12 @@ impl Embedded {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(state_error(e)),
         }
-        // librqbit's own error for a taken port is a bare "address in use":
-        // try the port first, so the message can name it.
-        if config.listen.port() != 0 {
-            TcpListener::bind(config.listen).map_err(|e| match e.kind() {
+        // Bind here first: librqbit's own error for a taken port is a bare
+        // "address in use", and for port 0 the port it picks is needed for
+        // the announce (librqbit announces none for a loopback address).
+        let listen = TcpListener::bind(config.listen)
+            .and_then(|l| l.local_addr())
+            .map_err(|e| match e.kind() {
                 std::io::ErrorKind::AddrInUse => EngineError::PortInUse {
                     port: config.listen.port(),
                 },
@@ -105,7 +114,6 @@ impl Embedded {
                     reason: format!("cannot listen on {}: {e}", config.listen),
                 },
             })?;
-        }
         let ipv4 = config.listen.is_ipv4();
         let bind = match config.listen.ip() {
             std::net::IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
@@ -124,7 +132,8 @@ impl Embedded {
             fastresume: true,
             listen: Some(ListenerOptions {
                 mode: ListenerMode::TcpOnly,
-                listen_addr: config.listen,
+                listen_addr: listen,
+                announce_port: Some(listen.port()),
                 ipv4_only: ipv4,
                 ..ListenerOptions::default()
             }),
@@ -307,8 +316,21 @@ impl Embedded {
     /// Fetches a magnet link's metadata without writing anything, lets it
     /// through the gate, then adds the torrent for its data.
     async fn resolve(&self, hash: InfoHash, url: String, trackers: bool, save_path: String) {
-        let peers = self.find_peers(hash, trackers).await;
-        let outcome = self.resolve_and_add(&url, peers, &save_path).await;
+        // librqbit asks a magnet's trackers once, then waits out their
+        // interval (often half an hour), and refuses peers that dial in
+        // for a torrent it is still resolving: a seeder that announced a
+        // moment later would be missed. Each attempt asks again, waiting
+        // longer each time, until the metadata arrives or the torrent is
+        // removed.
+        let mut wait = RESOLVE_FIRST_WAIT;
+        let outcome = loop {
+            let peers = self.find_peers(hash, trackers).await;
+            match tokio::time::timeout(wait, self.resolve_and_add(&url, peers, &save_path)).await
+            {
+                Ok(outcome) => break outcome,
+                Err(_) => wait = (wait * 2).min(RESOLVE_LONGEST_WAIT),
+            }
+        };
         let mut pending = self.pending();
         match outcome {
             Ok(()) => {

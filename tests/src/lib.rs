@@ -8,6 +8,7 @@
 //! `tests/tests/vectors.rs`.
 
 pub mod conformance;
+pub mod embedded;
 pub mod hostile;
 pub mod netns;
 pub mod process;
