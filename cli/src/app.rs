@@ -416,11 +416,9 @@ async fn run(env: &mut Env, cli: Cli) -> Result<()> {
         }
         _ => None,
     };
-    let node = crate::client::node_holding(env, &home, held.clone()).with_events(crate::progress::events(
-        env.err.clone(),
-        env.err_tty && !json_out,
-        verbosity,
-    ));
+    let node = crate::client::node_holding(env, &home, held.clone()).with_events(
+        crate::progress::events(env.err.clone(), env.err_tty && !json_out, verbosity),
+    );
     if needs_config(&cli.command) || (!ignores_config(&cli.command) && home.config.exists()) {
         node.config()?;
     }

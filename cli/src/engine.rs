@@ -133,7 +133,8 @@ mod tests {
         assert_eq!(gate(&record.torrent_bytes::<&str>(&[])), Ok(()));
         let big = b"d4:infod6:lengthi2000000e4:name3:big12:piece lengthi16384e6:pieces0:ee";
         assert!(gate(big).unwrap_err().contains("2000000 bytes"));
-        let multi = b"d4:infod5:filesld6:lengthi1e4:pathl1:aeee4:name1:d12:piece lengthi16384e6:pieces0:ee";
+        let multi =
+            b"d4:infod5:filesld6:lengthi1e4:pathl1:aeee4:name1:d12:piece lengthi16384e6:pieces0:ee";
         assert!(gate(multi).unwrap_err().contains("single-file"));
         assert!(gate(&vec![b'x'; 70_000]).unwrap_err().contains("metainfo"));
     }

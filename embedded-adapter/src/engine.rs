@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use librqbit::api::TorrentIdOrHash;
 use librqbit::dht::Id20;
 use librqbit::{
-    AddTorrentOptions, AddTorrentResponse, ListenerMode, ListenerOptions,
-    ManagedTorrent, Session, SessionOptions, SessionPersistenceConfig, TorrentStatsState,
+    AddTorrentOptions, AddTorrentResponse, ListenerMode, ListenerOptions, ManagedTorrent, Session,
+    SessionOptions, SessionPersistenceConfig, TorrentStatsState,
 };
 use upseed_core::{
     AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Metainfo, QueueReport,
@@ -325,8 +325,7 @@ impl Embedded {
         let mut wait = RESOLVE_FIRST_WAIT;
         let outcome = loop {
             let peers = self.find_peers(hash, trackers).await;
-            match tokio::time::timeout(wait, self.resolve_and_add(&url, peers, &save_path)).await
-            {
+            match tokio::time::timeout(wait, self.resolve_and_add(&url, peers, &save_path)).await {
                 Ok(outcome) => break outcome,
                 Err(_) => wait = (wait * 2).min(RESOLVE_LONGEST_WAIT),
             }

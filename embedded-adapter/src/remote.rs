@@ -159,9 +159,7 @@ async fn answer(engine: &Embedded, request: Request) -> Result<serde_json::Value
         ),
         Request::Claim { hash, tags } => json(engine.claim(hash, &tags).await?),
         Request::CompletionHook => json(engine.completion_hook().await?),
-        Request::SetCompletionHook { program } => {
-            json(engine.set_completion_hook(&program).await?)
-        }
+        Request::SetCompletionHook { program } => json(engine.set_completion_hook(&program).await?),
     }
 }
 
@@ -247,7 +245,13 @@ impl TorrentClient for Remote {
         let added: Vec<bool> = self.call(&Request::Add { torrents }).await?;
         Ok(added
             .into_iter()
-            .map(|new| if new { Added::New } else { Added::AlreadyPresent })
+            .map(|new| {
+                if new {
+                    Added::New
+                } else {
+                    Added::AlreadyPresent
+                }
+            })
             .collect())
     }
 

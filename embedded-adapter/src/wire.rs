@@ -10,20 +10,49 @@ use upseed_core::{AddTorrent, ClientError, ClientKind, InfoHash, Metainfo, Sourc
 #[serde(tag = "call", rename_all = "snake_case")]
 pub(crate) enum Request {
     Info,
-    Add { torrents: Vec<WireAdd> },
-    List { hashes: Option<Vec<InfoHash>> },
-    Remove { hashes: Vec<InfoHash>, delete_data: bool },
-    AddTags { hashes: Vec<InfoHash>, tags: Vec<String> },
-    RemoveTags { hashes: Vec<InfoHash>, tags: Vec<String> },
+    Add {
+        torrents: Vec<WireAdd>,
+    },
+    List {
+        hashes: Option<Vec<InfoHash>>,
+    },
+    Remove {
+        hashes: Vec<InfoHash>,
+        delete_data: bool,
+    },
+    AddTags {
+        hashes: Vec<InfoHash>,
+        tags: Vec<String>,
+    },
+    RemoveTags {
+        hashes: Vec<InfoHash>,
+        tags: Vec<String>,
+    },
     QueueReport,
-    Metainfo { hash: InfoHash },
-    AnnounceNow { hashes: Vec<InfoHash> },
-    ForceStart { hashes: Vec<InfoHash> },
-    SubscribeRss { url: String, name: String },
-    AnyTorrent { hash: InfoHash },
-    Claim { hash: InfoHash, tags: Vec<String> },
+    Metainfo {
+        hash: InfoHash,
+    },
+    AnnounceNow {
+        hashes: Vec<InfoHash>,
+    },
+    ForceStart {
+        hashes: Vec<InfoHash>,
+    },
+    SubscribeRss {
+        url: String,
+        name: String,
+    },
+    AnyTorrent {
+        hash: InfoHash,
+    },
+    Claim {
+        hash: InfoHash,
+        tags: Vec<String>,
+    },
     CompletionHook,
-    SetCompletionHook { program: String },
+    SetCompletionHook {
+        program: String,
+    },
 }
 
 /// A torrent to add: .torrent bytes in base64, or a magnet link.

@@ -71,11 +71,15 @@ fn downloads(dir: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_post_seeded_from_bytes_is_fetched_by_magnet_over_the_dht_alone() {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
     let testnet = mainline::Testnet::builder(5).build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("alice"), dir.path().join("bob"));
-    let alice = Embedded::start(config(&a, &testnet.bootstrap)).await.unwrap();
+    let alice = Embedded::start(config(&a, &testnet.bootstrap))
+        .await
+        .unwrap();
     let record = post("seeded by the engine, found through the DHT");
     let add = seedable(&record, &a.join("posts"));
     let started = Instant::now();
@@ -97,10 +101,12 @@ async fn a_post_seeded_from_bytes_is_fetched_by_magnet_over_the_dht_alone() {
         "adding again is idempotent"
     );
 
-    let bob = Embedded::start(config(&b, &testnet.bootstrap)).await.unwrap();
+    let bob = Embedded::start(config(&b, &testnet.bootstrap))
+        .await
+        .unwrap();
     let magnet = Magnet::for_record::<&str>(&record, &[]);
-    let fetch = AddTorrent::from_magnet(magnet, downloads(&b).to_str().unwrap())
-        .with_tags(["upseed-read"]);
+    let fetch =
+        AddTorrent::from_magnet(magnet, downloads(&b).to_str().unwrap()).with_tags(["upseed-read"]);
     let started = Instant::now();
     bob.add(&[fetch]).await.unwrap();
     let done = wait_for(&bob, record.infohash(), Duration::from_secs(60), |s| {
@@ -166,7 +172,9 @@ async fn the_gate_refuses_a_torrent_before_any_data_is_written() {
     let testnet = mainline::Testnet::builder(5).build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("alice"), dir.path().join("bob"));
-    let alice = Embedded::start(config(&a, &testnet.bootstrap)).await.unwrap();
+    let alice = Embedded::start(config(&a, &testnet.bootstrap))
+        .await
+        .unwrap();
     let record = post("a torrent the reader's gate refuses");
     alice
         .add(&[seedable(&record, &a.join("posts"))])
@@ -193,7 +201,11 @@ async fn the_gate_refuses_a_torrent_before_any_data_is_written() {
         "{:?}",
         refused.state
     );
-    assert_eq!(std::fs::read_dir(&into).unwrap().count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(&into).unwrap().count(),
+        0,
+        "nothing written"
+    );
     assert_eq!(bob.metainfo(record.infohash()).await.unwrap(), None);
     bob.remove(&[record.infohash()], true).await.unwrap();
     assert!(bob.list(None).await.unwrap().is_empty());
@@ -215,7 +227,10 @@ async fn one_process_holds_the_engine_and_others_reach_it_by_its_socket() {
     assert!(matches!(second, EngineError::Held { .. }), "{second}");
     let serving = upseed_embedded::serve(engine.clone()).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(config.socket()).unwrap().permissions().mode();
+    let mode = std::fs::metadata(config.socket())
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 
     let record = post("posted through the socket");

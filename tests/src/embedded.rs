@@ -1,7 +1,6 @@
 //! The embedded engine as a node of the harness: an in-process librqbit
-//! engine with its own folder and address (a fresh one in the private
-//! namespace, like every daemon), answering on its socket as `upseed
-//! daemon` does, so that the `upseed` binary can drive it too.
+//! engine with its own folder, answering on its socket as `upseed daemon`
+//! does, so that the `upseed` binary can drive it too.
 
 use std::path::PathBuf;
 
@@ -33,7 +32,15 @@ impl EngineNode {
     /// `bootstrap` when given.
     pub async fn start_in(dir: tempfile::TempDir, bootstrap: Option<Vec<String>>) -> Self {
         let mut config = EngineConfig::new(dir.path().join("engine"));
-        config.listen = std::net::SocketAddr::from((crate::host(), 0));
+        // Inside the namespace, on every address, as a user's engine
+        // listens: librqbit cannot bind its tracker requests or peer
+        // connections to an address, so they come from the namespace's
+        // unbound source, and peers find the engine there.
+        let ip = match crate::netns::unbound_source() {
+            Some(_) => std::net::Ipv4Addr::UNSPECIFIED,
+            None => std::net::Ipv4Addr::LOCALHOST,
+        };
+        config.listen = std::net::SocketAddr::from((ip, 0));
         config.dht = bootstrap.map(|bootstrap| upseed_embedded::DhtConfig { port: 0, bootstrap });
         let engine = Embedded::start(config).await.expect("the engine starts");
         let serving = upseed_embedded::serve(engine.clone()).expect("the engine's socket");

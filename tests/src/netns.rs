@@ -16,6 +16,7 @@ const ENV: &str = "UPSEED_TEST_NETNS";
 
 static NEXT: AtomicU8 = AtomicU8::new(1);
 static LO_UP: Once = Once::new();
+static UNBOUND: std::sync::OnceLock<Ipv4Addr> = std::sync::OnceLock::new();
 
 /// Whether this process runs inside the test's private namespace.
 pub fn inside() -> bool {
@@ -40,7 +41,51 @@ pub fn address_for(_daemon: u8) -> Option<Ipv4Addr> {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let address = Ipv4Addr::new(10, 77, 0, n);
     ip(&["addr", "add", &format!("{address}/32"), "dev", "lo"]);
+    if let Some(source) = UNBOUND.get() {
+        prefer_source(address, *source);
+    }
     Some(address)
+}
+
+/// Inside the namespace: the address that connections bound to no
+/// address come from. By default the kernel takes the destination's own
+/// address as the source on `lo`, so a daemon would see such a peer
+/// (the embedded engine, which cannot bind its connections) dialling
+/// from the daemon's own address, and Transmission hangs up on it. From
+/// the first call on, every daemon address prefers one fresh address as
+/// the source instead, as if the unbound program were a host of its own.
+pub fn unbound_source() -> Option<Ipv4Addr> {
+    if !inside() {
+        return None;
+    }
+    if let Some(source) = UNBOUND.get() {
+        return Some(*source);
+    }
+    let source = address_for(0)?;
+    let source = *UNBOUND.get_or_init(|| source);
+    for n in 1..NEXT.load(Ordering::SeqCst) {
+        prefer_source(Ipv4Addr::new(10, 77, 0, n), source);
+    }
+    Some(source)
+}
+
+fn prefer_source(address: Ipv4Addr, source: Ipv4Addr) {
+    ip(&[
+        "route",
+        "replace",
+        "local",
+        &address.to_string(),
+        "dev",
+        "lo",
+        "table",
+        "local",
+        "proto",
+        "kernel",
+        "scope",
+        "host",
+        "src",
+        &source.to_string(),
+    ]);
 }
 
 /// Runs this whole program again inside a new network namespace, with the
