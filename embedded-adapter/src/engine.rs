@@ -52,6 +52,8 @@ struct Inner {
     pending: Mutex<HashMap<InfoHash, Pending>>,
     gate: Option<Gate>,
     config: EngineConfig,
+    /// This engine's peer id and port, as trackers know them.
+    peer: crate::stopped::Peer,
     /// The DHT node that finds peers, when the config has one.
     dht: Option<PeerDht>,
     /// The task that announces everything again, now and then.
@@ -124,8 +126,13 @@ impl Embedded {
             .as_ref()
             .map(|d| PeerDht::start(d, bind))
             .transpose()?;
+        let peer = crate::stopped::Peer {
+            peer_id: librqbit::generate_azereus_style(*b"US", (0, 1, 0, 0)).0,
+            port: listen.port(),
+        };
         let options = SessionOptions {
             dht: None,
+            peer_id: Some(Id20::new(peer.peer_id)),
             persistence: Some(SessionPersistenceConfig::Json {
                 folder: Some(dir.join("session")),
             }),
@@ -162,6 +169,7 @@ impl Embedded {
                 pending: Mutex::new(HashMap::new()),
                 gate: config.gate.clone(),
                 config,
+                peer,
                 dht,
                 reannounce: Mutex::new(None),
                 _lock: lock,
@@ -499,6 +507,10 @@ impl TorrentClient for Embedded {
 
     async fn list(&self, hashes: Option<&[InfoHash]>) -> Result<Vec<TorrentStatus>, ClientError> {
         let wanted = |hash: &InfoHash| hashes.is_none_or(|h| h.contains(hash));
+        // The pending set is read first and held: a magnet that resolves
+        // meanwhile is in the session before it leaves the set, so it is
+        // listed once, one way or the other, never missed.
+        let pending = self.pending();
         let mut out: Vec<TorrentStatus> = match hashes {
             Some(hashes) => hashes
                 .iter()
@@ -507,12 +519,12 @@ impl TorrentClient for Embedded {
                 .collect(),
             None => self.handles().iter().map(|t| self.status(t)).collect(),
         };
-        let pending = self.pending();
+        let live: std::collections::HashSet<InfoHash> = out.iter().map(|s| s.infohash).collect();
         let tags = self.tags();
         out.extend(
             pending
                 .iter()
-                .filter(|(hash, _)| wanted(hash))
+                .filter(|(hash, _)| wanted(hash) && !live.contains(hash))
                 .map(|(hash, p)| Self::pending_status(*hash, p, tags.of(hash))),
         );
         Ok(out)
@@ -523,7 +535,8 @@ impl TorrentClient for Embedded {
             if let Some(p) = self.pending().remove(hash) {
                 p.task.abort();
             }
-            if self.handle(*hash).is_some() {
+            if let Some(torrent) = self.handle(*hash) {
+                let trackers: Vec<url::Url> = torrent.shared().trackers.iter().cloned().collect();
                 self.inner
                     .session
                     .delete(TorrentIdOrHash::Hash(id20(*hash)), delete_data)
@@ -533,6 +546,7 @@ impl TorrentClient for Embedded {
                             "the embedded engine could not remove {hash}: {e:#}"
                         ))
                     })?;
+                crate::stopped::announce(trackers, *hash, self.inner.peer).await;
             }
         }
         let mut tags = self.tags();

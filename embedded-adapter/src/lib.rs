@@ -18,6 +18,7 @@ mod engine;
 mod error;
 mod peer_dht;
 mod remote;
+mod stopped;
 mod tags;
 mod wire;
 

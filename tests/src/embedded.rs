@@ -91,3 +91,93 @@ impl Node for EngineNode {
         )
     }
 }
+
+/// A user's engine as users hold it: `upseed daemon` running on their
+/// home, reached like every command reaches it, over its socket.
+pub struct EngineDaemon {
+    home: PathBuf,
+    upseed: PathBuf,
+    daemon: Option<crate::process::Daemon>,
+}
+
+impl EngineDaemon {
+    /// The engine of the upseed home at `home` (whose config file is
+    /// `home/config.toml`), held by the `upseed` binary at `upseed` once
+    /// [`Self::start`] runs.
+    pub fn new(home: &std::path::Path, upseed: &std::path::Path) -> Self {
+        Self {
+            home: home.to_owned(),
+            upseed: upseed.to_owned(),
+            daemon: None,
+        }
+    }
+
+    /// Starts `upseed daemon` with `env` besides the home's config, and
+    /// waits until it answers on the engine's socket.
+    pub async fn start(&mut self, env: &[(&str, &str)]) {
+        let mut command = std::process::Command::new(&self.upseed);
+        command
+            .arg("--config")
+            .arg(self.home.join("config.toml"))
+            .arg("daemon")
+            .env_remove("UPSEED_HOME")
+            .envs(env.iter().copied());
+        let log = self.home.join("daemon.log");
+        self.daemon = Some(crate::process::Daemon::spawn(
+            "upseed daemon",
+            command,
+            &log,
+        ));
+        let remote = self.client();
+        crate::eventually(
+            "upseed daemon to hold the engine",
+            std::time::Duration::from_secs(30),
+            || async { remote.is_held().await.then_some(()) },
+        )
+        .await;
+    }
+
+    /// Kills the daemon at once (SIGKILL), as a crash or power cut would.
+    pub fn kill(&mut self) {
+        if let Some(daemon) = &self.daemon {
+            daemon.signal(nix::sys::signal::Signal::SIGKILL);
+        }
+        if let Some(mut daemon) = self.daemon.take() {
+            daemon.stop(std::time::Duration::from_secs(5));
+        }
+    }
+
+    /// The daemon's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.daemon.as_ref().and_then(crate::process::Daemon::pid)
+    }
+}
+
+impl Node for EngineDaemon {
+    type Client = upseed_embedded::Remote;
+
+    fn client(&self) -> upseed_embedded::Remote {
+        upseed_embedded::Remote::new(upseed_embedded::socket_in(&self.home.join("engine")))
+    }
+
+    fn posts_dir(&self) -> PathBuf {
+        self.home.join("posts")
+    }
+
+    fn downloads_dir(&self) -> PathBuf {
+        self.home.join("downloads")
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut daemon) = self.daemon.take() {
+            daemon.stop(std::time::Duration::from_secs(10));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        self.daemon
+            .as_ref()
+            .map(crate::process::Daemon::log_tail)
+            .unwrap_or_default()
+    }
+}

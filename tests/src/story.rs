@@ -17,6 +17,7 @@ use serde_json::Value;
 use upseed_core::{InfoHash, TorrentClient};
 
 use crate::conformance::{Node, wait_seeding};
+use crate::embedded::EngineDaemon;
 use crate::eventually;
 use crate::qbittorrent::{QbDaemon, QbOptions};
 use crate::tracker::Tracker;
@@ -186,6 +187,69 @@ pub(crate) fn new_user<'a, N: Node>(
     }
 }
 
+/// A user on the embedded engine: `upseed init --client embedded` in a
+/// fresh home, then `upseed daemon`, which holds the engine; every later
+/// command hands its work to that daemon.
+async fn engine_user(
+    name: &'static str,
+    upseed: &Path,
+    tracker: &Tracker,
+    narrate: bool,
+) -> (tempfile::TempDir, EngineDaemon) {
+    if narrate {
+        println!("\n== {name}");
+    }
+    let home = tempfile::tempdir().expect("temporary folder");
+    let mut engine = EngineDaemon::new(home.path(), upseed);
+    let args = init_args(&engine, "embedded", "http://127.0.0.1:1/", tracker);
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--url" && *a != "http://127.0.0.1:1/")
+        .filter(|a| *a != "--username" && *a != "tester")
+        .collect();
+    if narrate {
+        println!("{name}$ upseed {}", args.join(" "));
+    }
+    let out = Command::new(upseed)
+        .arg("--config")
+        .arg(home.path().join("config.toml"))
+        .args(&args)
+        .env("UPSEED_DHT_ENABLED", "false")
+        .env_remove("UPSEED_HOME")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run upseed init");
+    assert!(
+        out.status.success(),
+        "{name}: upseed init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if narrate {
+        print!("{}", String::from_utf8_lossy(&out.stderr));
+        println!("{name}$ upseed daemon &");
+    }
+    engine.start(&[("UPSEED_DHT_ENABLED", "false")]).await;
+    (home, engine)
+}
+
+fn user_at<'a, N: Node>(
+    name: &'static str,
+    node: &'a N,
+    home: tempfile::TempDir,
+    upseed: &Path,
+    narrate: bool,
+) -> User<'a, N> {
+    User {
+        name,
+        node,
+        password: String::new(),
+        home,
+        upseed: upseed.to_owned(),
+        narrate,
+    }
+}
+
 /// Runs the whole story with the `upseed` binary at `upseed`, printing
 /// each command and its output when `narrate`. Panics on the first step
 /// that does not do what it should.
@@ -203,10 +267,37 @@ pub async fn run(upseed: &Path, narrate: bool) {
     bob.init("transmission", bob_tr.url().as_str(), &tracker);
     bob.run(&["doctor"]);
 
+    steps(&tracker, &alice, &bob, &carol, narrate).await;
+    drop((tracker, alice_qb, carol_qb));
+}
+
+/// The same story with every user on the embedded engine, each engine
+/// held by the user's own `upseed daemon`: no BitTorrent client, no root,
+/// no namespace.
+pub async fn run_embedded(upseed: &Path, narrate: bool) {
+    let tracker = Tracker::start(crate::host()).await;
+    let (alice_home, alice_engine) = engine_user("alice", upseed, &tracker, narrate).await;
+    let (carol_home, carol_engine) = engine_user("carol", upseed, &tracker, narrate).await;
+    let (bob_home, bob_engine) = engine_user("bob", upseed, &tracker, narrate).await;
+    let alice = user_at("alice", &alice_engine, alice_home, upseed, narrate);
+    let carol = user_at("carol", &carol_engine, carol_home, upseed, narrate);
+    let bob = user_at("bob", &bob_engine, bob_home, upseed, narrate);
+    steps(&tracker, &alice, &bob, &carol, narrate).await;
+}
+
+/// The story's steps, whatever clients the users run.
+async fn steps<A: Node, B: Node, C: Node>(
+    tracker: &Tracker,
+    alice: &User<'_, A>,
+    bob: &User<'_, B>,
+    carol: &User<'_, C>,
+    narrate: bool,
+) {
+    bob.run(&["doctor"]);
     // carol's fixture posts: only carol seeds them.
     let mut fixtures = Vec::new();
     for text in ["Fixture one: seeded by its author alone.", "Fixture two."] {
-        fixtures.push(carol.publish(&["post", text], &tracker).await);
+        fixtures.push(carol.publish(&["post", text], tracker).await);
     }
 
     // 1. alice posts.
@@ -218,7 +309,7 @@ pub async fn run(upseed: &Path, narrate: bool) {
                 "Torrents are immutable",
                 "So is this post. Seed it if you like it.",
             ],
-            &tracker,
+            tracker,
         )
         .await;
     let post_hex = post.to_string();
@@ -242,7 +333,7 @@ pub async fn run(upseed: &Path, narrate: bool) {
 
     // 4. bob comments.
     let comment = bob
-        .publish(&["comment", &post_hex, "Seeding is my upvote."], &tracker)
+        .publish(&["comment", &post_hex, "Seeding is my upvote."], tracker)
         .await;
 
     // 5. alice's thread shows bob's comment and two seeders.
@@ -302,5 +393,4 @@ pub async fn run(upseed: &Path, narrate: bool) {
         "unvote left the torrent in bob's client"
     );
     assert!(bob.holds(comment).await, "bob still seeds his own comment");
-    drop((tracker, alice_qb, carol_qb));
 }

@@ -17,3 +17,11 @@ async fn alice_posts_bob_reads_upvotes_comments_and_unvotes() {
     }
     story::run(&upseed_binary(), true).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_embedded_engine_with_no_client_and_no_namespace() {
+    if !have("opentracker") {
+        return;
+    }
+    story::run_embedded(&upseed_binary(), true).await;
+}
