@@ -37,8 +37,7 @@ pub(crate) async fn announce(trackers: Vec<url::Url>, hash: InfoHash, peer: Peer
                 "udp" => tokio::time::timeout(TIMEOUT, udp(&tracker, &stop)).await,
                 _ => return,
             };
-            if let Ok(Err(error)) | Err(error) = sent.map_err(|_| "no answer in time".to_owned())
-            {
+            if let Ok(Err(error)) | Err(error) = sent.map_err(|_| "no answer in time".to_owned()) {
                 tracing::debug!(%tracker, %hash, %error, "a tracker did not hear the stop");
             }
         });

@@ -190,7 +190,7 @@ pub(crate) fn new_user<'a, N: Node>(
 /// A user on the embedded engine: `upseed init --client embedded` in a
 /// fresh home, then `upseed daemon`, which holds the engine; every later
 /// command hands its work to that daemon.
-async fn engine_user(
+pub async fn engine_user(
     name: &'static str,
     upseed: &Path,
     tracker: &Tracker,

@@ -63,3 +63,119 @@ async fn conformance_embedded_to_transmission() {
     let tr = TrDaemon::start(host()).await;
     conformance::swarm(&tracker, &engine, &tr, Duration::from_secs(90)).await;
 }
+
+/// Runs `upseed ARGS` on the home at `home`.
+fn upseed(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(upseed_tests::upseed_binary())
+        .arg("--config")
+        .arg(home.join("config.toml"))
+        .args(args)
+        .env("UPSEED_DHT_ENABLED", "false")
+        .env_remove("UPSEED_HOME")
+        .output()
+        .expect("run upseed")
+}
+
+fn posted(home: &std::path::Path, text: &str) -> upseed_core::InfoHash {
+    let out = upseed(home, &["post", text, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["infohash"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_holder_resumes_every_post_and_vote_and_leaves_no_half_read() {
+    use upseed_core::TorrentClient;
+    use upseed_tests::conformance::{Node, wait_seeding};
+    if !have("opentracker") {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let env = [("UPSEED_DHT_ENABLED", "false")];
+    let bin = upseed_tests::upseed_binary();
+    let (alice_home, mut alice) =
+        upseed_tests::story::engine_user("alice", &bin, &tracker, false).await;
+    let (bob_home, mut bob) = upseed_tests::story::engine_user("bob", &bin, &tracker, false).await;
+
+    let voted = posted(alice_home.path(), "seeded by alice, upvoted by bob");
+    let unseeded = posted(alice_home.path(), "alice goes away before bob reads this");
+    let own = posted(bob_home.path(), "bob's own post");
+    tracker.allow(&[voted, unseeded, own]).await;
+    alice
+        .client()
+        .announce_now(&[voted, unseeded])
+        .await
+        .unwrap();
+    let out = upseed(bob_home.path(), &["upvote", &voted.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Mid-seed: bob's holder dies at once; its next start seeds both again.
+    bob.kill();
+    let refused = upseed(bob_home.path(), &["upvote", &voted.to_string()]);
+    assert_eq!(refused.status.code(), Some(69));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("upseed daemon"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    bob.start(&env).await;
+    for hash in [voted, own] {
+        wait_seeding(&bob.client(), hash, Duration::from_secs(30)).await;
+    }
+
+    // Mid-fetch: nobody seeds the post bob reads, and his holder dies while
+    // the read waits for it.
+    alice.stop();
+    let reader = std::process::Command::new(&bin)
+        .arg("--config")
+        .arg(bob_home.path().join("config.toml"))
+        .args(["show", &unseeded.to_string(), "--timeout", "60"])
+        .env("UPSEED_DHT_ENABLED", "false")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    upseed_tests::eventually(
+        "bob's read to reach his engine",
+        Duration::from_secs(20),
+        || async {
+            let held = bob.client().list(Some(&[unseeded])).await.ok()?;
+            (!held.is_empty()).then_some(())
+        },
+    )
+    .await;
+    bob.kill();
+    bob.start(&env).await;
+    let reader = reader.wait_with_output().unwrap();
+    assert!(
+        !reader.status.success(),
+        "the read cannot finish without its holder"
+    );
+    upseed_tests::eventually(
+        "the restarted holder to drop the half-read torrent",
+        Duration::from_secs(30),
+        || async {
+            let listed = bob.client().list(None).await.ok()?;
+            let hashes: Vec<_> = listed.iter().map(|t| t.infohash).collect();
+            (!hashes.contains(&unseeded) && hashes.contains(&voted) && hashes.contains(&own))
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        std::fs::read_dir(bob.downloads_dir())
+            .unwrap()
+            .flatten()
+            .all(|e| !e.path().to_string_lossy().contains(&unseeded.to_string())),
+        "no file of the half-read torrent is left"
+    );
+    drop((alice_home, bob_home));
+}
