@@ -10,6 +10,12 @@
 //! set), requests to the client and to the tracker, history rows written,
 //! the store's size, and each client's memory per 1,000 seeded posts.
 //!
+//! Beside them, in the same run, N more posts are seeded by upseed's
+//! embedded engine, held by an `upseed daemon`: its memory per 1,000 posts,
+//! the time until all seed after the last add, every client's CPU while
+//! idle-seeding, and how long a qBittorrent reader takes to fetch one post
+//! the engine seeds.
+//!
 //! `bench/scale [N]` (default 10,000). Transmission checks about 10 new
 //! torrents a second, so N = 10,000 takes about 20 minutes to set up.
 
@@ -78,17 +84,39 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Seconds of CPU (user and system) the process `pid` has used.
+fn cpu_s(pid: Option<u32>) -> f64 {
+    let Some(pid) = pid else { return 0.0 };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Seconds until every one of `posts` seeds, from the first add; the
+/// seconds the adds took are printed.
 async fn add_and_seed<N: Node>(name: &str, node: &N, tracker: &Tracker, posts: &[Record]) -> f64 {
+    add_and_seed_timed(name, node, tracker, posts).await.1
+}
+
+/// The seconds the adds took, and the seconds until every one of `posts`
+/// seeds, both from the first add.
+async fn add_and_seed_timed<N: Node>(
+    name: &str,
+    node: &N,
+    tracker: &Tracker,
+    posts: &[Record],
+) -> (f64, f64) {
     let client = node.client();
     client.info().await.unwrap();
     let adds: Vec<_> = posts.iter().map(|r| seedable(node, r, tracker)).collect();
     let start = Instant::now();
     client.add(&adds).await.unwrap();
-    eprintln!(
-        "{name}: added {} in {:.1} s",
-        posts.len(),
-        start.elapsed().as_secs_f64()
-    );
+    let added = start.elapsed().as_secs_f64();
+    eprintln!("{name}: added {} in {added:.1} s", posts.len());
     let hashes: Vec<InfoHash> = posts.iter().map(Record::infohash).collect();
     loop {
         let list = client.list(Some(&hashes)).await.unwrap();
@@ -101,9 +129,9 @@ async fn add_and_seed<N: Node>(name: &str, node: &N, tracker: &Tracker, posts: &
             posts.len(),
             start.elapsed().as_secs_f64()
         );
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    start.elapsed().as_secs_f64()
+    (added, start.elapsed().as_secs_f64())
 }
 
 struct Run {
@@ -148,12 +176,18 @@ async fn run(n: usize) {
     let tracker = Tracker::start(host).await;
     let qb = QbDaemon::start(QbOptions::default()).await;
     let tr = TrDaemon::start(host).await;
+    let (engine_home, engine) =
+        upseed_tests::story::engine_user("engine", &upseed, &tracker, false).await;
     let qb_rss0 = rss_kib(qb.instance().pid());
     let tr_rss0 = rss_kib(tr.instance().pid());
+    let engine_rss0 = rss_kib(engine.pid());
 
     let started = Instant::now();
     let a: Vec<Record> = (0..n).map(|i| new_post(&format!("qb post {i}"))).collect();
     let b: Vec<Record> = (0..n).map(|i| new_post(&format!("tr post {i}"))).collect();
+    let c: Vec<Record> = (0..n)
+        .map(|i| new_post(&format!("engine post {i}")))
+        .collect();
     eprintln!(
         "signed {} posts in {:.1} s",
         2 * n,
@@ -161,16 +195,44 @@ async fn run(n: usize) {
     );
     let all: Vec<Record> = a.iter().chain(&b).cloned().collect();
     let hashes: Vec<InfoHash> = all.iter().map(Record::infohash).collect();
-    tracker.allow(&hashes).await;
+    let engine_hashes: Vec<InfoHash> = c.iter().map(Record::infohash).collect();
+    tracker
+        .allow(&hashes.iter().chain(&engine_hashes).copied().collect::<Vec<_>>())
+        .await;
     // Large whitelists take opentracker a moment longer to reload.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let (qb_seed_s, tr_seed_s) = tokio::join!(
+    let (qb_seed_s, tr_seed_s, (engine_add_s, engine_seed_s)) = tokio::join!(
         add_and_seed("qbittorrent", &qb, &tracker, &a),
-        add_and_seed("transmission", &tr, &tracker, &b)
+        add_and_seed("transmission", &tr, &tracker, &b),
+        add_and_seed_timed("embedded engine", &engine, &tracker, &c)
     );
     let qb_rss1 = rss_kib(qb.instance().pid());
     let tr_rss1 = rss_kib(tr.instance().pid());
+    let engine_rss1 = rss_kib(engine.pid());
+
+    // Idle seeding: CPU over a minute with nothing asked of any client.
+    let pids = [qb.instance().pid(), tr.instance().pid(), engine.pid()];
+    let cpu0 = pids.map(cpu_s);
+    let idle = Duration::from_secs(60);
+    tokio::time::sleep(idle).await;
+    let cpu1 = pids.map(cpu_s);
+    let idle_percent = |i: usize| (cpu1[i] - cpu0[i]) / idle.as_secs_f64() * 100.0;
+
+    // A qBittorrent reader fetches a post the engine seeds.
+    let read = &c[n / 2];
+    let reader = qb.client();
+    let started = Instant::now();
+    reader
+        .add(&[upseed_core::AddTorrent::from_magnet(
+            upseed_core::Magnet::for_record(read, &[tracker.announce_url()]),
+            qb.downloads_dir().to_string_lossy(),
+        )])
+        .await
+        .unwrap();
+    upseed_tests::conformance::wait_seeding(&reader, read.infohash(), Duration::from_secs(120))
+        .await;
+    let qb_fetch_s = started.elapsed().as_secs_f64();
 
     // Wait until the tracker counts every post.
     let announce = tracker.announce_url();
@@ -310,4 +372,24 @@ async fn run(n: usize) {
         tr_rss1 as f64 / 1024.0,
         per_1000(tr_rss0, tr_rss1)
     );
+    println!(
+        "| embedded engine (`upseed daemon`) | {engine_seed_s:.1} | {:.1} | {:.1} | {:.1} |",
+        engine_rss0 as f64 / 1024.0,
+        engine_rss1 as f64 / 1024.0,
+        per_1000(engine_rss0, engine_rss1)
+    );
+    println!(
+        "\n| embedded engine | adds took s | all seeding s after the last add | qBittorrent reader's fetch of one post s |"
+    );
+    println!("|---|---|---|---|");
+    println!(
+        "| {n} posts | {engine_add_s:.1} | {:.1} | {qb_fetch_s:.2} |",
+        engine_seed_s - engine_add_s
+    );
+    println!("\n| client | CPU while idle-seeding {n} posts, % of one core over {} s |", idle.as_secs());
+    println!("|---|---|");
+    for (i, name) in ["qBittorrent", "Transmission", "embedded engine"].iter().enumerate() {
+        println!("| {name} | {:.2} |", idle_percent(i));
+    }
+    drop(engine_home);
 }
