@@ -91,7 +91,12 @@ fn cpu_s(pid: Option<u32>) -> f64 {
     // Fields after the command name, which is in parentheses.
     let rest = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the whole line.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -197,7 +202,13 @@ async fn run(n: usize) {
     let hashes: Vec<InfoHash> = all.iter().map(Record::infohash).collect();
     let engine_hashes: Vec<InfoHash> = c.iter().map(Record::infohash).collect();
     tracker
-        .allow(&hashes.iter().chain(&engine_hashes).copied().collect::<Vec<_>>())
+        .allow(
+            &hashes
+                .iter()
+                .chain(&engine_hashes)
+                .copied()
+                .collect::<Vec<_>>(),
+        )
         .await;
     // Large whitelists take opentracker a moment longer to reload.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -386,9 +397,15 @@ async fn run(n: usize) {
         "| {n} posts | {engine_add_s:.1} | {:.1} | {qb_fetch_s:.2} |",
         engine_seed_s - engine_add_s
     );
-    println!("\n| client | CPU while idle-seeding {n} posts, % of one core over {} s |", idle.as_secs());
+    println!(
+        "\n| client | CPU while idle-seeding {n} posts, % of one core over {} s |",
+        idle.as_secs()
+    );
     println!("|---|---|");
-    for (i, name) in ["qBittorrent", "Transmission", "embedded engine"].iter().enumerate() {
+    for (i, name) in ["qBittorrent", "Transmission", "embedded engine"]
+        .iter()
+        .enumerate()
+    {
         println!("| {name} | {:.2} |", idle_percent(i));
     }
     drop(engine_home);

@@ -1735,3 +1735,43 @@ fn feeds_rank_by_trusted_count_once_you_follow_a_few_in_process() {
     let refused = run(home.path(), &client, &["feed", "--by", "crowd"]);
     assert_eq!(refused.code, 2, "{}", refused.err);
 }
+
+/// `init --client embedded` asks for no URL, user or password, starts the
+/// engine once to check its folder and port, and writes a config whose
+/// client is the engine.
+#[test]
+fn init_on_the_embedded_engine_needs_no_client() {
+    let home = tempfile::tempdir().unwrap();
+    let client = FakeClient::new();
+    let config = home.path().join("config.toml");
+    let ran = exec(
+        &client,
+        &[],
+        b"",
+        false,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "init",
+            "--client",
+            "embedded",
+            "--tracker",
+            "http://127.0.0.1:6969/announce",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.err);
+    assert!(
+        ran.err.contains("the embedded engine starts"),
+        "{}",
+        ran.err
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("kind = \"embedded\""), "{text}");
+    assert!(text.contains("# url = "), "{text}");
+    assert!(!home.path().join("client-password").exists());
+    assert!(home.path().join("engine").join("engine.lock").exists());
+    assert!(
+        !home.path().join("engine").join("engine.sock").exists(),
+        "the test start leaves no socket behind"
+    );
+}

@@ -50,6 +50,10 @@ struct Inner {
     tags: Mutex<Tags>,
     /// Magnet links whose metadata has not been let in yet.
     pending: Mutex<HashMap<InfoHash, Pending>>,
+    /// The next torrent id: librqbit's own, read from its session file,
+    /// is handed out twice to adds that run at once, and the second is
+    /// then taken for a torrent already there.
+    next_id: std::sync::atomic::AtomicUsize,
     gate: Option<Gate>,
     config: EngineConfig,
     /// This engine's peer id and port, as trackers know them.
@@ -162,11 +166,13 @@ impl Embedded {
                 }
             })?;
         let tags = Tags::load(dir.join("tags.json"));
+        let next_id = session.with_torrents(|all| all.map(|(id, _)| id + 1).max().unwrap_or(0));
         let engine = Self {
             inner: Arc::new(Inner {
                 session,
                 tags: Mutex::new(tags),
                 pending: Mutex::new(HashMap::new()),
+                next_id: std::sync::atomic::AtomicUsize::new(next_id),
                 gate: config.gate.clone(),
                 config,
                 peer,
@@ -241,6 +247,13 @@ impl Embedded {
         self.inner.session.stop().await;
     }
 
+    /// A torrent id no other torrent of this engine has had.
+    fn take_id(&self) -> usize {
+        self.inner
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn pending(&self) -> MutexGuard<'_, HashMap<InfoHash, Pending>> {
         lock_ignoring_poison(&self.inner.pending)
     }
@@ -278,6 +291,7 @@ impl Embedded {
                 let options = AddTorrentOptions {
                     output_folder: Some(torrent.save_path.clone()),
                     overwrite: true,
+                    preferred_id: Some(self.take_id()),
                     ..AddTorrentOptions::default()
                 };
                 let added = self
@@ -290,6 +304,14 @@ impl Embedded {
                     .await
                     .map_err(|e| rejected(hash, &e))?;
                 Ok(match added {
+                    AddTorrentResponse::AlreadyManaged(_, held)
+                        if held.info_hash() != id20(hash) =>
+                    {
+                        return Err(rejected(
+                            hash,
+                            &"librqbit gave its id to another torrent; add it again",
+                        ));
+                    }
                     AddTorrentResponse::AlreadyManaged(..) => Added::AlreadyPresent,
                     _ => {
                         self.announce(hash);
@@ -399,6 +421,7 @@ impl Embedded {
                 Some(AddTorrentOptions {
                     output_folder: Some(save_path.to_owned()),
                     overwrite: true,
+                    preferred_id: Some(self.take_id()),
                     initial_peers: Some(listed.seen_peers),
                     ..AddTorrentOptions::default()
                 }),
@@ -506,19 +529,21 @@ impl TorrentClient for Embedded {
     }
 
     async fn list(&self, hashes: Option<&[InfoHash]>) -> Result<Vec<TorrentStatus>, ClientError> {
-        let wanted = |hash: &InfoHash| hashes.is_none_or(|h| h.contains(hash));
+        let asked: Option<std::collections::HashSet<InfoHash>> =
+            hashes.map(|h| h.iter().copied().collect());
+        let wanted = |hash: &InfoHash| asked.as_ref().is_none_or(|h| h.contains(hash));
         // The pending set is read first and held: a magnet that resolves
         // meanwhile is in the session before it leaves the set, so it is
         // listed once, one way or the other, never missed.
         let pending = self.pending();
-        let mut out: Vec<TorrentStatus> = match hashes {
-            Some(hashes) => hashes
-                .iter()
-                .filter_map(|h| self.handle(*h))
-                .map(|t| self.status(&t))
-                .collect(),
-            None => self.handles().iter().map(|t| self.status(t)).collect(),
-        };
+        // One pass over the session: librqbit finds a torrent by hash
+        // with a scan, which for each of many hashes would be quadratic.
+        let mut out: Vec<TorrentStatus> = self
+            .handles()
+            .iter()
+            .filter(|t| wanted(&InfoHash::from_bytes(t.info_hash().0)))
+            .map(|t| self.status(t))
+            .collect();
         let live: std::collections::HashSet<InfoHash> = out.iter().map(|s| s.infohash).collect();
         let tags = self.tags();
         out.extend(

@@ -2,6 +2,8 @@
 //! test DHT with no tracker, resuming after a restart, the gate, the
 //! local socket, and the errors a bad start gives.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -83,7 +85,10 @@ async fn a_post_seeded_from_bytes_is_fetched_by_magnet_over_the_dht_alone() {
     let record = post("seeded by the engine, found through the DHT");
     let add = seedable(&record, &a.join("posts"));
     let started = Instant::now();
-    assert_eq!(alice.add(&[add.clone()]).await.unwrap(), [Added::New]);
+    assert_eq!(
+        alice.add(std::slice::from_ref(&add)).await.unwrap(),
+        [Added::New]
+    );
     let seeding = wait_for(&alice, record.infohash(), Duration::from_secs(10), |s| {
         s.state.is_seeding()
     })
@@ -283,4 +288,34 @@ async fn a_taken_port_and_an_unusable_folder_say_what_to_fix() {
         .unwrap_err();
     assert!(matches!(error, EngineError::StateDir { .. }), "{error}");
     assert!(error.to_string().contains("writable"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_of_adds_all_seed_each_with_its_own_torrent() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Embedded::start(config(dir.path(), &[])).await.unwrap();
+    let posts: Vec<Record> = (0..300).map(|i| post(&format!("batch post {i}"))).collect();
+    let adds: Vec<AddTorrent> = posts
+        .iter()
+        .map(|r| seedable(r, &dir.path().join("posts")))
+        .collect();
+    let started = Instant::now();
+    let added = engine.add(&adds).await.unwrap();
+    eprintln!("300 adds took {:?}", started.elapsed());
+    assert!(added.iter().all(|a| *a == Added::New), "{added:?}");
+    let hashes: Vec<InfoHash> = posts.iter().map(Record::infohash).collect();
+    loop {
+        let listed = engine.list(Some(&hashes)).await.unwrap();
+        assert_eq!(listed.len(), posts.len(), "every add is its own torrent");
+        if listed.iter().all(|s| s.state.is_seeding()) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not all seeding"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!("300 seeding after {:?}", started.elapsed());
+    engine.stop().await;
 }

@@ -250,7 +250,7 @@ fn engine_url() -> url::Url {
 }
 
 /// `[engine]`: the embedded engine, when `[client] kind = "embedded"`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSection {
     /// The TCP port peers reach the engine on; 0: any free one.
@@ -260,16 +260,6 @@ pub struct EngineSection {
     /// The UDP port of the engine's DHT node (which finds peers with no
     /// tracker, under `[dht] enabled` and `bootstrap`); 0: any free one.
     pub dht_port: u16,
-}
-
-impl Default for EngineSection {
-    fn default() -> Self {
-        Self {
-            port: 0,
-            bind: None,
-            dht_port: 0,
-        }
-    }
 }
 
 fn default_category() -> String {

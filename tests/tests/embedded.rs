@@ -179,3 +179,49 @@ async fn a_killed_holder_resumes_every_post_and_vote_and_leaves_no_half_read() {
     );
     drop((alice_home, bob_home));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_holder_on_a_taken_port_or_an_unwritable_folder_says_what_to_fix() {
+    use upseed_tests::conformance::Node;
+    if !have("opentracker") {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let bin = upseed_tests::upseed_binary();
+    let (home, mut engine) = upseed_tests::story::engine_user("dan", &bin, &tracker, false).await;
+    engine.stop();
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let daemon = |env: &[(&str, &str)]| {
+        std::process::Command::new(&bin)
+            .arg("--config")
+            .arg(home.path().join("config.toml"))
+            .arg("daemon")
+            .env("UPSEED_DHT_ENABLED", "false")
+            .envs(env.iter().copied())
+            .env_remove("UPSEED_HOME")
+            .output()
+            .unwrap()
+    };
+    let out = daemon(&[("UPSEED_ENGINE_PORT", port.as_str())]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains(&format!("port {port}")) && err.contains("[engine] port"),
+        "{err}"
+    );
+
+    // The engine's folder is a file: nothing can be written there.
+    let engine_dir = home.path().join("engine");
+    std::fs::remove_dir_all(&engine_dir).unwrap();
+    std::fs::write(&engine_dir, b"not a folder").unwrap();
+    let out = daemon(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(err.contains("writable"), "{err}");
+    assert_eq!(
+        std::fs::read(&engine_dir).unwrap(),
+        b"not a folder",
+        "nothing of the user's is touched"
+    );
+}
