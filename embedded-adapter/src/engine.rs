@@ -149,6 +149,9 @@ impl Embedded {
                 ..ListenerOptions::default()
             }),
             disable_local_service_discovery: true,
+            // librqbit checks 3 new torrents at a time by default: ten
+            // thousand tiny posts would wait minutes to start seeding.
+            concurrent_init_limit: Some(config.add_concurrency.max(1)),
             ipv4_only: ipv4,
             client_name_and_version: Some(format!("upseed {}", env!("CARGO_PKG_VERSION"))),
             ..SessionOptions::default()
