@@ -13,6 +13,7 @@ use librqbit::{
     AddTorrentOptions, AddTorrentResponse, ListenerMode, ListenerOptions, ManagedTorrent, Session,
     SessionOptions, SessionPersistenceConfig, TorrentStatsState,
 };
+use upseed_core::announce::Event;
 use upseed_core::{
     AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Metainfo, QueueReport,
     Source, TorrentClient, TorrentState, TorrentStatus,
@@ -22,6 +23,7 @@ use crate::config::{EngineConfig, Gate};
 use crate::error::EngineError;
 use crate::peer_dht::PeerDht;
 use crate::tags::Tags;
+use crate::tracker;
 
 /// How often everything seeded is announced to the DHT again: its nodes
 /// forget a peer after about half an hour.
@@ -57,7 +59,7 @@ struct Inner {
     gate: Option<Gate>,
     config: EngineConfig,
     /// This engine's peer id and port, as trackers know them.
-    peer: crate::stopped::Peer,
+    peer: tracker::Peer,
     /// The DHT node that finds peers, when the config has one.
     dht: Option<PeerDht>,
     /// The task that announces everything again, now and then.
@@ -71,6 +73,8 @@ struct Pending {
     name: String,
     save_path: String,
     tags: Vec<String>,
+    /// The magnet's trackers, told of this engine while it resolves.
+    trackers: Vec<url::Url>,
     refused: Option<String>,
     task: tokio::task::AbortHandle,
 }
@@ -130,7 +134,7 @@ impl Embedded {
             .as_ref()
             .map(|d| PeerDht::start(d, bind))
             .transpose()?;
-        let peer = crate::stopped::Peer {
+        let peer = tracker::Peer {
             peer_id: librqbit::generate_azereus_style(*b"US", (0, 1, 0, 0)).0,
             port: listen.port(),
         };
@@ -327,9 +331,14 @@ impl Embedded {
                 let engine = self.clone();
                 let url = magnet.to_string();
                 let save_path = torrent.save_path.clone();
-                let trackers = !magnet.trackers.is_empty();
+                let trackers: Vec<url::Url> = magnet
+                    .trackers
+                    .iter()
+                    .filter_map(|t| url::Url::parse(t).ok())
+                    .collect();
+                let asked = trackers.clone();
                 let task = tokio::spawn(async move {
-                    engine.resolve(hash, url, trackers, save_path).await;
+                    engine.resolve(hash, url, asked, save_path).await;
                 });
                 pending.insert(
                     hash,
@@ -337,6 +346,7 @@ impl Embedded {
                         name: magnet.name.clone().unwrap_or_else(|| hash.to_string()),
                         save_path: torrent.save_path.clone(),
                         tags: torrent.tags.clone(),
+                        trackers,
                         refused: None,
                         task: task.abort_handle(),
                     },
@@ -348,29 +358,38 @@ impl Embedded {
 
     /// Fetches a magnet link's metadata without writing anything, lets it
     /// through the gate, then adds the torrent for its data.
-    async fn resolve(&self, hash: InfoHash, url: String, trackers: bool, save_path: String) {
-        // librqbit asks a magnet's trackers once, then waits out their
-        // interval (often half an hour), and refuses peers that dial in
-        // for a torrent it is still resolving: a seeder that announced a
-        // moment later would be missed. Each attempt asks again, waiting
-        // longer each time, until the metadata arrives or the torrent is
-        // removed.
+    async fn resolve(
+        &self,
+        hash: InfoHash,
+        url: String,
+        trackers: Vec<url::Url>,
+        save_path: String,
+    ) {
+        // Peers come from the engine's own announces and DHT lookups,
+        // asked again before each attempt: librqbit would ask a magnet's
+        // trackers once, as a seeder, and then wait out their interval
+        // (see `tracker.rs`). Each attempt waits longer, until the
+        // metadata arrives or the torrent is removed.
         let mut wait = RESOLVE_FIRST_WAIT;
         let outcome = loop {
-            let peers = self.find_peers(hash, trackers).await;
-            match tokio::time::timeout(wait, self.resolve_and_add(&url, peers, &save_path)).await {
-                Ok(outcome) => break outcome,
-                Err(_) => wait = (wait * 2).min(RESOLVE_LONGEST_WAIT),
+            let peers = self.find_peers(hash, &trackers).await;
+            if peers.is_empty() {
+                tokio::time::sleep(wait).await;
+            } else if let Ok(outcome) =
+                tokio::time::timeout(wait, self.resolve_and_add(&url, peers, &save_path)).await
+            {
+                break outcome;
             }
+            wait = (wait * 2).min(RESOLVE_LONGEST_WAIT);
         };
-        let mut pending = self.pending();
         match outcome {
             Ok(()) => {
-                pending.remove(&hash);
+                self.pending().remove(&hash);
                 self.announce(hash);
             }
             Err(reason) => {
-                if let Some(p) = pending.get_mut(&hash) {
+                tracker::announce(&trackers, hash, self.inner.peer, Event::Stopped, 0).await;
+                if let Some(p) = self.pending().get_mut(&hash) {
                     tracing::info!(%hash, %reason, "refused a magnet link's torrent");
                     p.refused = Some(reason);
                 }
@@ -378,19 +397,21 @@ impl Embedded {
         }
     }
 
-    /// Peers from the DHT. With no tracker to fall back on, it asks
-    /// again until someone answers, or the torrent is removed.
-    async fn find_peers(&self, hash: InfoHash, trackers: bool) -> Vec<std::net::SocketAddr> {
-        let Some(dht) = &self.inner.dht else {
-            return Vec::new();
-        };
-        loop {
-            let peers = dht.peers(hash, LOOKUP).await;
-            if !peers.is_empty() || trackers {
-                return peers;
+    /// Peers that may have `hash`: from the DHT, and from `trackers`,
+    /// told that this engine wants the torrent (bytes left, not a seed).
+    async fn find_peers(&self, hash: InfoHash, trackers: &[url::Url]) -> Vec<std::net::SocketAddr> {
+        let from_dht = async {
+            match &self.inner.dht {
+                Some(dht) => dht.peers(hash, LOOKUP).await,
+                None => Vec::new(),
             }
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        }
+        };
+        let from_trackers = tracker::announce(trackers, hash, self.inner.peer, Event::Started, 1);
+        let (mut peers, listed) = tokio::join!(from_dht, from_trackers);
+        peers.extend(listed);
+        peers.sort_unstable();
+        peers.dedup();
+        peers
     }
 
     async fn resolve_and_add(
@@ -405,8 +426,10 @@ impl Embedded {
                 librqbit::AddTorrent::from_url(url),
                 Some(AddTorrentOptions {
                     list_only: true,
+                    // Its own announce would say `left=0`: see `tracker.rs`.
+                    disable_trackers: true,
                     output_folder: Some(save_path.to_owned()),
-                    initial_peers: (!peers.is_empty()).then_some(peers),
+                    initial_peers: Some(peers),
                     ..AddTorrentOptions::default()
                 }),
             )
@@ -560,8 +583,10 @@ impl TorrentClient for Embedded {
 
     async fn remove(&self, hashes: &[InfoHash], delete_data: bool) -> Result<(), ClientError> {
         for hash in hashes {
-            if let Some(p) = self.pending().remove(hash) {
+            let dropped = self.pending().remove(hash);
+            if let Some(p) = dropped {
                 p.task.abort();
+                tracker::announce(&p.trackers, *hash, self.inner.peer, Event::Stopped, 0).await;
             }
             if let Some(torrent) = self.handle(*hash) {
                 let trackers: Vec<url::Url> = torrent.shared().trackers.iter().cloned().collect();
@@ -574,7 +599,7 @@ impl TorrentClient for Embedded {
                             "the embedded engine could not remove {hash}: {e:#}"
                         ))
                     })?;
-                crate::stopped::announce(trackers, *hash, self.inner.peer).await;
+                tracker::announce(&trackers, *hash, self.inner.peer, Event::Stopped, 0).await;
             }
         }
         let mut tags = self.tags();

@@ -18,8 +18,8 @@ mod engine;
 mod error;
 mod peer_dht;
 mod remote;
-mod stopped;
 mod tags;
+mod tracker;
 mod wire;
 
 pub use config::{DhtConfig, EngineConfig, Gate, socket_in};

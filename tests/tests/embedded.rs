@@ -1,6 +1,8 @@
 //! The embedded engine against real qBittorrent and Transmission: the
-//! conformance suite in every pairing, both ways. Transmission never
-//! dials 127.0.0.0/8, so its pairings run in the private namespace.
+//! conformance suite engine to engine, with qBittorrent both ways, and
+//! engine to Transmission (Transmission never dials 127.0.0.0/8, so that
+//! pairing runs in the private namespace); then the engine's holder
+//! killed, on a taken port, and on a folder it cannot write.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -61,6 +63,8 @@ async fn conformance_embedded_to_transmission() {
     let tracker = Tracker::start(host()).await;
     let engine = EngineNode::start().await;
     let tr = TrDaemon::start(host()).await;
+    // Transmission to the engine is not yet covered: Transmission 3.00
+    // hangs up on librqbit's metadata request in the namespace.
     conformance::swarm(&tracker, &engine, &tr, Duration::from_secs(90)).await;
 }
 
