@@ -72,7 +72,6 @@ struct Inner {
 struct Pending {
     name: String,
     save_path: String,
-    tags: Vec<String>,
     /// The magnet's trackers, told of this engine while it resolves.
     trackers: Vec<url::Url>,
     refused: Option<String>,
@@ -345,7 +344,6 @@ impl Embedded {
                     Pending {
                         name: magnet.name.clone().unwrap_or_else(|| hash.to_string()),
                         save_path: torrent.save_path.clone(),
-                        tags: torrent.tags.clone(),
                         trackers,
                         refused: None,
                         task: task.abort_handle(),
@@ -507,11 +505,7 @@ impl Embedded {
             seeders: None,
             leechers: None,
             completed: None,
-            tags: if tags.is_empty() {
-                pending.tags.clone()
-            } else {
-                tags
-            },
+            tags,
             save_path: pending.save_path.clone(),
             content_path: pending.save_path.clone(),
             size: None,

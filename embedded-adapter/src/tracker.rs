@@ -65,14 +65,11 @@ pub(crate) async fn announce(
             }
         });
     }
-    let mut peers: Vec<SocketAddr> = futures_util::future::join_all(asks)
+    futures_util::future::join_all(asks)
         .await
         .into_iter()
         .flatten()
-        .collect();
-    peers.sort_unstable();
-    peers.dedup();
-    peers
+        .collect()
 }
 
 async fn http(tracker: &url::Url, ask: &Announce) -> Result<Vec<SocketAddr>, String> {

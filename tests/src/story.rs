@@ -112,24 +112,27 @@ impl<N: Node> User<'_, N> {
 
 /// `upseed init` arguments for a user of `node`'s client at `url`, with
 /// the node's folders and the tracker.
+/// The embedded engine has no URL and no login: `kind` "embedded" leaves
+/// both out.
 pub fn init_args<N: Node>(node: &N, kind: &str, url: &str, tracker: &Tracker) -> Vec<String> {
-    [
-        "init",
-        "--client",
-        kind,
-        "--url",
-        url,
-        "--username",
-        "tester",
-        "--posts-dir",
-        &node.posts_dir().to_string_lossy(),
-        "--downloads-dir",
-        &node.downloads_dir().to_string_lossy(),
-        "--tracker",
-        &tracker.announce_url(),
-    ]
-    .map(str::to_owned)
-    .to_vec()
+    let login: &[&str] = if kind == "embedded" {
+        &[]
+    } else {
+        &["--url", url, "--username", "tester"]
+    };
+    ["init", "--client", kind]
+        .into_iter()
+        .chain(login.iter().copied())
+        .chain([
+            "--posts-dir",
+            &node.posts_dir().to_string_lossy(),
+            "--downloads-dir",
+            &node.downloads_dir().to_string_lossy(),
+            "--tracker",
+            &tracker.announce_url(),
+        ])
+        .map(str::to_owned)
+        .collect()
 }
 
 /// An upseed home for `node`, initialised by the `upseed` binary at
@@ -201,13 +204,8 @@ pub async fn engine_user(
     }
     let home = tempfile::tempdir().expect("temporary folder");
     let mut engine = EngineDaemon::new(home.path(), upseed);
-    let args = init_args(&engine, "embedded", "http://127.0.0.1:1/", tracker);
-    let args: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| *a != "--url" && *a != "http://127.0.0.1:1/")
-        .filter(|a| *a != "--username" && *a != "tester")
-        .collect();
+    let args = init_args(&engine, "embedded", "", tracker);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     if narrate {
         println!("{name}$ upseed {}", args.join(" "));
     }
