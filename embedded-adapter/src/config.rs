@@ -14,7 +14,8 @@ pub type Gate = Arc<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
 /// How to start the engine.
 #[derive(Clone)]
 pub struct EngineConfig {
-    /// The engine's own folder: its session, resume data, tags and socket.
+    /// The engine's own folder: the torrents it seeds, their tags, its lock
+    /// and socket.
     pub state_dir: PathBuf,
     /// Where to listen for peers (TCP); port 0 picks any free one.
     pub listen: SocketAddr,

@@ -11,7 +11,7 @@ use librqbit::api::TorrentIdOrHash;
 use librqbit::dht::Id20;
 use librqbit::{
     AddTorrentOptions, AddTorrentResponse, ListenerMode, ListenerOptions, ManagedTorrent, Session,
-    SessionOptions, SessionPersistenceConfig, TorrentStatsState,
+    SessionOptions, TorrentStatsState,
 };
 use upseed_core::announce::Event;
 use upseed_core::{
@@ -22,6 +22,7 @@ use upseed_core::{
 use crate::config::{EngineConfig, Gate};
 use crate::error::EngineError;
 use crate::peer_dht::PeerDht;
+use crate::seeded::{Saved, Seeded};
 use crate::tags::Tags;
 use crate::tracker;
 
@@ -36,6 +37,9 @@ const RESOLVE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(3
 /// The longest one attempt at a magnet link's metadata may take.
 const RESOLVE_LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The longest a stop spends telling trackers the engine leaves.
+const FAREWELL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How long one DHT lookup for a magnet link's peers may take.
 const LOOKUP: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -49,12 +53,14 @@ pub struct Embedded {
 
 struct Inner {
     session: Arc<Session>,
+    /// What the engine seeds, saved for the next start.
+    seeded: Seeded,
     tags: Mutex<Tags>,
     /// Magnet links whose metadata has not been let in yet.
     pending: Mutex<HashMap<InfoHash, Pending>>,
-    /// The next torrent id: librqbit's own, read from its session file,
-    /// is handed out twice to adds that run at once, and the second is
-    /// then taken for a torrent already there.
+    /// The next torrent id: librqbit's own is handed out twice to adds
+    /// that run at once, and the second is then taken for a torrent
+    /// already there.
     next_id: std::sync::atomic::AtomicUsize,
     gate: Option<Gate>,
     config: EngineConfig,
@@ -123,6 +129,15 @@ impl Embedded {
                     reason: format!("cannot listen on {}: {e}", config.listen),
                 },
             })?;
+        // librqbit keeps each torrent's file open while it seeds, and a
+        // soft limit of 1,024 open files (a common default) would refuse
+        // every post past the thousandth: raise it to the hard limit.
+        match librqbit::try_increase_nofile_limit() {
+            Ok(limit) => tracing::debug!(limit, "open files allowed"),
+            Err(e) => tracing::warn!(
+                "cannot raise the open-file limit ({e:#}); past it, new torrents fail to open their files: raise `ulimit -n`"
+            ),
+        }
         let ipv4 = config.listen.is_ipv4();
         let bind = match config.listen.ip() {
             std::net::IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
@@ -140,10 +155,9 @@ impl Embedded {
         let options = SessionOptions {
             dht: None,
             peer_id: Some(Id20::new(peer.peer_id)),
-            persistence: Some(SessionPersistenceConfig::Json {
-                folder: Some(dir.join("session")),
-            }),
-            fastresume: true,
+            // The engine keeps its torrents itself (see `seeded.rs`).
+            persistence: None,
+            fastresume: false,
             listen: Some(ListenerOptions {
                 mode: ListenerMode::TcpOnly,
                 listen_addr: listen,
@@ -172,13 +186,15 @@ impl Embedded {
                 }
             })?;
         let tags = Tags::load(dir.join("tags.json"));
-        let next_id = session.with_torrents(|all| all.map(|(id, _)| id + 1).max().unwrap_or(0));
+        let seeded = Seeded::open(dir.join("torrents")).map_err(state_error)?;
+        let saved = seeded.load().map_err(state_error)?;
         let engine = Self {
             inner: Arc::new(Inner {
                 session,
+                seeded,
                 tags: Mutex::new(tags),
                 pending: Mutex::new(HashMap::new()),
-                next_id: std::sync::atomic::AtomicUsize::new(next_id),
+                next_id: std::sync::atomic::AtomicUsize::new(0),
                 gate: config.gate.clone(),
                 config,
                 peer,
@@ -187,6 +203,7 @@ impl Embedded {
                 _lock: lock,
             }),
         };
+        engine.restore(saved).await;
         if engine.inner.dht.is_some() {
             let again = engine.clone();
             let task = tokio::spawn(async move {
@@ -198,6 +215,94 @@ impl Embedded {
             *lock_ignoring_poison(&engine.inner.reannounce) = Some(task.abort_handle());
         }
         Ok(engine)
+    }
+
+    /// Adds again every torrent saved by an earlier run. Each is checked
+    /// (one small read) and seeds again; one that no longer adds is
+    /// logged and left saved, so nothing is forgotten because of it.
+    async fn restore(&self, saved: Vec<(InfoHash, Saved)>) {
+        let limit = self.inner.config.add_concurrency.max(1);
+        for chunk in saved.chunks(limit) {
+            let mut adds = Vec::with_capacity(chunk.len());
+            for (hash, saved) in chunk {
+                adds.push(async move {
+                    let added = self
+                        .add_bytes(*hash, saved.metainfo.clone(), &saved.save_path, None)
+                        .await;
+                    if let Err(error) = added {
+                        tracing::warn!(%hash, %error, "a saved torrent did not start again");
+                    }
+                });
+            }
+            futures_util::future::join_all(adds).await;
+        }
+    }
+
+    /// Adds a torrent from its metainfo, its data (whole, part or none)
+    /// in `save_path`, and saves it for the next start.
+    async fn add_bytes(
+        &self,
+        hash: InfoHash,
+        metainfo: Vec<u8>,
+        save_path: &str,
+        peers: Option<Vec<std::net::SocketAddr>>,
+    ) -> Result<Added, ClientError> {
+        let options = AddTorrentOptions {
+            output_folder: Some(save_path.to_owned()),
+            overwrite: true,
+            preferred_id: Some(self.take_id()),
+            initial_peers: peers,
+            ..AddTorrentOptions::default()
+        };
+        let added = self
+            .inner
+            .session
+            .add_torrent(
+                librqbit::AddTorrent::from_bytes(metainfo.clone()),
+                Some(options),
+            )
+            .await
+            .map_err(|e| rejected(hash, &e))?;
+        match added {
+            AddTorrentResponse::AlreadyManaged(_, held) if held.info_hash() != id20(hash) => {
+                Err(rejected(
+                    hash,
+                    &"librqbit gave its id to another torrent; add it again",
+                ))
+            }
+            AddTorrentResponse::AlreadyManaged(..) => Ok(Added::AlreadyPresent),
+            AddTorrentResponse::Added(id, held) if held.info_hash() != id20(hash) => {
+                // Only a saved file renamed by hand gets here: what was
+                // added is not what was asked for, so it does not stay.
+                let other = held.info_hash().as_string();
+                let _ = self
+                    .inner
+                    .session
+                    .delete(TorrentIdOrHash::Id(id), false)
+                    .await;
+                Err(rejected(hash, &format!("its metainfo is for {other}")))
+            }
+            _ => {
+                let saved = Saved {
+                    save_path: save_path.to_owned(),
+                    metainfo,
+                };
+                self.inner
+                    .seeded
+                    .save(hash, &saved)
+                    .map_err(|e| self.unwritable("the torrents it seeds", &e))?;
+                self.announce(hash);
+                Ok(Added::New)
+            }
+        }
+    }
+
+    /// The error for state the engine cannot save.
+    fn unwritable(&self, what: &str, error: &dyn std::fmt::Display) -> ClientError {
+        ClientError::Invalid(format!(
+            "cannot save {what} in the embedded engine's folder {} ({error}); check that it is writable",
+            self.inner.config.state_dir.display()
+        ))
     }
 
     /// Announces every torrent to the DHT, a few at a time.
@@ -241,14 +346,39 @@ impl Embedded {
         &self.inner.config
     }
 
-    /// Stops every torrent and the session, keeping their saved state so
-    /// that the next start resumes them.
+    /// Stops every torrent and the session, telling their trackers (for
+    /// at most [`FAREWELL`]), and keeping what is saved so that the next
+    /// start seeds it all again.
     pub async fn stop(&self) {
         if let Some(task) = lock_ignoring_poison(&self.inner.reannounce).take() {
             task.abort();
         }
-        for (_, pending) in self.pending().drain() {
-            pending.task.abort();
+        let pending: Vec<(InfoHash, Pending)> = self.pending().drain().collect();
+        let mut leaving: Vec<(InfoHash, Vec<url::Url>)> = Vec::new();
+        for (hash, p) in pending {
+            p.task.abort();
+            leaving.push((hash, p.trackers));
+        }
+        leaving.extend(self.handles().iter().map(|t| {
+            let trackers = t.shared().trackers.iter().cloned().collect();
+            (InfoHash::from_bytes(t.info_hash().0), trackers)
+        }));
+        // librqbit says nothing to trackers as it stops: without this,
+        // they would count this engine as a seeder for half an hour more.
+        let farewell = async {
+            let peer = self.inner.peer;
+            for chunk in leaving.chunks(self.inner.config.add_concurrency.max(1)) {
+                let mut stops = Vec::with_capacity(chunk.len());
+                for (hash, trackers) in chunk.iter().filter(|(_, t)| !t.is_empty()) {
+                    stops.push(tracker::announce(trackers, *hash, peer, Event::Stopped, 0));
+                }
+                futures_util::future::join_all(stops).await;
+            }
+        };
+        if tokio::time::timeout(FAREWELL, farewell).await.is_err() {
+            tracing::info!(
+                "trackers were not all told this engine stopped within {FAREWELL:?}; they forget it at their timeout"
+            );
         }
         self.inner.session.stop().await;
     }
@@ -269,12 +399,7 @@ impl Embedded {
     }
 
     fn save_tags(&self, tags: &Tags) -> Result<(), ClientError> {
-        tags.save().map_err(|e| {
-            ClientError::Invalid(format!(
-                "cannot save the embedded engine's tags in {} ({e}); check that the data folder is writable",
-                self.inner.config.state_dir.display()
-            ))
-        })
+        tags.save().map_err(|e| self.unwritable("tags", &e))
     }
 
     fn handle(&self, hash: InfoHash) -> Option<Arc<ManagedTorrent>> {
@@ -294,36 +419,8 @@ impl Embedded {
         }
         match &torrent.source {
             Source::Torrent(bytes) => {
-                let options = AddTorrentOptions {
-                    output_folder: Some(torrent.save_path.clone()),
-                    overwrite: true,
-                    preferred_id: Some(self.take_id()),
-                    ..AddTorrentOptions::default()
-                };
-                let added = self
-                    .inner
-                    .session
-                    .add_torrent(
-                        librqbit::AddTorrent::from_bytes(bytes.clone()),
-                        Some(options),
-                    )
+                self.add_bytes(hash, bytes.clone(), &torrent.save_path, None)
                     .await
-                    .map_err(|e| rejected(hash, &e))?;
-                Ok(match added {
-                    AddTorrentResponse::AlreadyManaged(_, held)
-                        if held.info_hash() != id20(hash) =>
-                    {
-                        return Err(rejected(
-                            hash,
-                            &"librqbit gave its id to another torrent; add it again",
-                        ));
-                    }
-                    AddTorrentResponse::AlreadyManaged(..) => Added::AlreadyPresent,
-                    _ => {
-                        self.announce(hash);
-                        Added::New
-                    }
-                })
             }
             Source::Magnet(magnet) => {
                 let mut pending = self.pending();
@@ -439,20 +536,16 @@ impl Embedded {
         if let Some(gate) = &self.inner.gate {
             gate(&listed.torrent_bytes)?;
         }
-        session
-            .add_torrent(
-                librqbit::AddTorrent::from_bytes(listed.torrent_bytes),
-                Some(AddTorrentOptions {
-                    output_folder: Some(save_path.to_owned()),
-                    overwrite: true,
-                    preferred_id: Some(self.take_id()),
-                    initial_peers: Some(listed.seen_peers),
-                    ..AddTorrentOptions::default()
-                }),
-            )
-            .await
-            .map_err(|e| format!("{e:#}"))?;
-        Ok(())
+        let hash = InfoHash::from_bytes(listed.info_hash.0);
+        self.add_bytes(
+            hash,
+            listed.torrent_bytes.to_vec(),
+            save_path,
+            Some(listed.seen_peers),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
     }
 
     fn status(&self, torrent: &ManagedTorrent) -> TorrentStatus {
@@ -595,6 +688,10 @@ impl TorrentClient for Embedded {
                     })?;
                 tracker::announce(&trackers, *hash, self.inner.peer, Event::Stopped, 0).await;
             }
+            self.inner
+                .seeded
+                .forget(*hash)
+                .map_err(|e| self.unwritable("the torrents it seeds", &e))?;
         }
         let mut tags = self.tags();
         tags.forget(hashes);

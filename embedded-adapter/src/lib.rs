@@ -9,8 +9,8 @@
 //! socket ([`serve`]); they reach it through [`Remote`], which is a
 //! `TorrentClient` too.
 //!
-//! Its state lives in one folder: librqbit's session and resume data, the
-//! tags librqbit does not keep, the lock and the socket. Peers come from
+//! Its state lives in one folder: a file per torrent it seeds, their
+//! tags, the lock and the socket. Peers come from
 //! the torrents' trackers and from the engine's own mainline DHT node.
 
 mod config;
@@ -18,6 +18,7 @@ mod engine;
 mod error;
 mod peer_dht;
 mod remote;
+mod seeded;
 mod tags;
 mod tracker;
 mod wire;

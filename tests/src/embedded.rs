@@ -115,22 +115,28 @@ impl EngineDaemon {
     /// Starts `upseed daemon` with `env` besides the home's config, and
     /// waits until it answers on the engine's socket.
     pub async fn start(&mut self, env: &[(&str, &str)]) {
+        self.start_holder(&["daemon"], env).await;
+    }
+
+    /// Starts `upseed ARGS` (`daemon`, or `serve` and its flags) with
+    /// `env`, and waits until it holds the engine.
+    pub async fn start_holder(&mut self, args: &[&str], env: &[(&str, &str)]) {
         let mut command = std::process::Command::new(&self.upseed);
         command
             .arg("--config")
             .arg(self.home.join("config.toml"))
-            .arg("daemon")
+            .args(args)
             .env_remove("UPSEED_HOME")
             .envs(env.iter().copied());
         let log = self.home.join("daemon.log");
         self.daemon = Some(crate::process::Daemon::spawn(
-            "upseed daemon",
+            "upseed holding the engine",
             command,
             &log,
         ));
         let remote = self.client();
         crate::eventually(
-            "upseed daemon to hold the engine",
+            "upseed to hold the engine",
             std::time::Duration::from_secs(30),
             || async { remote.is_held().await.then_some(()) },
         )

@@ -202,11 +202,26 @@ pub async fn engine_user(
     if narrate {
         println!("\n== {name}");
     }
-    let home = tempfile::tempdir().expect("temporary folder");
-    let mut engine = EngineDaemon::new(home.path(), upseed);
-    let args = init_args(&engine, "embedded", "", tracker);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (home, mut engine) = engine_home(upseed, tracker, narrate.then_some(name));
     if narrate {
+        println!("{name}$ upseed daemon &");
+    }
+    engine.start(&[("UPSEED_DHT_ENABLED", "false")]).await;
+    (home, engine)
+}
+
+/// A home set up for the embedded engine by `upseed init` (narrated as
+/// `narrate`'s when given), its engine not yet held: start a holder with
+/// [`EngineDaemon::start_holder`].
+pub fn engine_home(
+    upseed: &Path,
+    tracker: &Tracker,
+    narrate: Option<&str>,
+) -> (tempfile::TempDir, EngineDaemon) {
+    let home = tempfile::tempdir().expect("temporary folder");
+    let engine = EngineDaemon::new(home.path(), upseed);
+    let args = init_args(&engine, "embedded", "", tracker);
+    if let Some(name) = narrate {
         println!("{name}$ upseed {}", args.join(" "));
     }
     let out = Command::new(upseed)
@@ -220,14 +235,12 @@ pub async fn engine_user(
         .expect("run upseed init");
     assert!(
         out.status.success(),
-        "{name}: upseed init failed: {}",
+        "upseed init failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    if narrate {
+    if narrate.is_some() {
         print!("{}", String::from_utf8_lossy(&out.stderr));
-        println!("{name}$ upseed daemon &");
     }
-    engine.start(&[("UPSEED_DHT_ENABLED", "false")]).await;
     (home, engine)
 }
 

@@ -147,4 +147,25 @@ impl Tracker {
         // The reload is asynchronous; 0.1-0.2 s is enough.
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+
+    /// The seeders the tracker counts for `hash` now, by an HTTP scrape.
+    pub async fn seeders(&self, hash: InfoHash) -> u32 {
+        let url = format!(
+            "http://{}:{}/scrape?{}",
+            self.ip,
+            self.port,
+            upseed_core::scrape::http_query(&[hash])
+        );
+        let body = reqwest::get(&url)
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("the tracker answers a scrape")
+            .bytes()
+            .await
+            .expect("the scrape's body");
+        upseed_core::scrape::parse_http(&body)
+            .expect("the scrape parses")
+            .get(&hash)
+            .map_or(0, |c| c.seeders)
+    }
 }

@@ -68,6 +68,108 @@ async fn conformance_embedded_to_transmission() {
     conformance::swarm(&tracker, &engine, &tr, Duration::from_secs(90)).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopping_engine_tells_its_trackers_it_no_longer_seeds() {
+    use upseed_core::TorrentClient;
+    use upseed_tests::conformance::{Node, new_post, seedable, wait_seeding};
+    if !have("opentracker") {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let engine = EngineNode::start().await;
+    let record = new_post("seeded until the engine stops");
+    let hash = record.infohash();
+    tracker.allow(&[hash]).await;
+    engine
+        .client()
+        .add(&[seedable(&engine, &record, &tracker)])
+        .await
+        .unwrap();
+    wait_seeding(&engine.client(), hash, Duration::from_secs(30)).await;
+    let started = std::time::Instant::now();
+    while tracker.seeders(hash).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never announced"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(tracker.seeders(hash).await, 1);
+    engine.engine().stop().await;
+    // Straight after the stop, not at the tracker's timeout.
+    assert_eq!(tracker.seeders(hash).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_holds_the_engine_for_the_page_and_every_command() {
+    use upseed_core::TorrentClient;
+    use upseed_tests::conformance::{Node, wait_seeding};
+    if !have("opentracker") {
+        return;
+    }
+    let tracker = Tracker::start(host()).await;
+    let bin = upseed_tests::upseed_binary();
+    let (home, mut engine) = upseed_tests::story::engine_home(&bin, &tracker, None);
+    let port = upseed_tests::free_port(std::net::Ipv4Addr::LOCALHOST);
+    let listen = format!("127.0.0.1:{port}");
+    engine
+        .start_holder(
+            &["serve", "--listen", &listen],
+            &[("UPSEED_DHT_ENABLED", "false")],
+        )
+        .await;
+
+    // A one-shot command hands its post to the engine `serve` holds.
+    let hash = posted(home.path(), "posted while upseed serve holds the engine");
+    tracker.allow(&[hash]).await;
+    engine.client().announce_now(&[hash]).await.unwrap();
+    let seeded = wait_seeding(&engine.client(), hash, Duration::from_secs(30)).await;
+    assert!(
+        seeded.tags.iter().any(|t| t == "upseed-post"),
+        "{:?}",
+        seeded.tags
+    );
+    // The page lists it in the feed, and among what this engine seeds.
+    for path in ["/", "/seeded"] {
+        let page = reqwest::get(format!("http://{listen}{path}"))
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("posted while upseed serve holds the engine"),
+            "{path}: {page}"
+        );
+    }
+    let started = std::time::Instant::now();
+    while tracker.seeders(hash).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never announced"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Stopped as a user stops it, it lets the engine go: the tracker
+    // hears at once, and a command says plainly that nothing holds it.
+    engine.stop();
+    assert_eq!(tracker.seeders(hash).await, 0);
+    let out = upseed(home.path(), &["post", "nobody holds the engine now"]);
+    assert_eq!(
+        out.status.code(),
+        Some(69),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("upseed daemon"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `upseed ARGS` on the home at `home`.
 fn upseed(home: &std::path::Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(upseed_tests::upseed_binary())
