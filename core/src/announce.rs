@@ -26,6 +26,9 @@ pub enum Event {
     Started,
     /// The announce that takes the probe off the tracker's list.
     Stopped,
+    /// The announce that says a download finished: the tracker counts a
+    /// seeder from then on.
+    Completed,
 }
 
 /// One announce of the probe.
@@ -39,7 +42,7 @@ pub struct Announce {
     pub port: u16,
     /// The torrent's length: all of it is left.
     pub left: u64,
-    /// Started or stopped.
+    /// Started, stopped or completed.
     pub event: Event,
 }
 
@@ -54,6 +57,7 @@ impl Announce {
         let event = match self.event {
             Event::Started => "started",
             Event::Stopped => "stopped",
+            Event::Completed => "completed",
         };
         query.push_str(&format!(
             "&port={}&uploaded=0&downloaded=0&left={}&compact=1&numwant={NUM_WANT}&event={event}",
@@ -73,6 +77,7 @@ impl Announce {
         // downloaded 56..64 = 0, left, uploaded 72..80 = 0
         packet[64..72].copy_from_slice(&self.left.to_be_bytes());
         let event: u32 = match self.event {
+            Event::Completed => 1,
             Event::Started => 2,
             Event::Stopped => 3,
         };
@@ -247,6 +252,14 @@ mod tests {
         assert_eq!(packet[64..72], 25u64.to_be_bytes());
         assert_eq!(packet[80..84], 3u32.to_be_bytes());
         assert_eq!(packet[96..], 6881u16.to_be_bytes());
+        // BEP 3's and BEP 15's names for a finished download.
+        assert!(
+            announce(Event::Completed)
+                .http_query()
+                .ends_with("event=completed")
+        );
+        let packet = announce(Event::Completed).udp_packet(7, 9, 11);
+        assert_eq!(packet[80..84], 1u32.to_be_bytes());
     }
 
     #[test]

@@ -15,8 +15,8 @@ use librqbit::{
 };
 use upseed_core::announce::Event;
 use upseed_core::{
-    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Metainfo, QueueReport,
-    Source, TorrentClient, TorrentState, TorrentStatus,
+    AddTorrent, Added, ClientError, ClientInfo, ClientKind, InfoHash, Magnet, Metainfo,
+    QueueReport, Source, TorrentClient, TorrentState, TorrentStatus,
 };
 
 use crate::config::{EngineConfig, Gate};
@@ -36,6 +36,9 @@ const RESOLVE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(3
 
 /// The longest one attempt at a magnet link's metadata may take.
 const RESOLVE_LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How often a download is looked at for its completion.
+const COMPLETION_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The longest a stop spends telling trackers the engine leaves.
 const FAREWELL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -72,6 +75,14 @@ struct Inner {
     reannounce: Mutex<Option<tokio::task::AbortHandle>>,
     /// Held for the engine's life: one process per data folder.
     _lock: File,
+}
+
+/// Why one attempt at a magnet link's metadata came to nothing.
+enum Resolve {
+    /// No peer gave it (yet): try again with the next peers found.
+    Failed(String),
+    /// It came and was refused, by the gate or by librqbit: final.
+    Refused(String),
 }
 
 /// A magnet link being resolved, or refused once resolved.
@@ -227,10 +238,19 @@ impl Embedded {
             for (hash, saved) in chunk {
                 adds.push(async move {
                     let added = self
-                        .add_bytes(*hash, saved.metainfo.clone(), &saved.save_path, None)
+                        .add_bytes(
+                            *hash,
+                            saved.metainfo.clone(),
+                            &saved.save_path,
+                            saved.trackers.clone(),
+                            None,
+                        )
                         .await;
-                    if let Err(error) = added {
-                        tracing::warn!(%hash, %error, "a saved torrent did not start again");
+                    match added {
+                        Ok(_) => self.watch_completion(*hash, false),
+                        Err(error) => {
+                            tracing::warn!(%hash, %error, "a saved torrent did not start again");
+                        }
                     }
                 });
             }
@@ -239,12 +259,14 @@ impl Embedded {
     }
 
     /// Adds a torrent from its metainfo, its data (whole, part or none)
-    /// in `save_path`, and saves it for the next start.
+    /// in `save_path`, announced to its metainfo's trackers and to
+    /// `trackers`, and saves it for the next start.
     async fn add_bytes(
         &self,
         hash: InfoHash,
         metainfo: Vec<u8>,
         save_path: &str,
+        trackers: Vec<String>,
         peers: Option<Vec<std::net::SocketAddr>>,
     ) -> Result<Added, ClientError> {
         let options = AddTorrentOptions {
@@ -252,6 +274,7 @@ impl Embedded {
             overwrite: true,
             preferred_id: Some(self.take_id()),
             initial_peers: peers,
+            trackers: (!trackers.is_empty()).then(|| trackers.clone()),
             ..AddTorrentOptions::default()
         };
         let added = self
@@ -286,6 +309,7 @@ impl Embedded {
                 let saved = Saved {
                     save_path: save_path.to_owned(),
                     metainfo,
+                    trackers,
                 };
                 self.inner
                     .seeded
@@ -419,13 +443,23 @@ impl Embedded {
         }
         match &torrent.source {
             Source::Torrent(bytes) => {
-                self.add_bytes(hash, bytes.clone(), &torrent.save_path, None)
+                self.add_bytes(hash, bytes.clone(), &torrent.save_path, Vec::new(), None)
                     .await
             }
             Source::Magnet(magnet) => {
                 let mut pending = self.pending();
                 let engine = self.clone();
-                let url = magnet.to_string();
+                // librqbit would announce the magnet's trackers itself
+                // while it resolves, as a seeder (`left=0`): whatever an
+                // add's options say, only a session-wide switch turns
+                // that off. So it gets the bare infohash, the engine
+                // announces with bytes left (`find_peers`), and the
+                // trackers join the torrent once its metadata is in.
+                let url = Magnet {
+                    trackers: Vec::new(),
+                    ..magnet.clone()
+                }
+                .to_string();
                 let save_path = torrent.save_path.clone();
                 let trackers: Vec<url::Url> = magnet
                     .trackers
@@ -468,19 +502,27 @@ impl Embedded {
         let mut wait = RESOLVE_FIRST_WAIT;
         let outcome = loop {
             let peers = self.find_peers(hash, &trackers).await;
-            if peers.is_empty() {
-                tokio::time::sleep(wait).await;
-            } else if let Ok(outcome) =
-                tokio::time::timeout(wait, self.resolve_and_add(&url, peers, &save_path)).await
-            {
-                break outcome;
+            if !peers.is_empty() {
+                let attempt = self.resolve_and_add(&url, &trackers, peers, &save_path);
+                match tokio::time::timeout(wait, attempt).await {
+                    Ok(Ok(())) => break Ok(()),
+                    Ok(Err(Resolve::Refused(reason))) => break Err(reason),
+                    Ok(Err(Resolve::Failed(reason))) => {
+                        tracing::debug!(%hash, %reason, "no metadata from these peers yet");
+                    }
+                    Err(_) => {}
+                }
             }
+            tokio::time::sleep(wait).await;
             wait = (wait * 2).min(RESOLVE_LONGEST_WAIT);
         };
         match outcome {
             Ok(()) => {
                 self.pending().remove(&hash);
                 self.announce(hash);
+                // Fetched because the reader lacks it: complete is news,
+                // however fast it came.
+                self.watch_completion(hash, true);
             }
             Err(reason) => {
                 tracker::announce(&trackers, hash, self.inner.peer, Event::Stopped, 0).await;
@@ -490,6 +532,46 @@ impl Embedded {
                 }
             }
         }
+    }
+
+    /// Tells a downloading torrent's trackers when it completes, in the
+    /// background: librqbit would say so only at its next announce, half
+    /// an hour on, and until then they would count a reader who has the
+    /// whole post (an upvote) as a leecher. Unless `fetched`, a torrent
+    /// found complete at its first look is not announced; nor is one
+    /// removed first.
+    fn watch_completion(&self, hash: InfoHash, fetched: bool) {
+        let engine = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut downloading = fetched;
+            loop {
+                // Only while the engine runs, and the torrent is in it.
+                let Some(inner) = engine.upgrade() else {
+                    return;
+                };
+                let Some(torrent) = inner.session.get(TorrentIdOrHash::Hash(id20(hash))) else {
+                    return;
+                };
+                let stats = torrent.stats();
+                match stats.state {
+                    TorrentStatsState::Live if stats.finished => {
+                        if downloading {
+                            let trackers: Vec<url::Url> =
+                                torrent.shared().trackers.iter().cloned().collect();
+                            let peer = inner.peer;
+                            drop((torrent, inner));
+                            tracker::announce(&trackers, hash, peer, Event::Completed, 0).await;
+                        }
+                        return;
+                    }
+                    TorrentStatsState::Live => downloading = true,
+                    TorrentStatsState::Error => return,
+                    TorrentStatsState::Initializing { .. } | TorrentStatsState::Paused => {}
+                }
+                drop((torrent, inner));
+                tokio::time::sleep(COMPLETION_POLL).await;
+            }
+        });
     }
 
     /// Peers that may have `hash`: from the DHT, and from `trackers`,
@@ -512,40 +594,40 @@ impl Embedded {
     async fn resolve_and_add(
         &self,
         url: &str,
+        trackers: &[url::Url],
         peers: Vec<std::net::SocketAddr>,
         save_path: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), Resolve> {
         let session = &self.inner.session;
         let listed = session
             .add_torrent(
                 librqbit::AddTorrent::from_url(url),
                 Some(AddTorrentOptions {
                     list_only: true,
-                    // Its own announce would say `left=0`: see `tracker.rs`.
-                    disable_trackers: true,
                     output_folder: Some(save_path.to_owned()),
                     initial_peers: Some(peers),
                     ..AddTorrentOptions::default()
                 }),
             )
             .await
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| Resolve::Failed(format!("{e:#}")))?;
         let AddTorrentResponse::ListOnly(listed) = listed else {
             return Ok(());
         };
         if let Some(gate) = &self.inner.gate {
-            gate(&listed.torrent_bytes)?;
+            gate(&listed.torrent_bytes).map_err(Resolve::Refused)?;
         }
         let hash = InfoHash::from_bytes(listed.info_hash.0);
         self.add_bytes(
             hash,
             listed.torrent_bytes.to_vec(),
             save_path,
+            trackers.iter().map(url::Url::to_string).collect(),
             Some(listed.seen_peers),
         )
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| Resolve::Refused(e.to_string()))
     }
 
     fn status(&self, torrent: &ManagedTorrent) -> TorrentStatus {

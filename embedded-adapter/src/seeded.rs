@@ -26,6 +26,9 @@ pub(crate) struct Saved {
     /// The metainfo (a `.torrent` file's bytes), base64.
     #[serde(with = "base64_bytes")]
     pub(crate) metainfo: Vec<u8>,
+    /// Trackers besides the metainfo's own: a magnet link's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) trackers: Vec<String>,
 }
 
 impl Seeded {
@@ -124,6 +127,7 @@ mod tests {
             let saved = Saved {
                 save_path: "/posts".into(),
                 metainfo: vec![b'd', hash.as_bytes()[0], b'e'],
+                trackers: vec![format!("http://tracker.test/{}", hash.as_bytes()[0])],
             };
             seeded.save(hash, &saved).unwrap();
         }
@@ -139,6 +143,7 @@ mod tests {
         assert_eq!(hashes, [a, b]);
         assert_eq!(loaded[1].1.metainfo, [b'd', 2, b'e']);
         assert_eq!(loaded[1].1.save_path, "/posts");
+        assert_eq!(loaded[1].1.trackers, ["http://tracker.test/2"]);
         assert!(broken.exists(), "an unreadable file is left for the user");
 
         seeded.forget(a).unwrap();

@@ -3,12 +3,18 @@
 //! - librqbit never announces `stopped`, so a tracker would go on counting
 //!   a read or an unvoted post as seeded by this engine until the peer
 //!   timed out (half an hour and more): [`announce`] with
-//!   [`Event::Stopped`] on removal.
+//!   [`Event::Stopped`] on removal, and for everything when the engine
+//!   stops.
+//! - librqbit announces a finished download only at its next interval,
+//!   half an hour on: until then a reader who has the whole post (an
+//!   upvote) counts as a leecher. The engine announces
+//!   [`Event::Completed`] as the download finishes.
 //! - While it resolves a magnet link, librqbit announces `left=0`, since
 //!   it knows no size yet: the tracker counts the reader as a seeder, and
-//!   Transmission (with PEX off) then refuses the reader's connection as
-//!   a seed reconnecting. The engine announces `started` with bytes left
-//!   itself, and resolves with librqbit's trackers off.
+//!   Transmission (with PEX off) then drops the reader's connection at
+//!   once, as "both seeds". The engine announces `started` with bytes
+//!   left itself, and hands librqbit the bare infohash (an add's own
+//!   `disable_trackers` is not read by librqbit 9.1).
 //!
 //! HTTP (plain; over TLS the tracker's timeout does the work) and BEP 15
 //! over UDP, each bounded in time and in what it reads.

@@ -145,8 +145,9 @@ pub async fn swarm<S: Node, L: Node>(
     exchange(tracker, seeder, leecher, transfer_limit, true).await;
 }
 
-/// [`swarm`] without the swarm counts, for two clients neither of which
-/// reports them (the embedded engine keeps no tracker counts).
+/// [`swarm`] for a pair neither of which reports swarm counts soon (the
+/// embedded engine keeps none; Transmission scrapes now and then): the
+/// tracker's own scrape must count both as seeders instead.
 pub async fn transfer<S: Node, L: Node>(
     tracker: &Tracker,
     seeder: &S,
@@ -232,7 +233,14 @@ async fn exchange<S: Node, L: Node>(
         .expect("the downloaded body verifies");
     assert_eq!(verified, record);
 
-    if counts {
+    if !counts {
+        eventually(
+            "the tracker to count 2 seeders",
+            Duration::from_secs(30),
+            || async { (tracker.seeders(hash).await >= 2).then_some(()) },
+        )
+        .await;
+    } else {
         eventually(
             "the swarm to count 2 seeders",
             Duration::from_secs(60),
