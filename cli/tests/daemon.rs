@@ -62,6 +62,34 @@ fn start_daemon(home: &Path, password: &str, log: &Path, dht: &str) -> Running {
     )
 }
 
+/// `UPSEED_TEST_SOAK_SECS`, at least (and by default) 100 s.
+fn soak_length() -> Duration {
+    Duration::from_secs(
+        std::env::var("UPSEED_TEST_SOAK_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(100)
+            .max(100),
+    )
+}
+
+/// Bob's records that alice's store does not hold `within` from now.
+async fn until_all_arrive(alice: &Path, written: &[String], within: Duration) -> Vec<String> {
+    let wanted: BTreeSet<String> = written.iter().cloned().collect();
+    let deadline = Instant::now() + within;
+    loop {
+        let have: BTreeSet<String> = Store::open(&alice.join("store.db"))
+            .and_then(|s| s.record_hashes())
+            .map(|h| h.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        let missing: Vec<String> = wanted.difference(&have).cloned().collect();
+        if missing.is_empty() || Instant::now() > deadline {
+            return missing;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 fn signal(child: &Child, signal: nix::sys::signal::Signal) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, signal).unwrap();
@@ -115,14 +143,14 @@ fn read_only(dirs: &[&Path], on: bool) -> bool {
 
 /// Bob posts (and now and then comments) and announces it, on the DHT at
 /// `dht` too unless it is empty; returns the infohashes.
-async fn bob_writes(
+async fn bob_writes<N: Node>(
     bob: &Path,
-    bob_qb: &QbDaemon,
+    bob_client: &N,
+    pw: &str,
     tracker: &Tracker,
     n: usize,
     dht: &str,
 ) -> Vec<String> {
-    let pw = bob_qb.password().to_owned();
     let env = [
         (
             "UPSEED_DHT_ENABLED",
@@ -141,11 +169,11 @@ async fn bob_writes(
             .first()
             .map(|s| s.infohash.to_string());
         match first {
-            Some(post) => upseed(bob, &pw, &["comment", "--json", &post, &body]),
-            None => upseed(bob, &pw, &["post", "--json", &body]),
+            Some(post) => upseed(bob, pw, &["comment", "--json", &post, &body]),
+            None => upseed(bob, pw, &["post", "--json", &body]),
         }
     } else {
-        upseed(bob, &pw, &["post", "--json", &body])
+        upseed(bob, pw, &["post", "--json", &body])
     };
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -155,7 +183,7 @@ async fn bob_writes(
     let mut serve = common::index_heads(bob);
     serve.push(hash);
     tracker.allow(&serve).await;
-    bob_qb.client().announce_now(&serve).await.unwrap();
+    bob_client.client().announce_now(&serve).await.unwrap();
     vec![hash.to_string()]
 }
 
@@ -164,13 +192,7 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
     if !have("qbittorrent-nox") || !have("opentracker") {
         return;
     }
-    let soak = Duration::from_secs(
-        std::env::var("UPSEED_TEST_SOAK_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(100)
-            .max(100),
-    );
+    let soak = soak_length();
     let mut tracker = Tracker::start(host()).await;
     let mut alice_qb = QbDaemon::start(QbOptions::default()).await;
     let bob_qb = QbDaemon::start(QbOptions::default()).await;
@@ -229,7 +251,7 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
             std::fs::read_to_string(&log).unwrap_or_default()
         );
         if started.elapsed() < writing_until {
-            written.extend(bob_writes(b, &bob_qb, &tracker, n, &dht).await);
+            written.extend(bob_writes(b, &bob_qb, &bpw, &tracker, n, &dht).await);
             n += 1;
         }
         if testnet.is_some() && started.elapsed() >= at(40) {
@@ -295,40 +317,27 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
 
     // Everything bob wrote reaches alice's store: a longer soak leaves a
     // longer backlog of outages to catch up on.
-    let wanted: BTreeSet<String> = written.iter().cloned().collect();
-    let deadline = Instant::now() + Duration::from_secs(90).max(soak / 4);
-    loop {
-        let have: BTreeSet<String> = Store::open(&a.join("store.db"))
-            .and_then(|s| s.record_hashes())
-            .map(|h| h.iter().map(ToString::to_string).collect())
-            .unwrap_or_default();
-        let missing: Vec<&String> = wanted.difference(&have).collect();
-        if missing.is_empty() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let logged = std::fs::read_to_string(&log).unwrap_or_default();
-            let tail: Vec<&str> = logged.lines().rev().take(40).collect();
-            let kept = std::env::temp_dir().join(format!("upseed-soak-{}.log", std::process::id()));
-            let _ = std::fs::write(&kept, &logged);
-            eprintln!("the daemon's whole log: {}", kept.display());
-            let foreign: Vec<String> = missing
-                .iter()
-                .filter(|h| {
-                    Store::open(&a.join("store.db"))
-                        .and_then(|s| s.known_hashes())
-                        .is_ok_and(|k| k.contains(&h.parse().unwrap()))
-                })
-                .map(|h| (*h).clone())
-                .collect();
-            panic!(
-                "{} of {} records of bob's never reached alice's store: {missing:?}; remembered as foreign: {foreign:?}\nlast log lines:\n{}",
-                missing.len(),
-                wanted.len(),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+    let missing = until_all_arrive(a, &written, Duration::from_secs(90).max(soak / 4)).await;
+    if !missing.is_empty() {
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = logged.lines().rev().take(40).collect();
+        let kept = std::env::temp_dir().join(format!("upseed-soak-{}.log", std::process::id()));
+        let _ = std::fs::write(&kept, &logged);
+        eprintln!("the daemon's whole log: {}", kept.display());
+        let foreign: Vec<&String> = missing
+            .iter()
+            .filter(|h| {
+                Store::open(&a.join("store.db"))
+                    .and_then(|s| s.known_hashes())
+                    .is_ok_and(|k| k.contains(&h.parse().unwrap()))
+            })
+            .collect();
+        panic!(
+            "{} of {} records of bob's never reached alice's store: {missing:?}; remembered as foreign: {foreign:?}\nlast log lines:\n{}",
+            missing.len(),
+            written.len(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     }
     assert!(daemon.try_wait().unwrap().is_none(), "the daemon exited");
 
@@ -429,4 +438,185 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
     signal(&daemon, nix::sys::signal::Signal::SIGINT);
     let code = wait_exit(&mut daemon, Duration::from_secs(10));
     assert!(matches!(code, Some(0 | 130)), "{code:?}");
+}
+
+/// The soak with both users on the embedded engine, each engine held by
+/// its user's own `upseed daemon`: alice's daemon is killed mid-soak and
+/// started again (her client and her daemon are one process), the
+/// tracker goes down and comes back, the DHT goes away, her folders turn
+/// read-only, and another command holds her store. Nothing bob writes is
+/// lost, every vote seeds again, and a SIGTERM still ends it cleanly.
+#[tokio::test]
+async fn the_daemon_on_the_engine_survives_faults_and_loses_nothing() {
+    if !have("opentracker") {
+        return;
+    }
+    let soak = soak_length();
+    let mut tracker = Tracker::start(host()).await;
+    let bin = common::bin();
+    let (alice, alice_engine) = upseed_tests::story::engine_home(&bin, &tracker, None);
+    let (bob, mut bob_engine) = upseed_tests::story::engine_home(&bin, &tracker, None);
+    let (a, b) = (alice.path(), bob.path());
+    let config = std::fs::read_to_string(a.join("config.toml")).unwrap();
+    let config = config[..config.find("[daemon]").unwrap()].to_owned() + CONFIG;
+    std::fs::write(a.join("config.toml"), config).unwrap();
+    bob_engine.start(&[("UPSEED_DHT_ENABLED", "false")]).await;
+
+    let mut testnet = Some(mainline::Testnet::builder(5).build().unwrap());
+    let mut dht = testnet.as_ref().unwrap().bootstrap.join(",");
+    let holds = |engine: &upseed_tests::embedded::EngineDaemon| {
+        let remote = engine.client();
+        async move {
+            upseed_tests::eventually(
+                "alice's daemon to hold her engine",
+                Duration::from_secs(30),
+                || async { remote.is_held().await.then_some(()) },
+            )
+            .await;
+        }
+    };
+    let log = a.join("daemon.log");
+    let mut daemon = start_daemon(a, "", &log, &dht);
+    holds(&alice_engine).await;
+    let bob_key = text(&upseed(b, "", &["key", "show"]).stdout)
+        .trim()
+        .to_owned();
+    let env = [
+        ("UPSEED_DHT_ENABLED", "true"),
+        ("UPSEED_DHT_BOOTSTRAP", dht.as_str()),
+    ];
+    let out = upseed_env(a, "", &["follow", &bob_key], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let started = Instant::now();
+    let mut written: Vec<String> = Vec::new();
+    let mut faults: Vec<&str> = Vec::new();
+    let mut locked: Option<rusqlite::Connection> = None;
+    let dirs = [alice_engine.posts_dir(), alice_engine.downloads_dir()];
+    let dir_refs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
+    let mut read_only_on = false;
+    let writing_until = soak.saturating_sub(Duration::from_secs(20));
+    let at = |s: u64| Duration::from_secs(s) * u32::try_from(soak.as_secs() / 100).unwrap().max(1);
+    let plan = [at(15), at(30), at(45), at(55), at(70), at(80)];
+    let mut next_fault = 0;
+    let mut n = 0;
+    while started.elapsed() < soak {
+        assert!(
+            daemon.try_wait().unwrap().is_none(),
+            "alice's daemon exited:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        if started.elapsed() < writing_until {
+            written.extend(bob_writes(b, &bob_engine, "", &tracker, n, &dht).await);
+            n += 1;
+        }
+        if testnet.is_some() && started.elapsed() >= at(40) {
+            drop(testnet.take());
+            dht.clear();
+            faults.push("DHT unreachable");
+        }
+        if next_fault < plan.len() && started.elapsed() >= plan[next_fault] {
+            match next_fault {
+                0 => {
+                    // The engine goes with its holder, mid-whatever.
+                    daemon.kill().unwrap();
+                    daemon.wait().unwrap();
+                    daemon = start_daemon(a, "", &a.join("daemon-again.log"), &dht);
+                    holds(&alice_engine).await;
+                    faults.push("holder killed and started again");
+                }
+                1 => {
+                    tracker.stop();
+                    faults.push("tracker down");
+                }
+                2 => {
+                    tracker.start_again().await;
+                    let hashes: Vec<InfoHash> =
+                        written.iter().map(|h| h.parse().unwrap()).collect();
+                    bob_engine.client().announce_now(&hashes).await.unwrap();
+                    if read_only(&dir_refs, true) {
+                        read_only_on = true;
+                        faults.push("folders read-only");
+                    }
+                }
+                3 => {
+                    if read_only_on {
+                        assert!(read_only(&dir_refs, false), "cannot undo the mounts");
+                        read_only_on = false;
+                    }
+                    let conn = rusqlite::Connection::open(a.join("store.db")).unwrap();
+                    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+                    locked = Some(conn);
+                    faults.push("store locked");
+                }
+                _ => {
+                    if let Some(conn) = locked.take() {
+                        conn.execute_batch("COMMIT").unwrap();
+                    }
+                }
+            }
+            next_fault += 1;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    if read_only_on {
+        read_only(&dir_refs, false);
+    }
+    drop(locked);
+
+    let missing = until_all_arrive(a, &written, Duration::from_secs(90).max(soak / 4)).await;
+    let logged = [log.clone(), a.join("daemon-again.log")]
+        .iter()
+        .map(|l| std::fs::read_to_string(l).unwrap_or_default())
+        .collect::<String>();
+    assert!(
+        missing.is_empty(),
+        "{} of {} records of bob's never reached alice's store: {missing:?}\nlast log lines:\n{}",
+        missing.len(),
+        written.len(),
+        logged.lines().rev().take(40).collect::<Vec<_>>().join("\n")
+    );
+    assert!(
+        daemon.try_wait().unwrap().is_none(),
+        "alice's daemon exited"
+    );
+
+    // Every vote is in alice's engine, once, and seeds.
+    let store = Store::open(&a.join("store.db")).unwrap();
+    let votes = store.votes().unwrap();
+    assert!(!votes.is_empty(), "alice's daemon seeded bob's posts");
+    let held = alice_engine.client().list(None).await.unwrap();
+    let held_set: BTreeSet<InfoHash> = held.iter().map(|t| t.infohash).collect();
+    assert_eq!(held.len(), held_set.len(), "no torrent twice");
+    for (hash, _) in &votes {
+        let status = held.iter().find(|t| t.infohash == *hash);
+        assert!(
+            status.is_some_and(|s| s.state.is_seeding()),
+            "voted {hash} is not seeding in alice's engine: {status:?}"
+        );
+    }
+    let report = status(a, "");
+    assert_eq!(report["running"], true, "{report}");
+    assert_eq!(step(&report, "sync")["outcome"], "ok", "{report}");
+    assert!(
+        logged.contains(r#""rule":"followed""#),
+        "the followed author's posts were seeded"
+    );
+    for line in logged.lines() {
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+    }
+    eprintln!(
+        "soak on the engine {} s: {} posts and comments by bob, faults survived: {:?}; {} torrents seeded by alice",
+        soak.as_secs(),
+        written.len(),
+        faults,
+        votes.len()
+    );
+
+    // SIGTERM: a clean exit, and the engine lets go of its folder.
+    signal(&daemon, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(wait_exit(&mut daemon, Duration::from_secs(60)), Some(0));
+    assert!(!alice_engine.client().is_held().await);
+    drop((alice, bob));
 }
