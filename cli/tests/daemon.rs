@@ -141,6 +141,62 @@ fn read_only(dirs: &[&Path], on: bool) -> bool {
     })
 }
 
+/// The faults both soaks share: the user's folders turned read-only, and
+/// the store held by another command's exclusive transaction.
+struct Obstacles {
+    dirs: Vec<std::path::PathBuf>,
+    read_only: bool,
+    locked: Option<rusqlite::Connection>,
+}
+
+impl Obstacles {
+    fn new(dirs: Vec<std::path::PathBuf>) -> Self {
+        Self {
+            dirs,
+            read_only: false,
+            locked: None,
+        }
+    }
+
+    fn dirs(&self) -> Vec<&Path> {
+        self.dirs.iter().map(|d| d.as_path()).collect()
+    }
+
+    /// Makes the folders read-only, when this process may mount.
+    fn folders_read_only(&mut self, faults: &mut Vec<&str>) {
+        if read_only(&self.dirs(), true) {
+            self.read_only = true;
+            faults.push("folders read-only");
+        }
+    }
+
+    /// Gives the folders back, and holds the store at `home`.
+    fn lock_store(&mut self, home: &Path, faults: &mut Vec<&str>) {
+        if self.read_only {
+            assert!(
+                read_only(&self.dirs(), false),
+                "cannot undo the read-only mounts"
+            );
+            self.read_only = false;
+        }
+        let conn = rusqlite::Connection::open(home.join("store.db")).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        self.locked = Some(conn);
+        faults.push("store locked");
+    }
+
+    /// Ends every obstacle still in place.
+    fn clear(&mut self) {
+        if let Some(conn) = self.locked.take() {
+            conn.execute_batch("COMMIT").unwrap();
+        }
+        if self.read_only {
+            read_only(&self.dirs(), false);
+            self.read_only = false;
+        }
+    }
+}
+
 /// Bob posts (and now and then comments) and announces it, on the DHT at
 /// `dht` too unless it is empty; returns the infohashes.
 async fn bob_writes<N: Node>(
@@ -236,10 +292,7 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
     let mut written: Vec<String> = Vec::new();
     let mut n = 0;
     let mut faults: Vec<&str> = Vec::new();
-    let mut locked: Option<rusqlite::Connection> = None;
-    let dirs = [alice_qb.posts_dir(), alice_qb.downloads_dir()];
-    let dir_refs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
-    let mut read_only_on = false;
+    let mut obstacles = Obstacles::new(vec![alice_qb.posts_dir(), alice_qb.downloads_dir()]);
     let writing_until = soak.saturating_sub(Duration::from_secs(20));
     let at = |s: u64| Duration::from_secs(s) * u32::try_from(soak.as_secs() / 100).unwrap().max(1);
     let plan = [at(15), at(30), at(50), at(62), at(72), at(80), at(85)];
@@ -282,38 +335,16 @@ async fn the_daemon_survives_faults_and_loses_nothing() {
                     let hashes: Vec<InfoHash> =
                         written.iter().map(|h| h.parse().unwrap()).collect();
                     bob_qb.client().announce_now(&hashes).await.unwrap();
-                    if read_only(&dir_refs, true) {
-                        read_only_on = true;
-                        faults.push("folders read-only");
-                    }
+                    obstacles.folders_read_only(&mut faults);
                 }
-                5 => {
-                    if read_only_on {
-                        assert!(
-                            read_only(&dir_refs, false),
-                            "cannot undo the read-only mounts"
-                        );
-                        read_only_on = false;
-                    }
-                    let conn = rusqlite::Connection::open(a.join("store.db")).unwrap();
-                    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
-                    locked = Some(conn);
-                    faults.push("store locked");
-                }
-                _ => {
-                    if let Some(conn) = locked.take() {
-                        conn.execute_batch("COMMIT").unwrap();
-                    }
-                }
+                5 => obstacles.lock_store(a, &mut faults),
+                _ => obstacles.clear(),
             }
             next_fault += 1;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    if read_only_on {
-        read_only(&dir_refs, false);
-    }
-    drop(locked);
+    obstacles.clear();
 
     // Everything bob wrote reaches alice's store: a longer soak leaves a
     // longer backlog of outages to catch up on.
@@ -491,10 +522,8 @@ async fn the_daemon_on_the_engine_survives_faults_and_loses_nothing() {
     let started = Instant::now();
     let mut written: Vec<String> = Vec::new();
     let mut faults: Vec<&str> = Vec::new();
-    let mut locked: Option<rusqlite::Connection> = None;
-    let dirs = [alice_engine.posts_dir(), alice_engine.downloads_dir()];
-    let dir_refs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
-    let mut read_only_on = false;
+    let mut obstacles =
+        Obstacles::new(vec![alice_engine.posts_dir(), alice_engine.downloads_dir()]);
     let writing_until = soak.saturating_sub(Duration::from_secs(20));
     let at = |s: u64| Duration::from_secs(s) * u32::try_from(soak.as_secs() / 100).unwrap().max(1);
     let plan = [at(15), at(30), at(45), at(55), at(70), at(80)];
@@ -534,35 +563,16 @@ async fn the_daemon_on_the_engine_survives_faults_and_loses_nothing() {
                     let hashes: Vec<InfoHash> =
                         written.iter().map(|h| h.parse().unwrap()).collect();
                     bob_engine.client().announce_now(&hashes).await.unwrap();
-                    if read_only(&dir_refs, true) {
-                        read_only_on = true;
-                        faults.push("folders read-only");
-                    }
+                    obstacles.folders_read_only(&mut faults);
                 }
-                3 => {
-                    if read_only_on {
-                        assert!(read_only(&dir_refs, false), "cannot undo the mounts");
-                        read_only_on = false;
-                    }
-                    let conn = rusqlite::Connection::open(a.join("store.db")).unwrap();
-                    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
-                    locked = Some(conn);
-                    faults.push("store locked");
-                }
-                _ => {
-                    if let Some(conn) = locked.take() {
-                        conn.execute_batch("COMMIT").unwrap();
-                    }
-                }
+                3 => obstacles.lock_store(a, &mut faults),
+                _ => obstacles.clear(),
             }
             next_fault += 1;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    if read_only_on {
-        read_only(&dir_refs, false);
-    }
-    drop(locked);
+    obstacles.clear();
 
     let missing = until_all_arrive(a, &written, Duration::from_secs(90).max(soak / 4)).await;
     let logged = [log.clone(), a.join("daemon-again.log")]

@@ -260,7 +260,7 @@ impl Embedded {
 
     /// Adds a torrent from its metainfo, its data (whole, part or none)
     /// in `save_path`, announced to its metainfo's trackers and to
-    /// `trackers`, and saves it for the next start.
+    /// `trackers`.
     async fn add_bytes(
         &self,
         hash: InfoHash,
@@ -306,19 +306,36 @@ impl Embedded {
                 Err(rejected(hash, &format!("its metainfo is for {other}")))
             }
             _ => {
-                let saved = Saved {
-                    save_path: save_path.to_owned(),
-                    metainfo,
-                    trackers,
-                };
-                self.inner
-                    .seeded
-                    .save(hash, &saved)
-                    .map_err(|e| self.unwritable("the torrents it seeds", &e))?;
                 self.announce(hash);
                 Ok(Added::New)
             }
         }
+    }
+
+    /// [`Self::add_bytes`], then saves a new torrent for the next start.
+    async fn add_and_save(
+        &self,
+        hash: InfoHash,
+        metainfo: Vec<u8>,
+        save_path: &str,
+        trackers: Vec<String>,
+        peers: Option<Vec<std::net::SocketAddr>>,
+    ) -> Result<Added, ClientError> {
+        let added = self
+            .add_bytes(hash, metainfo.clone(), save_path, trackers.clone(), peers)
+            .await?;
+        if added == Added::New {
+            let saved = Saved {
+                save_path: save_path.to_owned(),
+                metainfo,
+                trackers,
+            };
+            self.inner
+                .seeded
+                .save(hash, &saved)
+                .map_err(|e| self.unwritable("the torrents it seeds", &e))?;
+        }
+        Ok(added)
     }
 
     /// The error for state the engine cannot save.
@@ -443,7 +460,7 @@ impl Embedded {
         }
         match &torrent.source {
             Source::Torrent(bytes) => {
-                self.add_bytes(hash, bytes.clone(), &torrent.save_path, Vec::new(), None)
+                self.add_and_save(hash, bytes.clone(), &torrent.save_path, Vec::new(), None)
                     .await
             }
             Source::Magnet(magnet) => {
@@ -502,6 +519,9 @@ impl Embedded {
         let mut wait = RESOLVE_FIRST_WAIT;
         let outcome = loop {
             let peers = self.find_peers(hash, &trackers).await;
+            // An attempt that ran out of time has waited already; one
+            // with no peers, or whose peers all failed at once, waits.
+            let mut timed_out = false;
             if !peers.is_empty() {
                 let attempt = self.resolve_and_add(&url, &trackers, peers, &save_path);
                 match tokio::time::timeout(wait, attempt).await {
@@ -510,10 +530,12 @@ impl Embedded {
                     Ok(Err(Resolve::Failed(reason))) => {
                         tracing::debug!(%hash, %reason, "no metadata from these peers yet");
                     }
-                    Err(_) => {}
+                    Err(_) => timed_out = true,
                 }
             }
-            tokio::time::sleep(wait).await;
+            if !timed_out {
+                tokio::time::sleep(wait).await;
+            }
             wait = (wait * 2).min(RESOLVE_LONGEST_WAIT);
         };
         match outcome {
@@ -618,7 +640,7 @@ impl Embedded {
             gate(&listed.torrent_bytes).map_err(Resolve::Refused)?;
         }
         let hash = InfoHash::from_bytes(listed.info_hash.0);
-        self.add_bytes(
+        self.add_and_save(
             hash,
             listed.torrent_bytes.to_vec(),
             save_path,

@@ -319,3 +319,59 @@ async fn a_batch_of_adds_all_seed_each_with_its_own_torrent() {
     eprintln!("300 seeding after {:?}", started.elapsed());
     engine.stop().await;
 }
+
+/// A BitTorrent handshake for `hash` from peer `-XX0100-…`.
+fn handshake(hash: [u8; 20]) -> Vec<u8> {
+    let mut bytes = vec![19u8];
+    bytes.extend_from_slice(b"BitTorrent protocol");
+    bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0x10, 0, 0]);
+    bytes.extend_from_slice(&hash);
+    bytes.extend_from_slice(b"-XX0100-abcdefghijkl");
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_handshakes_do_not_hold_up_the_next_peer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Embedded::start(config(dir.path(), &[])).await.unwrap();
+    let record = post("answered whatever came before");
+    engine
+        .add(&[seedable(&record, &dir.path().join("posts"))])
+        .await
+        .unwrap();
+    wait_for(&engine, record.infohash(), Duration::from_secs(10), |s| {
+        s.state.is_seeding()
+    })
+    .await;
+    let at = ("127.0.0.1", engine.listen_addr().unwrap().port());
+    // Hundreds of peers at once ask for torrents the engine does not have
+    // (as a tracker listing the engine to itself makes it do, or as a
+    // hostile peer does); each is turned away.
+    let mut knocks = Vec::new();
+    for i in 0..300u16 {
+        knocks.push(async move {
+            let mut unknown = [0xee; 20];
+            unknown[..2].copy_from_slice(&i.to_be_bytes());
+            let mut peer = tokio::net::TcpStream::connect(at).await.unwrap();
+            peer.write_all(&handshake(unknown)).await.unwrap();
+            peer
+        });
+    }
+    let knocked = futures_util::future::join_all(knocks).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The next peer, for a torrent it has, is answered at once.
+    let mut peer = tokio::net::TcpStream::connect(at).await.unwrap();
+    peer.write_all(&handshake(*record.infohash().as_bytes()))
+        .await
+        .unwrap();
+    let mut answer = [0u8; 68];
+    let answered = tokio::time::timeout(Duration::from_secs(5), peer.read_exact(&mut answer)).await;
+    assert!(
+        matches!(answered, Ok(Ok(_))),
+        "a peer after failed handshakes got no answer: {answered:?}"
+    );
+    assert_eq!(&answer[28..48], record.infohash().as_bytes());
+    drop(knocked);
+    engine.stop().await;
+}
