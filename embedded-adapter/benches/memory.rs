@@ -22,9 +22,9 @@ fn post(i: usize) -> Record {
         .unwrap()
 }
 
-fn seedable(record: &Record, dir: &Path) -> AddTorrent {
+fn seedable(record: &Record, dir: &Path, trackers: &[String]) -> AddTorrent {
     std::fs::write(dir.join(record.name()), record.body().unwrap().as_bytes()).unwrap();
-    AddTorrent::from_torrent(record.torrent_bytes::<&str>(&[]), dir.to_str().unwrap())
+    AddTorrent::from_torrent(record.torrent_bytes(trackers), dir.to_str().unwrap())
         .unwrap()
         .with_data_present()
         .with_tags(["upseed-own"])
@@ -65,7 +65,13 @@ async fn run(n: usize) {
     let posts_dir = dir.path().join("posts");
     std::fs::create_dir_all(&posts_dir).unwrap();
     let posts: Vec<Record> = (0..n).map(post).collect();
-    let adds: Vec<AddTorrent> = posts.iter().map(|r| seedable(r, &posts_dir)).collect();
+    // `UPSEED_BENCH_TRACKER`: an announce URL every post names, so that
+    // the engine's tracker announces are measured too.
+    let trackers: Vec<String> = std::env::var("UPSEED_BENCH_TRACKER").into_iter().collect();
+    let adds: Vec<AddTorrent> = posts
+        .iter()
+        .map(|r| seedable(r, &posts_dir, &trackers))
+        .collect();
     let hashes: Vec<InfoHash> = posts.iter().map(Record::infohash).collect();
     drop(posts);
 
