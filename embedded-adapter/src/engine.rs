@@ -388,7 +388,7 @@ impl Embedded {
     }
 
     /// Stops every torrent and the session, telling their trackers (for
-    /// at most [`FAREWELL`]), and keeping what is saved so that the next
+    /// at most 5 s), and keeping what is saved so that the next
     /// start seeds it all again.
     pub async fn stop(&self) {
         if let Some(task) = lock_ignoring_poison(&self.inner.reannounce).take() {
