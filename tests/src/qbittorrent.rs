@@ -63,14 +63,23 @@ fn command(profile: &std::path::Path, web_port: u16) -> Command {
     command
 }
 
-async fn wait_answering(url: &url::Url) {
+/// Waits until qBittorrent's Web UI answers at `url`: `false` when it
+/// does not within 20 s, or when another server answers there (a port
+/// found free can be taken by another test's daemon before qBittorrent
+/// binds it, and qBittorrent then runs without its Web UI).
+async fn wait_answering(url: &url::Url) -> bool {
     let probe = format!("{url}api/v2/app/webapiVersion");
-    crate::eventually(
-        "qbittorrent-nox to answer",
-        Duration::from_secs(20),
-        || async { reqwest::get(&probe).await.ok().map(drop) },
-    )
-    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(answer) = reqwest::get(&probe).await {
+            // The API answers 200, or 403 before a login.
+            return matches!(answer.status().as_u16(), 200 | 403);
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 impl QbDaemon {
@@ -89,7 +98,12 @@ impl QbDaemon {
             command(&profile, port),
             &profile.join("stdout.log"),
         );
-        wait_answering(&self.url).await;
+        assert!(
+            wait_answering(&self.url).await,
+            "qbittorrent-nox's Web UI did not come back on {}\n{}",
+            self.url,
+            self.instance.log_tail()
+        );
         assert!(
             self.instance.running(),
             "qbittorrent-nox exited\n{}",
@@ -97,8 +111,20 @@ impl QbDaemon {
         );
     }
 
-    /// Starts qbittorrent-nox and waits until its Web UI answers.
+    /// Starts qbittorrent-nox and waits until its Web UI answers, on
+    /// fresh ports again when another process took the first ones.
     pub async fn start(options: QbOptions) -> Self {
+        for _ in 0..2 {
+            if let Some(started) = Self::try_start(&options).await {
+                return started;
+            }
+        }
+        Self::try_start(&options)
+            .await
+            .expect("qbittorrent-nox's Web UI answers on free ports")
+    }
+
+    async fn try_start(options: &QbOptions) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temporary folder");
         let ip = options.ip;
         let web_port = crate::free_port(ip);
@@ -163,17 +189,24 @@ WebUI\SessionTimeout=86400
             &dir.path().join("stdout.log"),
         );
         let url: url::Url = format!("http://{ip}:{web_port}/").parse().expect("url");
-        wait_answering(&url).await;
+        if !wait_answering(&url).await {
+            eprintln!(
+                "qbittorrent-nox's Web UI is not on {url}; trying other ports\n{}",
+                daemon.log_tail()
+            );
+            daemon.stop(Duration::from_secs(5));
+            return None;
+        }
         assert!(
             daemon.running(),
             "qbittorrent-nox exited\n{}",
             daemon.log_tail()
         );
-        Self {
+        Some(Self {
             instance: Instance::new(daemon, dir),
             url,
             password,
-        }
+        })
     }
 
     /// The Web UI's base URL.
