@@ -237,15 +237,7 @@ impl Embedded {
             let mut adds = Vec::with_capacity(chunk.len());
             for (hash, saved) in chunk {
                 adds.push(async move {
-                    let added = self
-                        .add_bytes(
-                            *hash,
-                            saved.metainfo.clone(),
-                            &saved.save_path,
-                            saved.trackers.clone(),
-                            None,
-                        )
-                        .await;
+                    let added = self.add_bytes(*hash, saved, None).await;
                     match added {
                         Ok(_) => self.watch_completion(*hash, false),
                         Err(error) => {
@@ -259,29 +251,27 @@ impl Embedded {
     }
 
     /// Adds a torrent from its metainfo, its data (whole, part or none)
-    /// in `save_path`, announced to its metainfo's trackers and to
-    /// `trackers`.
+    /// in its folder, announced to its metainfo's trackers and to its
+    /// own.
     async fn add_bytes(
         &self,
         hash: InfoHash,
-        metainfo: Vec<u8>,
-        save_path: &str,
-        trackers: Vec<String>,
+        torrent: &Saved,
         peers: Option<Vec<std::net::SocketAddr>>,
     ) -> Result<Added, ClientError> {
         let options = AddTorrentOptions {
-            output_folder: Some(save_path.to_owned()),
+            output_folder: Some(torrent.save_path.clone()),
             overwrite: true,
             preferred_id: Some(self.take_id()),
             initial_peers: peers,
-            trackers: (!trackers.is_empty()).then(|| trackers.clone()),
+            trackers: (!torrent.trackers.is_empty()).then(|| torrent.trackers.clone()),
             ..AddTorrentOptions::default()
         };
         let added = self
             .inner
             .session
             .add_torrent(
-                librqbit::AddTorrent::from_bytes(metainfo.clone()),
+                librqbit::AddTorrent::from_bytes(torrent.metainfo.clone()),
                 Some(options),
             )
             .await
@@ -316,23 +306,14 @@ impl Embedded {
     async fn add_and_save(
         &self,
         hash: InfoHash,
-        metainfo: Vec<u8>,
-        save_path: &str,
-        trackers: Vec<String>,
+        torrent: Saved,
         peers: Option<Vec<std::net::SocketAddr>>,
     ) -> Result<Added, ClientError> {
-        let added = self
-            .add_bytes(hash, metainfo.clone(), save_path, trackers.clone(), peers)
-            .await?;
+        let added = self.add_bytes(hash, &torrent, peers).await?;
         if added == Added::New {
-            let saved = Saved {
-                save_path: save_path.to_owned(),
-                metainfo,
-                trackers,
-            };
             self.inner
                 .seeded
-                .save(hash, &saved)
+                .save(hash, &torrent)
                 .map_err(|e| self.unwritable("the torrents it seeds", &e))?;
         }
         Ok(added)
@@ -460,8 +441,12 @@ impl Embedded {
         }
         match &torrent.source {
             Source::Torrent(bytes) => {
-                self.add_and_save(hash, bytes.clone(), &torrent.save_path, Vec::new(), None)
-                    .await
+                let saved = Saved {
+                    save_path: torrent.save_path.clone(),
+                    metainfo: bytes.clone(),
+                    trackers: Vec::new(),
+                };
+                self.add_and_save(hash, saved, None).await
             }
             Source::Magnet(magnet) => {
                 let mut pending = self.pending();
@@ -640,16 +625,15 @@ impl Embedded {
             gate(&listed.torrent_bytes).map_err(Resolve::Refused)?;
         }
         let hash = InfoHash::from_bytes(listed.info_hash.0);
-        self.add_and_save(
-            hash,
-            listed.torrent_bytes.to_vec(),
-            save_path,
-            trackers.iter().map(url::Url::to_string).collect(),
-            Some(listed.seen_peers),
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| Resolve::Refused(e.to_string()))
+        let saved = Saved {
+            save_path: save_path.to_owned(),
+            metainfo: listed.torrent_bytes.to_vec(),
+            trackers: trackers.iter().map(url::Url::to_string).collect(),
+        };
+        self.add_and_save(hash, saved, Some(listed.seen_peers))
+            .await
+            .map(|_| ())
+            .map_err(|e| Resolve::Refused(e.to_string()))
     }
 
     fn status(&self, torrent: &ManagedTorrent) -> TorrentStatus {
