@@ -347,11 +347,8 @@ async fn a_user_posts_comments_votes_follows_searches_and_subscribes_in_a_browse
         .click()
         .await
         .unwrap();
-    let subscribed = body_text(&page).await;
-    assert!(
-        subscribed.contains("Your client's RSS reader now follows"),
-        "{subscribed}"
-    );
+    // The answer is a new page: wait for it, not for the one clicked on.
+    shows(&page, "Your client's RSS reader now follows").await;
     let items = users
         .alice_qb
         .api("rss/items", &[("withData", "false")])
